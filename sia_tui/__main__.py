@@ -1,0 +1,3 @@
+from sia_tui.cli import entry
+
+entry()

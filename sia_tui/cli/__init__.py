@@ -1,0 +1,108 @@
+"""``sia-tui``: opens the TUI with no command; runs any command headless (``sia-tui --headless COMMAND``).
+
+Exit codes: 0 ok, 1 failure, 2 usage error. A failure is one sentence on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+import typer
+from typer._click.exceptions import ClickException, UsageError  # typer >= 0.20 vendors click
+
+from sia_tui import __version__
+from sia_tui.cli import commands  # noqa: F401  (registers the command groups)
+from sia_tui.cli.app import CliError, G, app, split_globals, stderr
+from sia_tui.secrets import redact
+
+
+def _friendly(exc: BaseException) -> tuple[str, int] | None:
+    """One sentence (and an exit code) for the errors users can act on; None for real bugs."""
+    from sia_tui.config import SettingError
+    from sia_tui.connections import NotConfiguredError
+    from sia_tui.secrets import SecretStoreError
+    from sia_tui.store.db import StoreError
+
+    if isinstance(exc, CliError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, SettingError | NotConfiguredError | SecretStoreError | StoreError):
+        return str(exc), 1
+    try:
+        from sia_tui.net import ApiError
+    except ImportError:  # pragma: no cover - net.py always ships
+        ApiError = ()  # type: ignore[assignment,misc]
+    if ApiError and isinstance(exc, ApiError):
+        return str(exc), 1
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc.__class__.__name__}: {getattr(exc, 'filename', '') or ''}".strip(
+            ": "
+        ), 1
+    return None
+
+
+def _open_tui() -> int:
+    from sia_tui.tui.app import run_app
+
+    return run_app(profile=G.profile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        g = split_globals(args)
+    except CliError as exc:
+        stderr.print(f"error: {exc}", markup=False, soft_wrap=True)
+        return exc.exit_code
+    G.__dict__.update(g.__dict__)
+    logging.basicConfig(level=logging.DEBUG if G.debug else logging.WARNING, stream=sys.stderr)
+    if G.version:
+        sys.stdout.write(f"sia-tui {__version__}\n")
+        return 0
+    if not G.rest:
+        if G.headless:
+            stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
+            return 2
+        try:
+            return _open_tui()
+        except Exception as exc:
+            return _report(exc)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=G.rest, prog_name="sia-tui", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        stderr.print("aborted", markup=False)
+        return 1
+    except ClickException as exc:
+        stderr.print(f"error: {exc.format_message()}", markup=False, soft_wrap=True)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        stderr.print("interrupted", markup=False)
+        return 130
+    except Exception as exc:
+        return _report(exc)
+    return int(result) if isinstance(result, int) else 0
+
+
+def _report(exc: BaseException) -> int:
+    friendly = _friendly(exc)
+    if G.debug:
+        stderr.print(redact("".join(traceback.format_exception(exc))), markup=False, highlight=False)
+    if friendly is None:
+        stderr.print(
+            redact(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)"),
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    message, code = friendly
+    stderr.print(redact(f"error: {message}"), markup=False, soft_wrap=True)
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Imports every command module so its commands register on the typer app."""
+
+from sia_tui.cli import sandbox_cmd, settings_cmd  # noqa: F401

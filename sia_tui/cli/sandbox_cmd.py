@@ -1,0 +1,40 @@
+"""``sia-tui sandbox serve``: the Marketo + Salesforce emulator and SMTP sink as a standalone server."""
+
+from __future__ import annotations
+
+import typer
+
+from sia_tui.cli.app import CliError, app
+
+sandbox_app = typer.Typer(help="The built-in Marketo + Salesforce emulator (demo data, limits, faults).")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(0, help="HTTP port for both APIs (0 = a free port)."),
+    people: int = typer.Option(2000, help="Demo people to generate."),
+    seed: int = typer.Option(42, help="Seed of the demo data."),
+    latency_ms: int = typer.Option(0, "--latency-ms", help="Latency added to every request."),
+    faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
+    state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
+    smtp_port: int = typer.Option(0, "--smtp-port", help="SMTP sink port (0 = a free port)."),
+) -> None:
+    """Serve both APIs on one port; prints one JSON line with the URLs and demo credentials when ready."""
+    from sia_tui.sandbox.config import SandboxConfig
+    from sia_tui.sandbox.server import serve as serve_forever
+
+    if not 0 <= faults <= 1:
+        raise CliError("--faults is a rate between 0 and 1, e.g. 0.2.", exit_code=2)
+    if people < 1:
+        raise CliError("--people must be at least 1.", exit_code=2)
+    config = SandboxConfig(
+        people=people,
+        seed=seed,
+        latency_ms=latency_ms,
+        fault_rate=faults,
+        state_path=state or None,
+        smtp_port=smtp_port,
+    )
+    serve_forever(config, host=host, port=port, smtp_port=smtp_port)

@@ -1,0 +1,117 @@
+"""``sia-tui settings show|set|unset|secret|test``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
+from sia_tui.config import SPECS, SettingError, parse_value, set_setting, spec_for, unset_setting
+
+settings_app = typer.Typer(help="Show and change this profile's settings (secrets go to the OS keyring).")
+app.add_typer(settings_app, name="settings")
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(value)
+    return "" if value is None else str(value)
+
+
+@settings_app.command("show")
+def show() -> None:
+    """Every setting with its value and where it came from; secrets are masked."""
+    settings = settings_for_command()
+    rows = []
+    for key, spec in SPECS.items():
+        if spec.secret:
+            value: Any = "********" if settings.get(key) else ""
+        else:
+            value = settings.get(key)
+        rows.append({"key": key, "value": value, "source": settings.source(key), "secret": spec.secret})
+    if G.json:
+        emit_json({"profile": settings.profile, "sandbox": settings.uses_sandbox, "settings": rows})
+        return
+    info(f"profile {settings.profile}" + (" (built-in sandbox)" if settings.uses_sandbox else ""))
+    table(None, ["setting", "value", "from"], [(r["key"], _display(r["value"]), r["source"]) for r in rows])
+
+
+@settings_app.command("set")
+def set_(key: str = typer.Argument(..., help="section.key"), value: str = typer.Argument(...)) -> None:
+    """Validate and store one setting (lists as comma-separated values); the old value stays if refused."""
+    settings = settings_for_command()
+    try:
+        stored = set_setting(settings.profile, key, value)
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
+    env = spec_for(key).env_var
+    if env in settings.env:
+        info(f"note: {env} is set in the environment and overrides this value.")
+    if G.json:
+        emit_json({"profile": settings.profile, "key": key, "value": stored})
+    else:
+        info(f"{key} = {_display(stored)}")
+
+
+@settings_app.command("unset")
+def unset(key: str = typer.Argument(..., help="section.key")) -> None:
+    """Remove a setting from the file so its default applies again."""
+    settings = settings_for_command()
+    spec = spec_for(key)
+    if spec.secret:
+        from sia_tui.secrets import delete_secret
+
+        delete_secret(settings.profile, key)
+    else:
+        unset_setting(settings.profile, key)
+    if G.json:
+        emit_json({"profile": settings.profile, "key": key, "unset": True})
+    else:
+        info(f"{key} reset to its default")
+
+
+@settings_app.command("secret")
+def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.client_secret")) -> None:
+    """Store a secret in the OS keyring; the value is read from stdin or a hidden prompt, never from argv."""
+    from sia_tui.secrets import set_secret
+
+    settings = settings_for_command()
+    spec = spec_for(key)
+    if not spec.secret:
+        raise CliError(f"{key} is not a secret; use `sia-tui settings set {key} VALUE`.")
+    if sys.stdin.isatty():
+        value = typer.prompt(f"{key}", hide_input=True)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    value = parse_value(key, value)
+    if not value:
+        raise CliError("The secret is empty; nothing was stored.")
+    set_secret(settings.profile, key, value)
+    if G.json:
+        emit_json({"profile": settings.profile, "key": key, "stored": True})
+    else:
+        info(f"{key} stored in the OS keyring (service sia-tui/{settings.profile})")
+
+
+@settings_app.command("test")
+def test() -> None:
+    """Check each connection and say precisely what works and what does not."""
+    from sia_tui.connection_checks import run_checks
+
+    settings = settings_for_command()
+    results = run_async(lambda: run_checks(settings))
+    ok = all(r["ok"] for r in results)
+    if G.json:
+        emit_json({"profile": settings.profile, "ok": ok, "checks": results})
+    else:
+        table(
+            f"profile {settings.profile}",
+            ["connection", "check", "result", "detail"],
+            [(r["connection"], r["check"], "ok" if r["ok"] else "FAILED", r["detail"]) for r in results],
+        )
+    if not ok:
+        raise typer.Exit(1)

@@ -1,0 +1,402 @@
+"""Profiles, settings and paths.
+
+Settings live in one TOML file (``config.toml``) under the platform config dir, one table per profile
+(``[profiles.prod.marketo]``). The file is edited with tomlkit so an admin's comments and layout survive every
+``settings set``. Any key ``section.key`` can be overridden by the environment variable ``SIA_SECTION_KEY``,
+which lets scripts and CI run from environment variables alone. Secrets are never stored here: they live in the
+OS keyring (see :mod:`sia_tui.secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import platformdirs
+import tomlkit
+
+APP_NAME = "sia-tui"
+DEFAULT_PROFILE = "sandbox"
+SANDBOX_PROFILE = "sandbox"
+MAX_CALL_CHOICES = 15
+
+DEFAULT_OUTCOMES = (
+    "Connected",
+    "Left voicemail",
+    "No answer",
+    "Busy",
+    "Wrong number",
+    "Meeting booked",
+    "Not interested",
+)
+DEFAULT_REASONS = ("Prospecting", "Follow-up", "Demo", "Renewal", "Support", "Referral")
+
+
+class SettingError(ValueError):
+    """A setting key or value was refused; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+    log_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    def db_file(self, profile: str) -> Path:
+        return self.data_dir / f"{profile}.db"
+
+    def ensure(self) -> Paths:
+        for d in (self.config_dir, self.data_dir, self.state_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+
+def paths() -> Paths:
+    """Where sia-tui keeps its files; ``SIA_HOME`` relocates all of them (tests and scripts use it)."""
+    home = os.environ.get("SIA_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return Paths(root / "config", root / "data", root / "state", root / "logs")
+    return Paths(
+        Path(platformdirs.user_config_dir(APP_NAME)),
+        Path(platformdirs.user_data_dir(APP_NAME)),
+        Path(platformdirs.user_state_dir(APP_NAME)),
+        Path(platformdirs.user_log_dir(APP_NAME)),
+    )
+
+
+# --------------------------------------------------------------------------------------------- value parsing
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise SettingError(f"expected true or false, got {raw!r}")
+
+
+def _int_parser(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise SettingError(f"expected a whole number, got {raw!r}")
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise SettingError(f"expected a whole number, got {raw!r}") from None
+        if lo is not None and value < lo:
+            raise SettingError(f"must be at least {lo}, got {value}")
+        if hi is not None and value > hi:
+            raise SettingError(f"must be at most {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_str(raw: Any) -> str:
+    return str(raw).strip()
+
+
+def _parse_url(raw: Any) -> str:
+    text = str(raw).strip().rstrip("/")
+    if not text:
+        return ""
+    parsed = urlparse(text)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise SettingError(f"expected an http(s) URL such as https://123-ABC-456.mktorest.com, got {raw!r}")
+    return text
+
+
+def _parse_email(raw: Any) -> str:
+    text = str(raw).strip()
+    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise SettingError(f"expected an email address, got {raw!r}")
+    return text
+
+
+def _list_parser(max_items: int) -> Callable[[Any], list[str]]:
+    def parse(raw: Any) -> list[str]:
+        items = [str(x) for x in raw] if isinstance(raw, list | tuple) else str(raw).split(",")
+        values = [item.strip() for item in items if item.strip()]
+        if len(values) > max_items:
+            raise SettingError(f"at most {max_items} values are allowed, got {len(values)}")
+        if len({v.casefold() for v in values}) != len(values):
+            raise SettingError("values must be unique")
+        too_long = [v for v in values if len(v) > 50]
+        if too_long:
+            raise SettingError(f"each value must be at most 50 characters: {too_long[0][:60]!r}")
+        return values
+
+    return parse
+
+
+def _parse_field_name(raw: Any) -> str:
+    text = str(raw).strip()
+    if text and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
+        raise SettingError(f"expected a Salesforce field API name such as Sia_Activity_Id__c, got {raw!r}")
+    return text
+
+
+def _parse_template(raw: Any) -> str:
+    text = str(raw).replace("\r", " ").replace("\n", " ").strip()
+    if not text:
+        raise SettingError("the subject template cannot be empty")
+    return text
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return "SIA_" + self.key.replace(".", "_").upper()
+
+
+def _spec(
+    key: str, parse: Callable[[Any], Any], default: Any, help: str, secret: bool = False
+) -> SettingSpec:
+    return SettingSpec(key, parse, default, help, secret)
+
+
+SPECS: dict[str, SettingSpec] = {
+    s.key: s
+    for s in (
+        _spec("marketo.base_url", _parse_url, "", "Marketo REST base URL (https://<munchkin>.mktorest.com)"),
+        _spec("marketo.client_id", _parse_str, "", "Marketo LaunchPoint client id"),
+        _spec("marketo.client_secret", _parse_str, "", "Marketo LaunchPoint client secret", secret=True),
+        _spec("marketo.max_calls_per_20s", _int_parser(1, 100), 50, "Marketo calls allowed per 20 s (≤100)"),
+        _spec("marketo.max_concurrency", _int_parser(1, 10), 5, "Marketo calls in flight at once (≤10)"),
+        _spec("marketo.static_list_id", _int_parser(0), 0, "Sync only this static list (0 = whole database)"),
+        _spec("salesforce.instance_url", _parse_url, "", "Salesforce My Domain URL"),
+        _spec("salesforce.client_id", _parse_str, "", "Salesforce connected/external app consumer key"),
+        _spec("salesforce.client_secret", _parse_str, "", "Salesforce consumer secret", secret=True),
+        _spec(
+            "salesforce.refresh_token", _parse_str, "", "Salesforce refresh token (instead of a secret)", True
+        ),
+        _spec("salesforce.log_emails", _parse_bool, True, "Log emails to Salesforce as Tasks"),
+        _spec("salesforce.log_calls", _parse_bool, True, "Log calls to Salesforce as Tasks"),
+        _spec("salesforce.sync_tasks", _parse_bool, False, "Two-way reminder task sync with Salesforce"),
+        _spec(
+            "salesforce.subject_template",
+            _parse_template,
+            "{{activity_type}}: {{activity_subject}}",
+            "Task subject template",
+        ),
+        _spec("salesforce.external_id_field", _parse_field_name, "", "Task external-id field for upserts"),
+        _spec(
+            "salesforce.optout_field", _parse_field_name, "HasOptedOutOfEmail", "Lead/Contact opt-out field"
+        ),
+        _spec("salesforce.call_outcome_field", _parse_field_name, "", "Task field for the call outcome"),
+        _spec("salesforce.call_reason_field", _parse_field_name, "", "Task field for the call reason"),
+        _spec("smtp.host", _parse_str, "", "SMTP server host"),
+        _spec("smtp.port", _int_parser(0, 65535), 587, "SMTP server port"),
+        _spec("smtp.username", _parse_str, "", "SMTP user name"),
+        _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
+        _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),
+        _spec("seller.name", _parse_str, "", "Your name ({{my_name}}, Sent By)"),
+        _spec("seller.email", _parse_email, "", "Your email (From address)"),
+        _spec("seller.title", _parse_str, "", "Your title ({{my_title}})"),
+        _spec("sync.enabled", _parse_bool, True, "Run the people sync in the app"),
+        _spec("sync.interval_s", _int_parser(10, 86400), 60, "Seconds between incremental syncs"),
+        _spec("compliance.unsubscribe_check", _parse_bool, True, "Check Marketo unsubscribe status at send"),
+        _spec(
+            "calls.outcomes", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_OUTCOMES), "Call outcomes (≤15)"
+        ),
+        _spec("calls.reasons", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_REASONS), "Call reasons (≤15)"),
+        _spec("calls.outcome_required", _parse_bool, True, "A call needs an outcome"),
+        _spec("calls.reason_required", _parse_bool, False, "A call needs a reason"),
+        _spec("sandbox.people", _int_parser(1, 2_000_000), 2000, "Demo people in the built-in sandbox"),
+        _spec("sandbox.seed", _int_parser(0), 42, "Seed of the built-in sandbox's demo data"),
+        _spec("sandbox.latency_ms", _int_parser(0, 60000), 0, "Latency added to each sandbox request"),
+        _spec("ui.theme", _parse_str, "", "Textual theme name (empty = default)"),
+    )
+}
+
+
+def spec_for(key: str) -> SettingSpec:
+    spec = SPECS.get(key)
+    if spec is None:
+        close = [k for k in SPECS if k.split(".")[-1] == key.split(".")[-1]]
+        hint = f" Did you mean {close[0]}?" if close else " Run `sia-tui settings show` for the list."
+        raise SettingError(f"Unknown setting {key!r}.{hint}")
+    return spec
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    spec = spec_for(key)
+    try:
+        return spec.parse(raw)
+    except SettingError as exc:
+        raise SettingError(f"{key}: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------- the file
+
+
+def profile_name(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("SIA_PROFILE") or DEFAULT_PROFILE
+
+
+def _validate_profile_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise SettingError(f"Profile names use letters, digits, '.', '_' and '-': {name!r}")
+    return name
+
+
+class ConfigFile:
+    """The TOML file; edited in place with tomlkit so comments survive."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.doc = self._read()
+
+    def _read(self) -> tomlkit.TOMLDocument:
+        if not self.path.exists():
+            doc = tomlkit.document()
+            doc.add(tomlkit.comment("sia-tui settings: one [profiles.NAME.SECTION] table per profile."))
+            doc.add(tomlkit.comment("Secrets are kept in the OS keyring, never in this file."))
+            return doc
+        try:
+            return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+        except Exception as exc:  # tomlkit raises several parse error types
+            raise SettingError(f"The settings file {self.path} is not valid TOML ({exc}).") from None
+
+    def profiles(self) -> list[str]:
+        table = self.doc.get("profiles", {})
+        return list(table.keys())
+
+    def values(self, profile: str) -> dict[str, Any]:
+        table = self.doc.get("profiles", {}).get(profile, {})
+        out: dict[str, Any] = {}
+        for section, entries in table.items():
+            if isinstance(entries, Mapping):
+                for key, value in entries.items():
+                    out[f"{section}.{key}"] = _plain(value)
+        return out
+
+    def set(self, profile: str, key: str, value: Any) -> None:
+        section, name = key.split(".", 1)
+        profiles = self.doc.setdefault("profiles", tomlkit.table(is_super_table=True))
+        prof = profiles.setdefault(profile, tomlkit.table(is_super_table=True))
+        sect = prof.setdefault(section, tomlkit.table())
+        sect[name] = value
+
+    def unset(self, profile: str, key: str) -> None:
+        section, name = key.split(".", 1)
+        sect = self.doc.get("profiles", {}).get(profile, {}).get(section)
+        if sect is not None and name in sect:
+            del sect[name]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomlkit.dumps(self.doc), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+def _plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+
+@dataclass
+class Settings:
+    """Resolved settings of one profile: file values, then environment overrides, then defaults."""
+
+    profile: str
+    file_values: dict[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    paths: Paths = field(default_factory=paths)
+
+    def source(self, key: str) -> str:
+        spec = spec_for(key)
+        if spec.env_var in self.env:
+            return "env"
+        if spec.secret:
+            return "keyring" if self.get(key) else "unset"
+        if key in self.file_values:
+            return "file"
+        return "default"
+
+    def get(self, key: str) -> Any:
+        spec = spec_for(key)
+        if spec.secret:
+            from sia_tui.secrets import get_secret
+
+            return get_secret(self.profile, key, env=self.env)
+        if spec.env_var in self.env:
+            return parse_value(key, self.env[spec.env_var])
+        if key in self.file_values:
+            try:
+                return spec.parse(self.file_values[key])
+            except SettingError:
+                return spec.default
+        return spec.default
+
+    def __getitem__(self, key: str) -> Any:
+        return self.get(key)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """The sandbox profile runs on the embedded emulator unless a real Marketo URL is configured."""
+        return self.profile == SANDBOX_PROFILE and not self.get("marketo.base_url")
+
+    @property
+    def db_path(self) -> Path:
+        return self.paths.db_file(self.profile)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for key in SPECS:
+            yield key, self.get(key)
+
+
+def load_settings(profile: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings of ``profile`` (or ``SIA_PROFILE``, or ``sandbox``). An unknown profile starts empty."""
+    environ = dict(os.environ if env is None else env)
+    name = _validate_profile_name(profile or environ.get("SIA_PROFILE") or DEFAULT_PROFILE)
+    p = paths()
+    cfg = ConfigFile(p.config_file)
+    return Settings(profile=name, file_values=cfg.values(name), env=environ, paths=p)
+
+
+def set_setting(profile: str, key: str, raw: Any) -> Any:
+    """Validate and store one non-secret setting; the old value stays if the new one is refused."""
+    spec = spec_for(key)
+    if spec.secret:
+        raise SettingError(
+            f"{key} is a secret: use `sia-tui settings secret {key}` so it goes to the keyring."
+        )
+    value = parse_value(key, raw)
+    cfg = ConfigFile(paths().config_file)
+    cfg.set(_validate_profile_name(profile), key, value)
+    cfg.save()
+    return value
+
+
+def unset_setting(profile: str, key: str) -> None:
+    spec_for(key)
+    cfg = ConfigFile(paths().config_file)
+    cfg.unset(profile, key)
+    cfg.save()

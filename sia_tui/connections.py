@@ -1,0 +1,157 @@
+"""Where this profile's Marketo, Salesforce and SMTP live, and the clients to reach them.
+
+The ``sandbox`` profile (with no ``marketo.base_url``) starts the built-in emulator on a free loopback port, with
+its state under the profile's state dir so a demo survives restarts. Clients are built here, lazily, never at
+import time: the app must start with no credentials and no network.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sia_tui.config import Settings
+
+if TYPE_CHECKING:
+    from sia_tui.marketo.client import MarketoClient
+    from sia_tui.salesforce.client import SalesforceClient
+
+
+class NotConfiguredError(RuntimeError):
+    """A connection the command needs has no settings; the message names the keys to set."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    marketo_url: str
+    marketo_client_id: str
+    marketo_client_secret: str
+    salesforce_url: str
+    salesforce_client_id: str
+    salesforce_client_secret: str
+    salesforce_refresh_token: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_starttls: bool
+    sandbox: bool
+
+
+_sandbox_lock = threading.Lock()
+_sandboxes: dict[str, Any] = {}
+
+
+def _embedded_sandbox(settings: Settings) -> Any:
+    """One embedded sandbox per profile per process (the TUI, worker and sync share it)."""
+    from sia_tui.sandbox.config import SandboxConfig
+    from sia_tui.sandbox.server import start_sandbox
+
+    with _sandbox_lock:
+        running = _sandboxes.get(settings.profile)
+        if running is None:
+            settings.paths.ensure()
+            config = SandboxConfig(
+                people=settings.get("sandbox.people"),
+                seed=settings.get("sandbox.seed"),
+                latency_ms=settings.get("sandbox.latency_ms"),
+                state_path=str(settings.paths.state_dir / f"{settings.profile}-sandbox.db"),
+            )
+            running = start_sandbox(config)
+            _sandboxes[settings.profile] = running
+        return running
+
+
+def stop_embedded_sandboxes() -> None:
+    with _sandbox_lock:
+        for running in _sandboxes.values():
+            running.stop()
+        _sandboxes.clear()
+
+
+def resolve(settings: Settings) -> Endpoints:
+    if settings.uses_sandbox:
+        from sia_tui.sandbox import config as sb
+
+        running = _embedded_sandbox(settings)
+        return Endpoints(
+            marketo_url=running.marketo_url,
+            marketo_client_id=sb.MARKETO_CLIENT_ID,
+            marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
+            salesforce_url=running.salesforce_url,
+            salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
+            salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
+            salesforce_refresh_token="",
+            smtp_host=running.smtp_host,
+            smtp_port=running.smtp_port,
+            smtp_username="",
+            smtp_password="",
+            smtp_starttls=False,
+            sandbox=True,
+        )
+    return Endpoints(
+        marketo_url=settings.get("marketo.base_url"),
+        marketo_client_id=settings.get("marketo.client_id"),
+        marketo_client_secret=settings.get("marketo.client_secret"),
+        salesforce_url=settings.get("salesforce.instance_url"),
+        salesforce_client_id=settings.get("salesforce.client_id"),
+        salesforce_client_secret=settings.get("salesforce.client_secret"),
+        salesforce_refresh_token=settings.get("salesforce.refresh_token"),
+        smtp_host=settings.get("smtp.host"),
+        smtp_port=settings.get("smtp.port"),
+        smtp_username=settings.get("smtp.username"),
+        smtp_password=settings.get("smtp.password"),
+        smtp_starttls=settings.get("smtp.starttls"),
+        sandbox=False,
+    )
+
+
+def _require(profile: str, **values: str) -> None:
+    missing = [key.replace("__", ".") for key, value in values.items() if not value]
+    if missing:
+        raise NotConfiguredError(
+            f"Profile {profile!r} is missing {', '.join(missing)}: set them with `sia-tui settings set` "
+            "(secrets with `sia-tui settings secret`) or the matching SIA_* environment variables."
+        )
+
+
+def marketo_client(settings: Settings, endpoints: Endpoints | None = None) -> MarketoClient:
+    from sia_tui.marketo.client import MarketoClient
+
+    ep = endpoints or resolve(settings)
+    _require(
+        settings.profile,
+        marketo__base_url=ep.marketo_url,
+        marketo__client_id=ep.marketo_client_id,
+        marketo__client_secret=ep.marketo_client_secret,
+    )
+    return MarketoClient(
+        ep.marketo_url,
+        ep.marketo_client_id,
+        ep.marketo_client_secret,
+        max_calls_per_20s=settings.get("marketo.max_calls_per_20s"),
+        max_concurrency=settings.get("marketo.max_concurrency"),
+    )
+
+
+def salesforce_client(settings: Settings, endpoints: Endpoints | None = None) -> SalesforceClient:
+    from sia_tui.salesforce.client import SalesforceClient
+
+    ep = endpoints or resolve(settings)
+    _require(
+        settings.profile,
+        salesforce__instance_url=ep.salesforce_url,
+        salesforce__client_id=ep.salesforce_client_id,
+    )
+    if not (ep.salesforce_client_secret or ep.salesforce_refresh_token):
+        raise NotConfiguredError(
+            f"Profile {settings.profile!r} needs salesforce.client_secret or salesforce.refresh_token: "
+            "set one with `sia-tui settings secret`."
+        )
+    return SalesforceClient(
+        ep.salesforce_url,
+        ep.salesforce_client_id,
+        ep.salesforce_client_secret or None,
+        refresh_token=ep.salesforce_refresh_token or None,
+    )
