@@ -30,11 +30,9 @@ def _friendly(exc: BaseException) -> tuple[str, int] | None:
         return str(exc), exc.exit_code
     if isinstance(exc, SettingError | NotConfiguredError | SecretStoreError | StoreError):
         return str(exc), 1
-    try:
-        from sia_tui.net import ApiError
-    except ImportError:  # pragma: no cover - net.py always ships
-        ApiError = ()  # type: ignore[assignment,misc]
-    if ApiError and isinstance(exc, ApiError):
+    from sia_tui.net import ApiError
+
+    if isinstance(exc, ApiError):
         return str(exc), 1
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc.__class__.__name__}: {getattr(exc, 'filename', '') or ''}".strip(

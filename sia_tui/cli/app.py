@@ -59,7 +59,8 @@ class Globals:
 
 
 G = Globals()
-stdout = Console(highlight=False, soft_wrap=False)
+# Piped human output is not wrapped at Rich's 80-column default: long names stay on one line for grep.
+stdout = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 240)
 stderr = Console(stderr=True, highlight=False)
 
 

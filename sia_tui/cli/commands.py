@@ -1,3 +1,15 @@
-"""Imports every command module so its commands register on the typer app."""
+"""Imports every command module so its commands register on the typer app.
 
-from sia_tui.cli import sandbox_cmd, settings_cmd  # noqa: F401
+To add a command group, add its module name here (one per line).
+"""
+
+from importlib import import_module
+
+COMMAND_MODULES = (
+    "settings_cmd",
+    "sandbox_cmd",
+    "task_cmd",
+)
+
+for _name in COMMAND_MODULES:
+    import_module(f"sia_tui.cli.{_name}")

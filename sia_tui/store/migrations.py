@@ -83,6 +83,35 @@ def _m001_people_and_sync_state(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_reminder_tasks(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE tasks (
+            id              TEXT PRIMARY KEY,          -- our id (uuid4 hex)
+            marketo_id      INTEGER,                   -- the person, when the task is about one
+            subject         TEXT NOT NULL,
+            due_date        TEXT,                      -- YYYY-MM-DD, a calendar date: never shifted by time zones
+            priority        TEXT NOT NULL DEFAULT 'Normal' CHECK (priority IN ('Normal', 'High')),
+            details         TEXT NOT NULL DEFAULT '',
+            status          TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,             -- last local change (UTC ISO), for the conflict rule
+            deleted_at      TEXT,                      -- tombstone until the delete reached Salesforce
+            sf_id           TEXT,                      -- 18-character Salesforce Task id once linked
+            sf_modstamp     TEXT,                      -- SystemModstamp last seen from Salesforce
+            sf_who_id       TEXT,
+            dirty           INTEGER NOT NULL DEFAULT 0, -- local change not yet pushed
+            push_allowed    INTEGER NOT NULL DEFAULT 1  -- 0 for tasks that existed before sync was enabled
+        );
+        CREATE UNIQUE INDEX ix_tasks_sf_id ON tasks(sf_id) WHERE sf_id IS NOT NULL;
+        CREATE INDEX ix_tasks_due ON tasks(status, due_date);
+        CREATE INDEX ix_tasks_dirty ON tasks(dirty) WHERE dirty = 1;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
+    _m002_reminder_tasks,
 ]

@@ -1,0 +1,133 @@
+"""``sia-tui task add|list|done|edit|delete``: reminder tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import sqlite_utils
+import typer
+
+from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
+from sia_tui.tasks.store import (
+    Task,
+    TaskError,
+    add_task,
+    complete_task,
+    delete_task,
+    edit_task,
+    list_tasks,
+)
+
+task_app = typer.Typer(help="Reminder tasks (two-way sync with Salesforce when salesforce.sync_tasks is on).")
+app.add_typer(task_app, name="task")
+
+
+T = TypeVar("T")
+
+
+def _db() -> sqlite_utils.Database:
+    from sia_tui.store.db import open_db
+
+    settings = settings_for_command()
+    settings.paths.ensure()
+    return open_db(settings.db_path)
+
+
+def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except TaskError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _print_one(task: Task, verb: str) -> None:
+    if G.json:
+        emit_json(task.to_json())
+    else:
+        info(f"{verb} task {task.id[:8]}: {task.subject}")
+
+
+@task_app.command("add")
+def add(
+    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    subject: str = typer.Option(..., "--subject", help="What to do."),
+    due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
+    priority: str = typer.Option("normal", "--priority", help="normal or high."),
+    details: str = typer.Option("", "--details", help="Notes (Salesforce Comments)."),
+) -> None:
+    """Create a reminder task about a person."""
+    task = _guard(
+        add_task, _db(), subject=subject, due=due, priority=priority, details=details, marketo_id=marketo_id
+    )
+    _print_one(task, "added")
+
+
+@task_app.command("list")
+def list_(all_: bool = typer.Option(False, "--all", help="Include completed tasks.")) -> None:
+    """Open tasks: overdue, today and tomorrow first."""
+    db = _db()
+    today = date.today()
+    tasks = list_tasks(db, include_done=all_, today=today)
+    if G.json:
+        emit_json([{**t.to_json(), "bucket": t.bucket(today)} for t in tasks])
+        return
+    names = {
+        r[0]: f"{r[1] or ''} {r[2] or ''}".strip()
+        for r in db.conn.execute(
+            "SELECT marketo_id, first_name, last_name FROM people WHERE marketo_id IN "
+            "(SELECT marketo_id FROM tasks WHERE deleted_at IS NULL)"
+        )
+    }
+    table(
+        None,
+        ["id", "when", "due", "priority", "subject", "person", "salesforce"],
+        [
+            (
+                t.id[:8],
+                t.bucket(today),
+                t.due_date or "",
+                t.priority,
+                t.subject,
+                names.get(t.marketo_id, t.marketo_id or ""),
+                "linked" if t.sf_id else "",
+            )
+            for t in tasks
+        ],
+    )
+
+
+@task_app.command("done")
+def done(task_id: str = typer.Argument(..., help="Task id (or its first characters).")) -> None:
+    """Mark a task complete."""
+    _print_one(_guard(complete_task, _db(), task_id), "completed")
+
+
+@task_app.command("edit")
+def edit(
+    task_id: str = typer.Argument(..., help="Task id (or its first characters)."),
+    subject: str | None = typer.Option(None, "--subject"),
+    due: str | None = typer.Option(None, "--due", help="YYYY-MM-DD"),
+    priority: str | None = typer.Option(None, "--priority", help="normal or high"),
+    details: str | None = typer.Option(None, "--details"),
+    reopen: bool = typer.Option(False, "--reopen", help="Mark a completed task open again."),
+) -> None:
+    """Change a task."""
+    task = _guard(
+        edit_task,
+        _db(),
+        task_id,
+        subject=subject,
+        due=due,
+        priority=priority,
+        details=details,
+        status="open" if reopen else None,
+    )
+    _print_one(task, "updated")
+
+
+@task_app.command("delete")
+def delete(task_id: str = typer.Argument(..., help="Task id (or its first characters).")) -> None:
+    """Delete a task (here and, once synced, in Salesforce)."""
+    _print_one(_guard(delete_task, _db(), task_id), "deleted")
