@@ -1,0 +1,459 @@
+"""One Marketo REST call, done right: token, limiter, timeout, long-URI rewrite, envelope, retries, typed errors.
+
+Every operation module goes through :meth:`MarketoSession.call`. Retry rules (reference §2, §11):
+
+- 601/602: renew the token once and send the *same* request again with the *new* token (a freshly renewed token
+  refused again three times in a row is an :class:`AuthError`);
+- 606/615/604/608/611/713/502, HTTP 502/503/504 and dropped connections: jittered exponential backoff;
+- a write (POST that is not ``_method=GET``) whose connection dropped after the request went out, or which got a
+  502/604/611 and is not idempotent, raises :class:`OutcomeUnknownError`: it may have been applied;
+- 607: :class:`QuotaExhaustedError` naming the reset time. Everything else: the typed error at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from sia_tui.marketo import codes
+from sia_tui.marketo.auth import TokenManager
+from sia_tui.marketo.models import Envelope
+from sia_tui.net import (
+    AuthError,
+    CallCounter,
+    OutcomeUnknownError,
+    RateLimiter,
+    Redactor,
+    TransientError,
+    ValidationError,
+    backoff_delays,
+    request_may_have_been_sent,
+)
+
+log = logging.getLogger("sia_tui.marketo")
+
+MAX_URI_BYTES = 8192
+MAX_AUTH_REFUSALS = 3
+RETRY_HTTP_STATUSES = frozenset({502, 503, 504})
+MAYBE_APPLIED_HTTP_STATUSES = frozenset({502, 504})
+
+Params = Mapping[str, Any]
+
+# ---------------------------------------------------------------------------------------------- timeouts
+
+# Reference §3 "Endpoint timeouts": what Marketo allows each endpoint before it gives up itself.
+_TIMEOUTS: list[tuple[str, re.Pattern[str], float]] = [
+    ("POST", re.compile(r"^/rest/v1/leads\.json$"), 90.0),  # Sync Leads
+    ("GET", re.compile(r"^/rest/v1/leads\.json$"), 60.0),  # Get Leads by Filter Type
+    ("GET", re.compile(r"^/rest/v1/lists?/\d+/leads\.json$"), 60.0),  # Get Leads by List Id
+    ("POST", re.compile(r"^/rest/v1/leads/push\.json$"), 90.0),
+    ("POST", re.compile(r"^/rest/v1/leads/\d+/merge\.json$"), 180.0),
+    ("POST", re.compile(r"^/rest/v1/leads/\d+/associate\.json$"), 60.0),
+    ("GET", re.compile(r"^/rest/v1/activities/pagingtoken\.json$"), 300.0),
+    ("POST", re.compile(r"^/rest/v1/activities/external\.json$"), 90.0),  # Add Custom Activities
+    ("GET", re.compile(r"^/bulk/v1/.*/file\.json$"), 300.0),  # one Range chunk of an export file
+]
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def timeout_for(method: str, path: str) -> float:
+    for m, pattern, seconds in _TIMEOUTS:
+        if m == method and pattern.match(path):
+            return seconds
+    return DEFAULT_TIMEOUT_S
+
+
+_ID_SEGMENTS = [
+    (re.compile(r"/export/[^/]+/"), "/export/{exportId}/"),
+    (re.compile(r"/type/[^/]+/"), "/type/{apiName}/"),
+    (re.compile(r"/(\d+)(?=[/.])"), "/{id}"),
+]
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """``GET /rest/v1/lead/{id}.json``: the key calls are counted under (ids folded so counts aggregate)."""
+    for pattern, replacement in _ID_SEGMENTS:
+        path = pattern.sub(replacement, path)
+    return f"{method} {path}"
+
+
+# ----------------------------------------------------------------------------------------------- session
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 8
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        return backoff_delays(self.backoff_base_s, self.backoff_cap_s)
+
+
+class MarketoSession:
+    """The transport every Marketo operation uses; owns nothing but borrowed collaborators."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: httpx.AsyncClient,
+        tokens: TokenManager,
+        limiter: RateLimiter,
+        calls: CallCounter,
+        redactor: Redactor,
+        policy: RetryPolicy,
+        timeout_overrides: Mapping[str, float] | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.http = http
+        self.tokens = tokens
+        self.limiter = limiter
+        self.calls = calls
+        self.redact = redactor
+        self.policy = policy
+        self._timeout_overrides = dict(timeout_overrides or {})
+
+    def timeout(self, method: str, path: str) -> float:
+        name = endpoint_name(method, path)
+        return self._timeout_overrides.get(name, timeout_for(method, path))
+
+    # ----------------------------------------------------------------------------------------- JSON calls
+
+    async def get(self, path: str, params: Params | None = None) -> Envelope:
+        return await self.call("GET", path, params=params)
+
+    async def post(
+        self, path: str, json: Any = None, params: Params | None = None, *, idempotent: bool = False
+    ) -> Envelope:
+        return await self.call("POST", path, params=params, json=json, idempotent=idempotent)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool = False,
+    ) -> Envelope:
+        """Send one logical call (retrying as the rules allow) and return its successful envelope."""
+        query = _clean_params(params)
+        endpoint = endpoint_name(method, path)
+        is_write = method != "GET"
+        timeout = httpx.Timeout(self.timeout(method, path), connect=min(10.0, self.timeout(method, path)))
+        delays = self.policy.delays()
+        retries = 0
+        auth_refusals = 0
+        while True:
+            token = await self.tokens.token()
+            request = self._build(method, path, query, json, token, timeout)
+            try:
+                async with self.limiter.slot():
+                    self.calls.record(endpoint)
+                    response = await self.http.send(request)
+            except httpx.TransportError as exc:
+                sent = request_may_have_been_sent(exc)
+                if is_write and sent:
+                    raise OutcomeUnknownError(
+                        f"Marketo did not answer {endpoint}: the connection dropped ({type(exc).__name__}) after "
+                        "the request was sent, so it may or may not have been applied.",
+                        api=codes.API,
+                        endpoint=endpoint,
+                    ) from None
+                retries += 1
+                failure = f"the connection {'dropped' if sent else 'failed'} ({type(exc).__name__})"
+                await self._backoff_or_raise(endpoint, retries, delays, failure)
+                continue
+
+            status = response.status_code
+            if status in (401,) and path.startswith(("/rest/", "/bulk/")):
+                code, message, request_id = "601", "HTTP 401", None
+            elif status == 414:
+                raise ValidationError(
+                    f"Marketo refused {endpoint}: the URI is longer than 8 KB even though long queries are sent "
+                    "as POST ?_method=GET.",
+                    api=codes.API,
+                    code="414",
+                    http_status=414,
+                    endpoint=endpoint,
+                )
+            elif status == 413:
+                raise ValidationError(
+                    f"Marketo refused {endpoint}: the request body is over its size limit (1 MB).",
+                    api=codes.API,
+                    code="413",
+                    http_status=413,
+                    endpoint=endpoint,
+                )
+            elif status in RETRY_HTTP_STATUSES:
+                if is_write and not idempotent and status in MAYBE_APPLIED_HTTP_STATUSES:
+                    raise OutcomeUnknownError(
+                        f"Marketo answered HTTP {status} to {endpoint}; the write may or may not have been applied.",
+                        api=codes.API,
+                        code=str(status),
+                        http_status=status,
+                        endpoint=endpoint,
+                    )
+                retries += 1
+                await self._backoff_or_raise(endpoint, retries, delays, f"it answered HTTP {status}")
+                continue
+            elif status == 404:
+                raise codes.error_for("610", _short_text(response), endpoint=endpoint, http_status=404)
+            else:
+                body = _json_or_none(response)
+                if not isinstance(body, dict):
+                    if is_write and not idempotent:
+                        raise OutcomeUnknownError(
+                            f"Marketo answered {endpoint} with HTTP {status} and no readable JSON; the write may or "
+                            "may not have been applied.",
+                            api=codes.API,
+                            http_status=status,
+                            endpoint=endpoint,
+                        )
+                    retries += 1
+                    await self._backoff_or_raise(
+                        endpoint, retries, delays, f"it answered HTTP {status} without a JSON body"
+                    )
+                    continue
+                envelope = Envelope.parse(body)
+                if envelope.success or not envelope.errors:
+                    if not envelope.success and not envelope.errors:
+                        log.info("Marketo %s: success=false without errors; treating as empty", endpoint)
+                    return envelope
+                first = envelope.errors[0]
+                code, message, request_id = first.code or "unknown", first.message, envelope.request_id
+                if code in codes.EMPTY_CODES:
+                    envelope.result = []
+                    return envelope
+
+            # ---- an error code (from the envelope, or a REST 401 treated as 601)
+            if code in codes.AUTH_CODES:
+                auth_refusals += 1
+                self.tokens.invalidate(token)
+                if auth_refusals > MAX_AUTH_REFUSALS:
+                    raise AuthError(
+                        f"Marketo kept refusing the access token on {endpoint} (error {code}: "
+                        f"{codes.meaning(code)}) even right after renewing it; check the API user and its role.",
+                        api=codes.API,
+                        code=code,
+                        http_status=status,
+                        endpoint=endpoint,
+                        request_id=request_id,
+                    )
+                log.info("Marketo %s: error %s; renewing the token and retrying", endpoint, code)
+                continue
+            if code in codes.RATE_CODES:
+                retries += 1
+                await self._backoff_or_raise(
+                    endpoint,
+                    retries,
+                    delays,
+                    f"error {code} ({codes.meaning(code)})",
+                    final_code=code,
+                    request_id=request_id,
+                    pause_everyone=code == "606",  # the window is full (someone else shares it): all wait
+                )
+                continue
+            if code in codes.TRANSIENT_CODES:
+                if is_write and not idempotent and code in codes.MAYBE_APPLIED_CODES:
+                    raise OutcomeUnknownError(
+                        f"Marketo answered error {code} ({codes.meaning(code)}) to {endpoint}; the write may or may "
+                        "not have been applied.",
+                        api=codes.API,
+                        code=code,
+                        http_status=status,
+                        endpoint=endpoint,
+                        request_id=request_id,
+                    )
+                retries += 1
+                await self._backoff_or_raise(
+                    endpoint,
+                    retries,
+                    delays,
+                    f"error {code} ({codes.meaning(code)})",
+                    final_code=code,
+                    request_id=request_id,
+                )
+                continue
+            raise codes.error_for(code, message, endpoint=endpoint, http_status=status, request_id=request_id)
+
+    async def _backoff_or_raise(
+        self,
+        endpoint: str,
+        retries: int,
+        delays: Iterator[float],
+        failure: str,
+        *,
+        final_code: str | None = None,
+        request_id: str | None = None,
+        pause_everyone: bool = False,
+    ) -> float:
+        if retries > self.policy.max_retries:
+            if final_code is not None:
+                raise codes.error_for(final_code, failure, endpoint=endpoint, request_id=request_id)
+            raise TransientError(
+                f"Marketo {endpoint} failed {retries} times in a row; the last time {failure}.",
+                api=codes.API,
+                endpoint=endpoint,
+            )
+        delay = next(delays)
+        log.info("Marketo %s: %s; retry %d in %.2f s", endpoint, failure, retries, delay)
+        if pause_everyone:
+            self.limiter.pause(delay)
+        await asyncio.sleep(delay)
+        return delay
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        json: Any,
+        token: str,
+        timeout: httpx.Timeout,
+    ) -> httpx.Request:
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        params = httpx.QueryParams(tuple(query))
+        if method == "GET":
+            request = self.http.build_request("GET", url, params=params, headers=headers, timeout=timeout)
+            if len(str(request.url).encode()) <= MAX_URI_BYTES:
+                return request
+            # Reference §2: a URI over 8 KB is sent as POST ?_method=GET with the query as a form body.
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            return self.http.build_request(
+                "POST",
+                url,
+                params={"_method": "GET"},
+                content=urlencode(query).encode(),
+                headers=headers,
+                timeout=timeout,
+            )
+        if json is not None:
+            return self.http.build_request(
+                method, url, params=params, json=json, headers=headers, timeout=timeout
+            )
+        return self.http.build_request(method, url, params=params, headers=headers, timeout=timeout)
+
+    # ------------------------------------------------------------------------------------------ raw bytes
+
+    @asynccontextmanager
+    async def stream(
+        self, path: str, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """A GET whose body is streamed (bulk file chunks), with auth and limiter as for any call.
+
+        The caller reads ``response.aiter_bytes()`` inside the context; the limiter slot is held until then.
+        A refused token is renewed and the request re-sent; a reply worth retrying raises
+        :class:`RetryableReply` (the caller owns the retry loop, because it knows where to resume).
+        """
+        endpoint = endpoint_name("GET", path)
+        seconds = self.timeout("GET", path)
+        timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
+        auth_refusals = 0
+        while True:
+            token = await self.tokens.token()
+            request = self.http.build_request(
+                "GET",
+                self.base_url + path,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                timeout=timeout,
+            )
+            async with self.limiter.slot():
+                self.calls.record(endpoint)
+                response = await self.http.send(request, stream=True)
+                try:
+                    problem = await _stream_problem(response)
+                    if problem is None:
+                        yield response
+                        return
+                finally:
+                    await response.aclose()
+            code, message = problem
+            if code in codes.AUTH_CODES:
+                auth_refusals += 1
+                self.tokens.invalidate(token)
+                if auth_refusals > MAX_AUTH_REFUSALS:
+                    raise AuthError(
+                        f"Marketo kept refusing the access token on {endpoint} (error {code}) even right after "
+                        "renewing it.",
+                        api=codes.API,
+                        code=code,
+                        endpoint=endpoint,
+                    )
+                continue
+            if code in codes.RATE_CODES or code in codes.TRANSIENT_CODES or code in {"503", "504"}:
+                raise RetryableReply(code, message)
+            if code == "404":
+                raise codes.error_for("610", message, endpoint=endpoint, http_status=404)
+            raise codes.error_for(code, message, endpoint=endpoint, http_status=response.status_code)
+
+
+class RetryableReply(Exception):
+    """A streamed call got an answer worth retrying (606, 615, 5xx ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+async def _stream_problem(response: httpx.Response) -> tuple[str, str] | None:
+    """None when a streamed reply carries the bytes asked for; else (code, message) of what went wrong."""
+    status = response.status_code
+    if status == 401:
+        return "601", "HTTP 401"
+    if status >= 300:
+        await response.aread()
+        body = _json_or_none(response)
+        if isinstance(body, dict) and body.get("errors"):
+            envelope = Envelope.parse(body)
+            return envelope.errors[0].code or str(status), envelope.errors[0].message
+        return str(status), _short_text(response)
+    if "json" in response.headers.get("content-type", ""):
+        await response.aread()
+        body = _json_or_none(response)
+        if isinstance(body, dict) and body.get("success") is False:
+            envelope = Envelope.parse(body)
+            if envelope.errors:
+                return envelope.errors[0].code or "unknown", envelope.errors[0].message
+    return None
+
+
+def _clean_params(params: Params | None) -> list[tuple[str, str]]:
+    """Drop None values; join lists with commas (Marketo's convention for multi-valued parameters)."""
+    out: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set | frozenset):
+            out.append((key, ",".join(str(v) for v in value)))
+        elif isinstance(value, bool):
+            out.append((key, "true" if value else "false"))
+        else:
+            out.append((key, str(value)))
+    return out
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _short_text(response: httpx.Response) -> str:
+    try:
+        text = response.text.strip()
+    except Exception:
+        return ""
+    return text[:200]
