@@ -1,0 +1,68 @@
+"""How a sandbox is set up: data size and seed, limits, timing, faults; plus the fixed demo credentials.
+
+Defaults mirror the real services (100 calls / 20 s, 10 in flight, 50,000 calls a day, bulk status refreshed once
+a minute) so a demo behaves like production; tests shrink windows and timings to stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+MARKETO_CLIENT_ID = "sandbox-marketo-id"
+MARKETO_CLIENT_SECRET = "sandbox-marketo-secret"
+SALESFORCE_CLIENT_ID = "sandbox-sf-id"
+SALESFORCE_CLIENT_SECRET = "sandbox-sf-secret"
+
+#: Every fault kind the sandbox can inject (see faults.py for what each one does on each API).
+FAULT_KINDS: tuple[str, ...] = (
+    "606",
+    "615",
+    "601",
+    "602",
+    "401",
+    "502",
+    "503",
+    "604",
+    "slow",
+    "drop",
+    "commit_drop",
+)
+
+
+@dataclass
+class SandboxConfig:
+    people: int = 2000
+    seed: int = 42
+    latency_ms: int = 0
+    fault_rate: float = 0.0
+    fault_kinds: list[str] | None = None  # None = every kind in FAULT_KINDS
+    state_path: str | None = None  # None = a temporary file removed on stop
+    # Marketo identity and limits
+    token_ttl_s: int = 3600
+    daily_quota: int = 50000
+    rate_limit_calls: int = 100
+    rate_limit_window_s: float = 20.0
+    max_concurrency: int = 10
+    max_uri_bytes: int = 8 * 1024
+    max_body_bytes: int = 1024 * 1024
+    accept_query_token: bool = False  # legacy ``?access_token=``; Marketo is removing it
+    # Marketo bulk extract timing (real: a queue wait, a few thousand rows/s, status refreshed once a minute)
+    bulk_queue_delay_s: float = 15.0
+    bulk_rows_per_s: float = 2500.0
+    bulk_status_refresh_s: float = 60.0
+    bulk_daily_bytes: int = 500 * 1024 * 1024
+    # Marketo activities
+    activity_history_days: int = 120  # generated behaviour reaches this far back (>= 90 days)
+    activity_block_days: float = 7.0  # the time block one activities page scans
+    hot_people: int = 5
+    # Salesforce
+    sf_session_ttl_s: int = 7200
+    sf_daily_limit: int = 100000
+    # Clock: a fixed ``now`` makes the generated data deterministic; time still advances from it while running
+    now: datetime | None = None
+    smtp_port: int = 0
+    slow_fault_s: float = 2.0  # how long a "slow" fault holds a reply
+
+    def kinds(self) -> list[str]:
+        return list(self.fault_kinds) if self.fault_kinds else list(FAULT_KINDS)

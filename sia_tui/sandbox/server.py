@@ -1,0 +1,230 @@
+"""Running the sandbox: in a background thread (``start_sandbox``, used by the app and tests) or in the
+foreground (``serve``, used by ``sia-tui sandbox serve`` and ``python -m sia_tui.sandbox``).
+
+Both run uvicorn and the SMTP sink on one event loop, on sockets bound before start-up (port 0 = any free port), so
+the URLs are known the moment the sandbox is ready. The HTTP protocol class records each connection's transport in
+the ASGI scope so fault injection can cut connections the way a network does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from sia_tui.sandbox import config as sandbox_config
+from sia_tui.sandbox.app import create_app
+from sia_tui.sandbox.config import SandboxConfig
+from sia_tui.sandbox.middleware import TRANSPORT_KEY
+from sia_tui.sandbox.smtp_sink import start_smtp
+from sia_tui.sandbox.state import SandboxState, open_state
+
+log = logging.getLogger("sia_tui.sandbox")
+
+
+class _TransportAwareH11(H11Protocol):
+    """uvicorn's h11 protocol, exposing the connection's transport to the app (for dropped-connection faults)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):  # headers and body go out as separate writes: no Nagle delay
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal capture: ``serve`` installs its own handlers and exits with status 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _uvicorn_config(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        http=_TransportAwareH11,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=64 * 1024,  # long URIs reach the app, which answers 414 like Marketo
+    )
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox serving in a background thread; ``stop()`` (or leaving the ``with`` block) shuts it down."""
+
+    base_url: str
+    smtp_host: str
+    smtp_port: int
+    state: SandboxState
+    config: SandboxConfig
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    _stopped: bool = field(default=False)
+
+    @property
+    def marketo_url(self) -> str:
+        return self.base_url
+
+    @property
+    def salesforce_url(self) -> str:
+        return self.base_url
+
+    @property
+    def startup_s(self) -> float:
+        return self.state.startup_s
+
+    def credentials(self) -> dict[str, Any]:
+        return {
+            "marketo_url": self.marketo_url,
+            "salesforce_url": self.salesforce_url,
+            "smtp_host": self.smtp_host,
+            "smtp_port": self.smtp_port,
+            "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
+            "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
+            "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
+            "salesforce_client_secret": sandbox_config.SALESFORCE_CLIENT_SECRET,
+        }
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self.state.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def _run(
+    server: uvicorn.Server, http_sock: socket.socket, state: SandboxState, smtp_sock: socket.socket
+) -> None:
+    smtp = await start_smtp(state, smtp_sock)
+    try:
+        await server.serve(sockets=[http_sock])
+    finally:
+        smtp.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(smtp.wait_closed(), 2)
+
+
+def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+    """Generate (or reopen) the state, then serve both APIs and the SMTP sink on free loopback ports."""
+    state = open_state(config)
+    try:
+        http_sock = _bind(host, port)
+        smtp_sock = _bind(host, config.smtp_port)
+    except OSError:
+        state.close()
+        raise
+    app = create_app(config, state=state)
+    server = _Server(_uvicorn_config(app))
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(_run(server, http_sock, state, smtp_sock))
+        except BaseException as exc:  # surfaced to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="sia-sandbox", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if failure or not thread.is_alive():
+            state.close()
+            raise RuntimeError(f"the sandbox failed to start: {failure[0] if failure else 'server exited'}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            state.close()
+            raise RuntimeError("the sandbox did not start within 30 s")
+        time.sleep(0.01)
+    http_port = http_sock.getsockname()[1]
+    smtp_port = smtp_sock.getsockname()[1]
+    return RunningSandbox(_url(host, http_port), host, smtp_port, state, config, server, thread)
+
+
+def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_port: int = 0) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM; prints one JSON line with URLs and credentials when ready."""
+    if smtp_port:
+        config.smtp_port = smtp_port
+    state = open_state(config)
+    try:
+        http_sock = _bind(host, port)
+        smtp_sock = _bind(host, config.smtp_port)
+    except OSError as exc:
+        state.close()
+        raise SystemExit(f"cannot listen on {host}: {exc}") from None
+    app = create_app(config, state=state)
+    server = _Server(_uvicorn_config(app))
+    ready = {
+        "marketo_url": _url(host, http_sock.getsockname()[1]),
+        "salesforce_url": _url(host, http_sock.getsockname()[1]),
+        "smtp_host": host,
+        "smtp_port": smtp_sock.getsockname()[1],
+        "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
+        "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
+        "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
+        "salesforce_client_secret": sandbox_config.SALESFORCE_CLIENT_SECRET,
+    }
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no add_signal_handler
+                loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        smtp = await start_smtp(state, smtp_sock)
+        task = asyncio.create_task(server.serve(sockets=[http_sock]))
+        while not server.started and not task.done():
+            await asyncio.wait({task}, timeout=0.01)  # uvicorn offers no "started" event to await
+        if server.started:
+            sys.stdout.write(json.dumps(ready) + "\n")
+            sys.stdout.flush()
+            log.info("sandbox ready in %.2f s (%d people)", state.startup_s, state.people)
+        try:
+            await task
+        finally:
+            smtp.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Windows: Ctrl-C without a loop signal handler
+        pass
+    finally:
+        state.close()

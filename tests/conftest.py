@@ -1,0 +1,116 @@
+"""Shared fixtures: a running sandbox (real HTTP on loopback) for integration tests.
+
+- ``sandbox``: one sandbox for the whole session (300 people, seed 42, fixed clock at ``SANDBOX_NOW``, fast bulk
+  jobs, generous call limits so suites are never throttled). Faults and latency are reset after each test, but
+  data written through the APIs stays: tests should create what they change or look it up, not assume a
+  pristine instance.
+- ``sandbox_factory(**overrides)``: a private sandbox with custom ``SandboxConfig`` fields (for limits, token
+  lifetimes, latency, faults, persistence); stopped after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sia_tui.sandbox.config import SandboxConfig
+from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+
+#: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
+SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
+FAST: dict[str, Any] = {
+    "people": 300,
+    "seed": 42,
+    "now": SANDBOX_NOW,
+    "bulk_queue_delay_s": 0.0,
+    "bulk_rows_per_s": 1_000_000.0,
+    "bulk_status_refresh_s": 0.0,
+    "slow_fault_s": 0.3,
+}
+
+
+def sandbox_config(**overrides: Any) -> SandboxConfig:
+    """A fast test configuration with ``overrides`` applied."""
+    values = {**FAST, **overrides}
+    return SandboxConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def _shared_sandbox() -> Iterator[RunningSandbox]:
+    config = sandbox_config(rate_limit_calls=100_000, daily_quota=10_000_000, sf_daily_limit=10_000_000)
+    with start_sandbox(config) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(_shared_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
+    yield _shared_sandbox
+    state = _shared_sandbox.state
+    state.faults.rate = 0.0
+    state.faults.kinds = state.config.kinds()
+    state.faults.slow_s = FAST["slow_fault_s"]
+    state.config.latency_ms = 0
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+    started: list[RunningSandbox] = []
+
+    def start(config: SandboxConfig | None = None, **overrides: Any) -> RunningSandbox:
+        running = start_sandbox(config or sandbox_config(**overrides))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+class MarketoHttp:
+    """A bare Marketo REST caller for tests: fetches a token, sends it as a bearer header, returns parsed JSON."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        import httpx
+
+        from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+
+        self.running = running
+        self.client = httpx.Client(base_url=running.marketo_url, timeout=30)
+        reply = self.client.get(
+            "/identity/oauth/token",
+            params={
+                "grant_type": "client_credentials",
+                "client_id": MARKETO_CLIENT_ID,
+                "client_secret": MARKETO_CLIENT_SECRET,
+            },
+        )
+        reply.raise_for_status()
+        self.token: str = reply.json()["access_token"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        reply = self.client.get(path, params=params, headers=self.headers)
+        assert reply.status_code == 200, reply.text
+        return reply.json()  # type: ignore[no-any-return]
+
+    def post(self, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
+        reply = self.client.post(path, json=body, params=params, headers=self.headers)
+        assert reply.status_code == 200, reply.text
+        return reply.json()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture
+def marketo(sandbox: RunningSandbox) -> Iterator[MarketoHttp]:
+    caller = MarketoHttp(sandbox)
+    yield caller
+    caller.close()
