@@ -1,0 +1,4 @@
+"""The Salesforce REST client (OAuth, CRUD, collections, SOQL, replication) and its helpers.
+
+``from sia_tui.salesforce.client import SalesforceClient``; ids in :mod:`.ids`, safe SOQL in :mod:`.soql`.
+"""
