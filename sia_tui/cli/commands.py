@@ -9,6 +9,8 @@ COMMAND_MODULES = (
     "settings_cmd",
     "sandbox_cmd",
     "task_cmd",
+    "outbox_cmd",
+    "grid_cmd",
 )
 
 for _name in COMMAND_MODULES:

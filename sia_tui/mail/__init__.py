@@ -1,0 +1,1 @@
+"""Email: templates with MSIA's dynamic fields, building the message, and sending it over SMTP."""

@@ -111,7 +111,103 @@ def _m002_reminder_tasks(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m003_outbox_and_compliance(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        -- One row per email or call, written before anything leaves the machine. ``id`` is the idempotency key.
+        CREATE TABLE outbox (
+            id              TEXT PRIMARY KEY,            -- uuid4 hex: the idempotency key
+            kind            TEXT NOT NULL CHECK (kind IN ('email', 'call')),
+            marketo_id      INTEGER NOT NULL,
+            record_only     INTEGER NOT NULL DEFAULT 0,  -- an email the seller sent elsewhere: log it, do not send
+            payload         TEXT NOT NULL,               -- JSON: what the seller wrote (subject, body, outcome ...)
+            person          TEXT NOT NULL,               -- JSON: the person as the seller saw them when queueing
+            seller          TEXT NOT NULL,               -- JSON: seller name / email / title at queue time
+            local_date      TEXT NOT NULL,               -- the seller's local calendar date (Task ActivityDate)
+            occurred_at     TEXT NOT NULL,               -- UTC ISO: when the call happened / the email was sent
+            state           TEXT NOT NULL DEFAULT 'queued',  -- summary of the destinations, for lists
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,
+            cancelled_at    TEXT
+        );
+        CREATE INDEX ix_outbox_state ON outbox(state, created_at);
+        CREATE INDEX ix_outbox_person ON outbox(marketo_id, created_at);
+
+        -- Delivery state per destination, so a partial success is never redone.
+        CREATE TABLE outbox_destinations (
+            item_id         TEXT NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+            destination     TEXT NOT NULL CHECK (destination IN ('smtp', 'marketo', 'salesforce')),
+            state           TEXT NOT NULL CHECK (state IN
+                                ('pending', 'sending', 'unknown', 'done', 'skipped', 'blocked', 'dead', 'cancelled')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error      TEXT,                        -- the last failure, in plain words
+            reason          TEXT,                        -- why skipped / blocked / dead
+            ref             TEXT,                        -- Message-ID, Marketo activity GUID, Salesforce Task id
+            request         TEXT,                        -- JSON frozen at the first attempt, reused by every retry
+            first_attempt_at TEXT,
+            done_at         TEXT,
+            updated_at      TEXT NOT NULL,
+            PRIMARY KEY (item_id, destination)
+        );
+        CREATE INDEX ix_outbox_destinations_due ON outbox_destinations(destination, state, next_attempt_at);
+
+        -- Every send decision (allowed / blocked / held / recorded), its reason and the source of the status.
+        CREATE TABLE compliance_ledger (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+            at              TEXT NOT NULL,
+            item_id         TEXT,
+            marketo_id      INTEGER,
+            email           TEXT,
+            decision        TEXT NOT NULL CHECK (decision IN ('allowed', 'blocked', 'held', 'recorded')),
+            reason          TEXT NOT NULL,
+            source          TEXT NOT NULL,
+            detail          TEXT                         -- JSON: the flags seen
+        );
+        CREATE INDEX ix_compliance_ledger_item ON compliance_ledger(item_id);
+        CREATE TRIGGER compliance_ledger_no_update BEFORE UPDATE ON compliance_ledger
+        BEGIN
+            SELECT RAISE(ABORT, 'the compliance ledger is append-only');
+        END;
+        CREATE TRIGGER compliance_ledger_no_delete BEFORE DELETE ON compliance_ledger
+        BEGIN
+            SELECT RAISE(ABORT, 'the compliance ledger is append-only');
+        END;
+
+        -- Opt-outs collected in sia-tui (they block sends like Marketo's flags; issue 7 pushes them to Salesforce).
+        CREATE TABLE optouts (
+            marketo_id      INTEGER,
+            email           TEXT,
+            reason          TEXT,
+            created_at      TEXT NOT NULL,
+            pushed_to_salesforce_at TEXT
+        );
+        CREATE INDEX ix_optouts_email ON optouts(email COLLATE NOCASE);
+        CREATE INDEX ix_optouts_marketo_id ON optouts(marketo_id);
+        """,
+    )
+
+
+def _m004_grid_cache(conn: sqlite3.Connection) -> None:
+    """The last smart grid fetched per person, shown at once (with its age) while a fresh one loads, or offline."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE grid_cache (
+            marketo_id  INTEGER PRIMARY KEY,
+            fetched_at  TEXT NOT NULL,               -- UTC ISO, when the grid was fetched from Marketo
+            rows        TEXT NOT NULL,               -- JSON list of rows (tab, date, type, title, detail, activity_id)
+            days        INTEGER NOT NULL DEFAULT 90, -- the range the grid covers, in days before fetched_at
+            complete    INTEGER NOT NULL DEFAULT 1   -- 0 when the fetch stopped early
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
     _m002_reminder_tasks,
+    _m003_outbox_and_compliance,
+    _m004_grid_cache,
 ]

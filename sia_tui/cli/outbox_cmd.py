@@ -1,0 +1,427 @@
+"""``sia-tui email|call|outbox|worker|ledger|templates`` and ``marketo provision-activity-types``.
+
+Queueing commands validate first and queue nothing on bad input; the worker does the sending and logging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+import typer
+
+from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
+
+
+def _db(settings: Any) -> sqlite_utils.Database:
+    from sia_tui.store.db import open_db
+
+    settings.paths.ensure()
+    return open_db(settings.db_path)
+
+
+def _emit_item(item: Any, verb: str) -> None:
+    if G.json:
+        emit_json({"id": item.id, "state": item.state})
+    else:
+        info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+
+
+def _edit_in_editor(initial: str) -> str:
+    """Open $VISUAL/$EDITOR on a temp file and return what the seller saved."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise CliError(
+            "--edit needs $EDITOR (or $VISUAL) to name your editor, e.g. EDITOR=nano.", exit_code=2
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        handle.write(initial)
+        path = Path(handle.name)
+    try:
+        result = subprocess.run([*editor.split(), str(path)], check=False)
+        if result.returncode != 0:
+            raise CliError(f"The editor exited with status {result.returncode}; nothing was queued.")
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------------- email
+
+
+@app.command("email")
+def email(
+    marketo_id: int = typer.Argument(..., help="The person's Marketo id (To is their email)."),
+    subject: str | None = typer.Option(None, "--subject", help="Subject (dynamic fields allowed)."),
+    body: str | None = typer.Option(None, "--body", help="Body text (dynamic fields allowed)."),
+    body_file: Path | None = typer.Option(  # noqa: B008
+        None, "--body-file", help="Read the body from this file ('-' = stdin)."
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="Start from this template (see `templates`)."
+    ),
+    cc: str | None = typer.Option(None, "--cc", help="CC addresses, comma-separated."),
+    bcc: str | None = typer.Option(None, "--bcc", help="BCC addresses, comma-separated."),
+    record_only: bool = typer.Option(
+        False, "--record-only", help="Log an email you sent elsewhere; do not send."
+    ),
+    edit: bool = typer.Option(False, "--edit", help="Write the body in $EDITOR."),
+) -> None:
+    """Queue an email (checked for unsubscribes and sent by the worker), or record one sent elsewhere."""
+    from sia_tui.outbox.compose import OutboxInputError, prepare_email, seller_from_settings
+    from sia_tui.outbox.queue import enqueue_email
+
+    if body is not None and body_file is not None:
+        raise CliError("Give either --body or --body-file, not both.", exit_code=2)
+    if body_file is not None:
+        try:
+            body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"Cannot read {body_file}: {exc.strerror or exc}.") from None
+    if edit:
+        body = _edit_in_editor(body or "")
+    if body is None and template is None:
+        raise CliError("Give the body with --body, --body-file, --edit or --template.", exit_code=2)
+    settings = settings_for_command()
+    db = _db(settings)
+    try:
+        draft = prepare_email(
+            db,
+            marketo_id,
+            subject=subject,
+            body=body,
+            seller=seller_from_settings(settings),
+            template=template,
+            cc=cc,
+            bcc=bcc,
+            record_only=record_only,
+            config_dir=settings.paths.config_dir,
+        )
+    except OutboxInputError as exc:
+        raise CliError(f"{exc} Nothing was queued.") from None
+    for warning in draft.warnings:
+        info(f"warning: {warning}")
+    item = enqueue_email(db, draft)
+    _emit_item(item, "recorded" if record_only else "queued")
+
+
+# ---------------------------------------------------------------------------------------------------- call
+
+
+@app.command("call")
+def call(
+    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    outcome: str | None = typer.Option(None, "--outcome", help="Call outcome (from calls.outcomes)."),
+    reason: str | None = typer.Option(None, "--reason", help="Call reason (from calls.reasons)."),
+    status: str = typer.Option("completed", "--status", help="completed, no-answer, cancelled or failed."),
+    duration: int = typer.Option(0, "--duration", help="Call length in seconds."),
+    notes: str | None = typer.Option(None, "--notes", help="Notes (Task Comments)."),
+    phone: str | None = typer.Option(None, "--phone", help="Number called (default: the person's phone)."),
+) -> None:
+    """Log a call: queued for Marketo (an activity) and Salesforce (a Task)."""
+    from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
+    from sia_tui.outbox.queue import enqueue_call
+
+    settings = settings_for_command()
+    db = _db(settings)
+    try:
+        draft = prepare_call(
+            db,
+            marketo_id,
+            outcome=outcome,
+            reason=reason,
+            status=status,
+            duration_s=duration,
+            notes=notes,
+            phone=phone,
+            seller=seller_from_settings(settings),
+            outcomes=settings.get("calls.outcomes"),
+            reasons=settings.get("calls.reasons"),
+            outcome_required=settings.get("calls.outcome_required"),
+            reason_required=settings.get("calls.reason_required"),
+        )
+    except OutboxInputError as exc:
+        raise CliError(f"{exc} Nothing was queued.") from None
+    _emit_item(enqueue_call(db, draft), "queued")
+
+
+# -------------------------------------------------------------------------------------------------- outbox
+
+outbox_app = typer.Typer(
+    help="Queued emails and calls: list, show, retry, cancel.", invoke_without_command=True
+)
+app.add_typer(outbox_app, name="outbox")
+
+
+def _print_items(items: list[Any]) -> None:
+    table(
+        None,
+        ["id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce", "why"],
+        [
+            (
+                i.id[:8],
+                i.kind,
+                i.state,
+                i.person_name,
+                i.subject[:60],
+                i.destinations["smtp"].state if "smtp" in i.destinations else "",
+                i.destinations["marketo"].state if "marketo" in i.destinations else "",
+                i.destinations["salesforce"].state if "salesforce" in i.destinations else "",
+                i.explanation()[:160],
+            )
+            for i in items
+        ],
+    )
+
+
+@outbox_app.callback()
+def outbox(
+    ctx: typer.Context,
+    state: list[str] = typer.Option(  # noqa: B008
+        [], "--state", help="Only these states (queued, sending, retrying, ...)."
+    ),
+    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+) -> None:
+    """List the outbox, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sia_tui.outbox.queue import counts, list_items
+
+    db = _db(settings_for_command())
+    items = list_items(db, states=state or None, limit=limit)
+    if G.json:
+        emit_json({"counts": counts(db), "items": [i.to_json() for i in items]})
+        return
+    info(", ".join(f"{k} {v}" for k, v in counts(db).items() if v) or "the outbox is empty")
+    if items:
+        _print_items(items)
+
+
+def _guard(fn: Any, *args: Any) -> Any:
+    from sia_tui.outbox.queue import OutboxError
+
+    try:
+        return fn(*args)
+    except OutboxError as exc:
+        raise CliError(str(exc)) from None
+
+
+@outbox_app.command("show")
+def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+    """One item with every destination's state, attempts and errors."""
+    from sia_tui.outbox.queue import get_item, resolve_id
+
+    db = _db(settings_for_command())
+    item = get_item(db, _guard(resolve_id, db, item_id))
+    assert item is not None
+    if G.json:
+        emit_json(item.to_json(full=True))
+        return
+    info(f"{item.kind} {item.id} for {item.person_name}: {item.state}")
+    table(
+        None,
+        ["destination", "state", "attempts", "next attempt", "ref", "reason / last error"],
+        [
+            (name, d.state, d.attempts, d.next_attempt_at if d.state in ("pending", "unknown") else "", d.ref or "",
+             d.reason or d.last_error or "")
+            for name, d in item.destinations.items()
+        ],
+    )  # fmt: skip
+
+
+@outbox_app.command("retry")
+def outbox_retry(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+    """Try a dead (or blocked, or waiting) item again now."""
+    from sia_tui.outbox.queue import retry_item
+
+    _emit_item(_guard(retry_item, _db(settings_for_command()), item_id), "retrying")
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+    """Cancel what has not been sent or logged yet."""
+    from sia_tui.outbox.queue import cancel_item
+
+    _emit_item(_guard(cancel_item, _db(settings_for_command()), item_id), "cancelled")
+
+
+# -------------------------------------------------------------------------------------------------- worker
+
+
+@app.command("worker")
+def worker(
+    once: bool = typer.Option(False, "--once", help="Drain what is due now, print a summary and exit."),
+    poll_s: float = typer.Option(5.0, "--poll-s", help="Longest wait between cycles."),
+    retry_base_s: float | None = typer.Option(
+        None, "--retry-base-s", help="First retry delay (default 30 s)."
+    ),
+    retry_cap_s: float | None = typer.Option(
+        None, "--retry-cap-s", help="Longest retry delay (default 1 h)."
+    ),
+    reconcile_delay_s: float | None = typer.Option(
+        None,
+        "--reconcile-delay-s",
+        help="Wait before looking up a write whose reply was lost (default 60 s).",
+    ),
+    hold_s: float | None = typer.Option(
+        None, "--hold-s", help="Wait when Marketo/SMTP is unreachable (30 s)."
+    ),
+    max_attempts: int | None = typer.Option(
+        None, "--max-attempts", help="Attempts before dead-lettering (8)."
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce)."
+    ),
+    sandbox_mail_url: str | None = typer.Option(
+        None,
+        "--sandbox-mail-url",
+        help="Base URL of a sia-tui sandbox whose SMTP sink receives the mail (settles interrupted sends exactly).",
+    ),
+) -> None:
+    """Send and log the outbox: once (--once) or until interrupted. One worker per profile."""
+    from sia_tui.outbox.lock import WorkerBusyError
+    from sia_tui.outbox.worker import WorkerReport, open_worker
+
+    settings = settings_for_command()
+    overrides: dict[str, Any] = {
+        "retry_base_s": retry_base_s,
+        "retry_cap_s": retry_cap_s,
+        "reconcile_delay_s": reconcile_delay_s,
+        "hold_delay_s": hold_s,
+        "max_attempts": max_attempts,
+    }
+    if batch_size is not None:
+        if batch_size < 1:
+            raise CliError("--batch-size must be at least 1.", exit_code=2)
+        overrides.update(
+            smtp_batch=min(batch_size, 300),
+            marketo_batch=min(batch_size, 300),
+            salesforce_batch=min(batch_size, 200),
+        )
+
+    def show(report: WorkerReport) -> None:
+        busy = (
+            report.sent
+            or report.logged_marketo
+            or report.logged_salesforce
+            or report.blocked
+            or report.failed
+        )
+        if G.json:
+            if once or busy:
+                emit_json(report.to_json())
+        elif once or busy:
+            info(", ".join(f"{k} {v}" for k, v in report.to_json().items()))
+            for note in report.notes:
+                info(f"note: {note}")
+
+    async def main() -> None:
+        async with open_worker(settings, mail_lookup_url=sandbox_mail_url, **overrides) as w:
+            if w.recovered:
+                info(f"settling {w.recovered} write(s) interrupted when the previous worker stopped")
+            if once:
+                show(await w.run_once())
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, stop.set)
+                except (NotImplementedError, RuntimeError):
+                    pass
+            if not G.json:
+                info(f"outbox worker running for profile {settings.profile}; Ctrl-C stops it")
+            await w.run_forever(stop, poll_s=poll_s, on_report=show)
+
+    try:
+        run_async(main)
+    except WorkerBusyError as exc:
+        raise CliError(str(exc)) from None
+
+
+# -------------------------------------------------------------------------------------------------- ledger
+
+
+@app.command("ledger")
+def ledger(
+    item: str | None = typer.Option(None, "--item", help="Only this outbox item (id or first characters)."),
+    decision: str | None = typer.Option(None, "--decision", help="allowed, blocked, held or recorded."),
+    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+) -> None:
+    """The compliance ledger: every send decision with its reason and source (append-only)."""
+    from sia_tui.compliance.ledger import DECISIONS, ledger_entries
+
+    if decision is not None and decision not in DECISIONS:
+        raise CliError(f"--decision must be one of {', '.join(DECISIONS)}.", exit_code=2)
+    db = _db(settings_for_command())
+    rows = ledger_entries(db, item_id=item, decision=decision, limit=limit)
+    if G.json:
+        emit_json(rows)
+        return
+    if not rows:
+        info("the ledger is empty")
+        return
+    table(
+        None,
+        ["when", "decision", "item", "person", "email", "source", "reason"],
+        [(r["at"][:19], r["decision"], (r["item_id"] or "")[:8], r["marketo_id"] or "", r["email"] or "",
+          r["source"], r["reason"]) for r in rows],
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- templates
+
+
+@app.command("templates")
+def templates() -> None:
+    """Email templates: built-in ones and your own (config dir/templates/NAME.txt, first line 'Subject: ...')."""
+    from sia_tui.mail.templates import load_templates, templates_dir
+
+    settings = settings_for_command()
+    found = load_templates(settings.paths.config_dir)
+    if G.json:
+        emit_json([t.to_json() for t in found.values()])
+        return
+    info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
+    table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+
+
+# -------------------------------------------------------------------------------------------------- marketo
+
+marketo_app = typer.Typer(help="Marketo administration.")
+app.add_typer(marketo_app, name="marketo")
+
+
+@marketo_app.command("provision-activity-types")
+def provision_activity_types() -> None:
+    """Create and approve the custom activity types sia-tui logs emails and calls to (idempotent)."""
+    from sia_tui.connections import marketo_client
+    from sia_tui.outbox.activity_types import provision
+
+    settings = settings_for_command()
+
+    async def main() -> dict[str, Any]:
+        async with marketo_client(settings) as marketo:
+            return {kind: t for kind, t in (await provision(marketo)).items()}
+
+    provisioned = run_async(main)
+    rows = [
+        {"kind": kind, "api_name": t.api_name, "id": t.id, "name": t.name, "status": t.status,
+         "attributes": sorted(t.attribute_api_names)}
+        for kind, t in provisioned.items()
+    ]  # fmt: skip
+    if G.json:
+        emit_json(rows)
+        return
+    table(
+        None,
+        ["kind", "apiName", "id", "name", "status"],
+        [(r["kind"], r["api_name"], r["id"], r["name"], r["status"]) for r in rows],
+    )

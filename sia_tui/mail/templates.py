@@ -1,0 +1,342 @@
+"""Email templates with MSIA's dynamic fields, and the rendering rules that decide whether an email may go out.
+
+Grammar (reference product.md §2):
+
+- ``{{first_name}}`` — a field; names are case-insensitive and may have spaces inside the braces;
+- ``{{title | default: "there"}}`` — a field with a default used when the field is empty;
+- ``{{! write one sentence about their launch}}`` — a prompt the seller must replace before sending.
+
+An empty field blocks the send, except first_name, last_name and title (rendered blank) and company /
+company_friendly (rendered "your company"), as MSIA does. An unknown field name is always an error, so a typo never
+reaches a prospect as ``{{frist_name}}``. The same engine renders the Salesforce Task subject template, where every
+field is optional and an empty one renders nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Fields about the person the email goes to.
+PERSON_FIELDS: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "company",
+    "company_friendly",
+    "title",
+    "email",
+    "phone",
+)
+#: Fields about the seller (settings seller.name / seller.title / seller.email).
+SELLER_FIELDS: tuple[str, ...] = ("my_name", "my_title", "my_email")
+#: MSIA's unsubscribe fields. sia-tui has no hosted unsubscribe page, so they render a reply-to-opt-out sentence.
+UNSUBSCRIBE_FIELDS: tuple[str, ...] = ("friendly_unsubscribe", "team_unsubscribe")
+#: Accepted spellings that mean the same field.
+ALIASES: dict[str, str] = {
+    "friendly_company": "company_friendly",
+    "firstname": "first_name",
+    "lastname": "last_name",
+}
+
+EMAIL_FIELDS: tuple[str, ...] = PERSON_FIELDS + SELLER_FIELDS + UNSUBSCRIBE_FIELDS
+BLANK_OK: frozenset[str] = frozenset({"first_name", "last_name", "title"})
+COMPANY_FALLBACK = "your company"
+COMPANY_FIELDS: frozenset[str] = frozenset({"company", "company_friendly"})
+
+FRIENDLY_UNSUBSCRIBE = (
+    "If you would rather not hear from me again, just reply and tell me, and I will not write again."
+)
+TEAM_UNSUBSCRIBE = 'If you would rather not hear from our team again, reply "unsubscribe" and we will stop.'
+
+#: Salesforce Task subject fields (reference marketo-api.md §9, "Activity Detail Customization").
+SUBJECT_TEMPLATE_FIELDS: tuple[str, ...] = (
+    "activity_type",
+    "activity_subject",
+    "sales_campaign_name",
+    "sales_campaign_day",
+    "sales_campaign_step",
+    "call_outcome",
+    "call_reason",
+)
+
+_TOKEN = re.compile(r"\{\{(.*?)\}\}", re.S)
+_FIELD = re.compile(
+    r"""^\s*(?P<name>[A-Za-z_][A-Za-z0-9_ ]*?)\s*
+        (?:\|\s*default\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*)?$""",
+    re.X,
+)
+
+_LEGAL_SUFFIXES = (
+    "incorporated",
+    "corporation",
+    "company",
+    "limited",
+    "l.l.c.",
+    "pty ltd",
+    "pty. ltd.",
+    "co., ltd.",
+    "co. ltd.",
+    "co.,ltd.",
+    "gmbh",
+    "s.a.s.",
+    "s.a.",
+    "s.p.a.",
+    "b.v.",
+    "n.v.",
+    "k.k.",
+    "inc.",
+    "corp.",
+    "ltd.",
+    "llc",
+    "inc",
+    "corp",
+    "ltd",
+    "plc",
+    "sas",
+    "spa",
+    "ag",
+    "sa",
+    "bv",
+    "nv",
+    "kk",
+    "co.",
+    "co",
+)
+_CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社")
+
+
+class TemplateError(ValueError):
+    """A template cannot be rendered for this person; ``problems`` lists each reason as one sentence."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendering: the text (problem placeholders left as written) and every reason it cannot be sent."""
+
+    text: str
+    problems: tuple[str, ...] = ()
+    fields_used: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def require(self) -> str:
+        if self.problems:
+            raise TemplateError(list(self.problems))
+        return self.text
+
+
+def company_friendly(company: str | None) -> str:
+    """ "Acme Corporation" → "Acme", "Initech, Inc." → "Initech", "株式会社ソニー" → "ソニー"."""
+    text = (company or "").strip()
+    if not text:
+        return ""
+    for suffix in _CJK_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)].strip()
+        elif text.startswith(suffix) and len(text) > len(suffix):
+            text = text[len(suffix) :].strip()
+    changed = True
+    while changed:
+        changed = False
+        lowered = text.lower()
+        for suffix in _LEGAL_SUFFIXES:
+            if lowered.endswith(" " + suffix) or lowered.endswith("," + suffix):
+                candidate = text[: -len(suffix)].rstrip(" ,")
+                if candidate:
+                    text = candidate
+                    changed = True
+                    break
+    return text
+
+
+def person_context(person: Mapping[str, Any], seller: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The values of every email field for ``person`` (a people row) sent by ``seller`` (name/title/email)."""
+    seller = seller or {}
+    company = str(person.get("company") or "").strip()
+    return {
+        "first_name": str(person.get("first_name") or "").strip(),
+        "last_name": str(person.get("last_name") or "").strip(),
+        "company": company,
+        "company_friendly": company_friendly(company),
+        "title": str(person.get("title") or "").strip(),
+        "email": str(person.get("email") or "").strip(),
+        "phone": str(person.get("phone") or "").strip(),
+        "my_name": str(seller.get("name") or "").strip(),
+        "my_title": str(seller.get("title") or "").strip(),
+        "my_email": str(seller.get("email") or "").strip(),
+        "friendly_unsubscribe": FRIENDLY_UNSUBSCRIBE,
+        "team_unsubscribe": TEAM_UNSUBSCRIBE,
+    }
+
+
+def email_blank_policy(name: str) -> str | None:
+    """What an empty email field becomes: "" / "your company" where MSIA allows it, else None (= blocked)."""
+    if name in BLANK_OK:
+        return ""
+    if name in COMPANY_FIELDS:
+        return COMPANY_FALLBACK
+    return None
+
+
+def render(
+    template: str,
+    context: Mapping[str, str | None],
+    *,
+    known: Iterable[str] = EMAIL_FIELDS,
+    blank: Callable[[str], str | None] = email_blank_policy,
+    what: str = "template",
+) -> Rendered:
+    """Fill ``template`` from ``context``; never raises: problems are collected for a preview to show."""
+    known_set = set(known)
+    problems: list[str] = []
+    used: list[str] = []
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(template):
+        out.append(template[pos : match.start()])
+        pos = match.end()
+        inner = match.group(1)
+        if inner.strip().startswith("!"):
+            prompt = inner.strip()[1:].strip() or "prompt"
+            problems.append(f"Replace the prompt {{{{! {prompt}}}}} in the {what} with your own words.")
+            out.append(match.group(0))
+            continue
+        parsed = _FIELD.match(inner)
+        if parsed is None:
+            problems.append(f"The {what} has a field that cannot be read: {match.group(0)!s}.")
+            out.append(match.group(0))
+            continue
+        name = re.sub(r"\s+", "_", parsed.group("name").strip().lower())
+        name = ALIASES.get(name, name)
+        default = parsed.group("dq") if parsed.group("dq") is not None else parsed.group("sq")
+        if name not in known_set:
+            problems.append(
+                f"The {what} uses an unknown field {{{{{name}}}}}; known fields: {', '.join(sorted(known_set))}."
+            )
+            out.append(match.group(0))
+            continue
+        used.append(name)
+        value = (context.get(name) or "").strip()
+        if value:
+            out.append(value)
+        elif default is not None:
+            out.append(default)
+        else:
+            fallback = blank(name)
+            if fallback is None:
+                problems.append(
+                    f"{{{{{name}}}}} has no value here; fill it in (settings for my_* fields) or write "
+                    f'{{{{{name} | default: "..."}}}} in the {what}.'
+                )
+                out.append(match.group(0))
+            else:
+                out.append(fallback)
+    rest = template[pos:]
+    if "{{" in rest:
+        problems.append(f"The {what} has a '{{{{' that is never closed with '}}}}'.")
+    out.append(rest)
+    return Rendered("".join(out), tuple(problems), tuple(dict.fromkeys(used)))
+
+
+def render_subject_template(template: str, values: Mapping[str, str | None]) -> str:
+    """The Salesforce Task subject: every field optional (empty renders nothing), line breaks removed, ≤255."""
+    rendered = render(
+        template, values, known=SUBJECT_TEMPLATE_FIELDS, blank=lambda _name: "", what="subject template"
+    )
+    text = rendered.text if rendered.ok else template
+    text = re.sub(r"[\r\n]+", " ", text)
+    text = re.sub(r"\s{2,}", " ", text).strip()
+    return text[:255]
+
+
+# ------------------------------------------------------------------------------------------------ templates
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    name: str
+    subject: str
+    body: str
+    source: str = "built-in"
+    fields: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "subject": self.subject, "body": self.body, "source": self.source}
+
+
+BUILTIN_TEMPLATES: tuple[EmailTemplate, ...] = (
+    EmailTemplate(
+        "intro",
+        "Quick question for {{company_friendly}}",
+        'Hi {{first_name | default: "there"}},\n\n'
+        "I work with teams like {{company_friendly}} on {{! what you help with}}. "
+        "Would a 15-minute call next week be useful?\n\n"
+        "Best,\n{{my_name}}\n{{my_title}}\n\n{{friendly_unsubscribe}}",
+    ),
+    EmailTemplate(
+        "follow-up",
+        'Following up, {{first_name | default: "there"}}',
+        'Hi {{first_name | default: "there"}},\n\n'
+        "I wanted to follow up on my last note about {{company_friendly}}. "
+        "Is this something worth a short conversation?\n\n"
+        "Thanks,\n{{my_name}}\n\n{{friendly_unsubscribe}}",
+    ),
+    EmailTemplate(
+        "meeting",
+        "Thanks for your time today",
+        'Hi {{first_name | default: "there"}},\n\n'
+        "Thank you for meeting with me today. As promised, here is a summary: {{! summary of the meeting}}\n\n"
+        "Best regards,\n{{my_name}}\n{{my_title}}",
+    ),
+)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def templates_dir(config_dir: Path) -> Path:
+    """Where a seller keeps their own templates: one ``NAME.txt`` per template (first line ``Subject: ...``)."""
+    return config_dir / "templates"
+
+
+def parse_template_file(name: str, text: str, source: str) -> EmailTemplate:
+    """``Subject: ...`` on the first line, then a blank line, then the body."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    subject = ""
+    if lines and lines[0].lower().startswith("subject:"):
+        subject = lines[0].split(":", 1)[1].strip()
+        lines = lines[1:]
+        if lines and not lines[0].strip():
+            lines = lines[1:]
+    return EmailTemplate(name, subject, "\n".join(lines).rstrip("\n"), source)
+
+
+def load_templates(config_dir: Path | None) -> dict[str, EmailTemplate]:
+    """Built-in templates, overridden and extended by the seller's files."""
+    found = {t.name: t for t in BUILTIN_TEMPLATES}
+    if config_dir is not None:
+        folder = templates_dir(config_dir)
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.txt")):
+                if _NAME_RE.match(path.stem):
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                    found[path.stem] = parse_template_file(path.stem, text, str(path))
+    return found
+
+
+def get_template(config_dir: Path | None, name: str) -> EmailTemplate:
+    templates = load_templates(config_dir)
+    template = templates.get(name)
+    if template is None:
+        raise TemplateError(
+            [f"There is no template named {name!r}; available: {', '.join(sorted(templates))}."]
+        )
+    return template

@@ -1,0 +1,308 @@
+"""Turning what a seller typed into a valid email or call, or one clear error — before anything is queued.
+
+Both front ends (the compose / call screens and ``sia-tui --headless email|call``) go through :func:`prepare_email`
+and :func:`prepare_call`, so they refuse exactly the same input with exactly the same sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from sia_tui.mail.message import (
+    MAX_BODY_BYTES,
+    MAX_RECIPIENTS,
+    MAX_SUBJECT_CHARS,
+    AddressError,
+    parse_address_list,
+    valid_address,
+)
+from sia_tui.mail.templates import get_template, person_context, render
+from sia_tui.outbox.model import CALL_STATUSES
+from sia_tui.store.people import get_person
+
+MAX_NOTES_CHARS = 32_000
+MAX_DURATION_S = 24 * 3600
+SANDBOX_SELLER_EMAIL = "you@sia-sandbox.example"
+SANDBOX_SELLER_NAME = "Sandbox Seller"
+
+#: The person fields an outbox item keeps, as the seller saw them when queueing.
+PERSON_SNAPSHOT: tuple[str, ...] = (
+    "marketo_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "sfdc_lead_id",
+    "sfdc_contact_id",
+    "sfdc_account_id",
+    "sfdc_opportunity_id",
+    "unsubscribed",
+    "marketing_suspended",
+    "email_invalid",
+    "black_listed",
+)
+
+
+class OutboxInputError(ValueError):
+    """The seller's input cannot be queued; ``str(e)`` says why in one or a few sentences."""
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str
+    email: str
+    title: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "email": self.email, "title": self.title}
+
+
+def seller_from_settings(settings: Any) -> Seller:
+    """The seller's identity; the sandbox profile gets a demo identity so the demo works with no setup."""
+    name = str(settings.get("seller.name") or "")
+    email = str(settings.get("seller.email") or "")
+    if getattr(settings, "uses_sandbox", False):
+        name = name or SANDBOX_SELLER_NAME
+        email = email or SANDBOX_SELLER_EMAIL
+    return Seller(name=name, email=email, title=str(settings.get("seller.title") or ""))
+
+
+def person_snapshot(person: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: person.get(key) for key in PERSON_SNAPSHOT}
+
+
+def load_person(db: sqlite_utils.Database, marketo_id: int) -> dict[str, Any]:
+    person = get_person(db, int(marketo_id))
+    if person is None:
+        raise OutboxInputError(
+            f"There is no person with Marketo id {marketo_id} in the local cache; check the id, or run "
+            "`sia-tui sync` if they were added recently."
+        )
+    return person
+
+
+def cached_warnings(person: Mapping[str, Any]) -> list[str]:
+    """What the last sync said about this person's email status (the compose screen warns early with it)."""
+    labels = [
+        label
+        for key, label in (
+            ("unsubscribed", "unsubscribed"),
+            ("marketing_suspended", "marketing suspended"),
+            ("email_invalid", "email invalid"),
+            ("black_listed", "blocklisted"),
+        )
+        if person.get(key)
+    ]
+    if not labels:
+        return []
+    return [
+        f"At the last sync Marketo had this person as {', '.join(labels)}: the send-time check will most likely "
+        "block this email."
+    ]
+
+
+# ----------------------------------------------------------------------------------------------------- email
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    """A validated email, ready to queue."""
+
+    person: dict[str, Any]
+    seller: Seller
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    subject: str
+    body: str
+    template: str | None
+    record_only: bool
+    warnings: tuple[str, ...] = field(default=())
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "to": list(self.to),
+            "cc": list(self.cc),
+            "bcc": list(self.bcc),
+            "subject": self.subject,
+            "body": self.body,
+            "template": self.template,
+        }
+
+
+def _check_size(body: str) -> None:
+    size = len(body.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        raise OutboxInputError(
+            f"The body is {size / 1024:,.0f} KB; the limit is {MAX_BODY_BYTES // 1024} KB. Send large content as a "
+            "link instead."
+        )
+
+
+def prepare_email(
+    db: sqlite_utils.Database,
+    marketo_id: int,
+    *,
+    subject: str | None,
+    body: str | None,
+    seller: Seller,
+    template: str | None = None,
+    cc: str | Sequence[str] | None = None,
+    bcc: str | Sequence[str] | None = None,
+    record_only: bool = False,
+    config_dir: Path | None = None,
+) -> EmailDraft:
+    """Validate and render an email for ``marketo_id``; raises :class:`OutboxInputError` with every problem."""
+    person = load_person(db, marketo_id)
+    problems: list[str] = []
+    if template:
+        try:
+            chosen = get_template(config_dir, template)
+        except ValueError as exc:
+            raise OutboxInputError(str(exc)) from None
+        subject = chosen.subject if subject is None or not subject.strip() else subject
+        body = chosen.body if body is None or not body.strip() else body
+    subject = subject or ""
+    body = body or ""
+    _check_size(body)
+    to = str(person.get("email") or "").strip()
+    if not to:
+        problems.append(f"Person {marketo_id} has no email address in Marketo.")
+    elif not valid_address(to):
+        problems.append(f"Person {marketo_id}'s email address {to!r} is not valid.")
+    try:
+        cc_list = parse_address_list(cc, "CC")
+        bcc_list = parse_address_list(bcc, "BCC")
+    except AddressError as exc:
+        raise OutboxInputError(str(exc)) from None
+    if 1 + len(cc_list) + len(bcc_list) > MAX_RECIPIENTS:
+        problems.append(f"An email may have at most {MAX_RECIPIENTS} recipients.")
+    if not record_only and not seller.email:
+        problems.append(
+            "Your From address is not set: run `sia-tui settings set seller.email you@company.com` first."
+        )
+    context = person_context(person, seller.to_json())
+    if not subject.strip():
+        problems.append("The subject is empty.")
+    if "\n" in subject or "\r" in subject:
+        problems.append("The subject must be a single line.")
+    rendered_subject = render(subject.strip(), context, what="subject")
+    rendered_body = render(body, context, what="body")
+    problems.extend(rendered_subject.problems)
+    problems.extend(rendered_body.problems)
+    if len(rendered_subject.text) > MAX_SUBJECT_CHARS:
+        problems.append(f"The subject is longer than {MAX_SUBJECT_CHARS} characters.")
+    if not body.strip():
+        problems.append("The body is empty.")
+    if problems:
+        raise OutboxInputError(" ".join(dict.fromkeys(problems)))
+    _check_size(rendered_body.text)
+    return EmailDraft(
+        person=person_snapshot(person),
+        seller=seller,
+        to=(to,),
+        cc=tuple(cc_list),
+        bcc=tuple(bcc_list),
+        subject=rendered_subject.text,
+        body=rendered_body.text,
+        template=template,
+        record_only=record_only,
+        warnings=tuple(cached_warnings(person)),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ call
+
+
+@dataclass(frozen=True)
+class CallDraft:
+    person: dict[str, Any]
+    seller: Seller
+    outcome: str
+    reason: str
+    status: str
+    duration_s: int
+    notes: str
+    phone: str
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "notes": self.notes,
+            "phone": self.phone,
+        }
+
+
+def _pick(value: str | None, allowed: Sequence[str], what: str, setting: str, required: bool) -> str:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise OutboxInputError(
+                f"A call needs a{'n' if what[0] in 'aeiou' else ''} {what}; choose one of: {', '.join(allowed)}."
+            )
+        return ""
+    for choice in allowed:
+        if choice.casefold() == text.casefold():
+            return choice
+    raise OutboxInputError(
+        f"{text!r} is not one of the {what}s your admin allows ({', '.join(allowed) or 'none'}); "
+        f"admins change the list with `sia-tui settings set {setting} ...`."
+    )
+
+
+def prepare_call(
+    db: sqlite_utils.Database,
+    marketo_id: int,
+    *,
+    outcome: str | None,
+    seller: Seller,
+    outcomes: Sequence[str],
+    reasons: Sequence[str],
+    outcome_required: bool = True,
+    reason_required: bool = False,
+    reason: str | None = None,
+    status: str = "completed",
+    duration_s: int | None = None,
+    notes: str | None = None,
+    phone: str | None = None,
+) -> CallDraft:
+    """Validate a call log; raises :class:`OutboxInputError` on the first problem."""
+    person = load_person(db, marketo_id)
+    chosen_outcome = _pick(outcome, outcomes, "outcome", "calls.outcomes", outcome_required)
+    chosen_reason = _pick(reason, reasons, "reason", "calls.reasons", reason_required)
+    status_key = (status or "completed").strip().lower().replace(" ", "-").replace("_", "-")
+    if status_key == "canceled":
+        status_key = "cancelled"
+    if status_key not in CALL_STATUSES:
+        raise OutboxInputError(f"The call status must be one of {', '.join(CALL_STATUSES)}, not {status!r}.")
+    duration = 0 if duration_s is None else int(duration_s)
+    if not 0 <= duration <= MAX_DURATION_S:
+        raise OutboxInputError(
+            f"The duration must be between 0 and {MAX_DURATION_S} seconds, not {duration}."
+        )
+    text = (notes or "").strip()
+    if len(text) > MAX_NOTES_CHARS:
+        raise OutboxInputError(f"The notes are {len(text):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
+    number = (phone if phone is not None else str(person.get("phone") or "")).strip()
+    if len(number) > 40:
+        raise OutboxInputError("The phone number called is longer than 40 characters.")
+    return CallDraft(
+        person=person_snapshot(person),
+        seller=seller,
+        outcome=chosen_outcome,
+        reason=chosen_reason,
+        status=status_key,
+        duration_s=duration,
+        notes=text,
+        phone=number,
+    )

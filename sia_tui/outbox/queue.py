@@ -1,0 +1,696 @@
+"""The outbox tables: queueing, reading, retry/cancel, and every state change the worker makes.
+
+Each function that changes state is one SQLite transaction (``BEGIN IMMEDIATE``), and each destination moves only
+from the state the caller expects (``WHERE state = ...``), so the worker, a CLI ``outbox cancel`` and the TUI can
+touch the same rows without a lost update.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from sia_tui.compliance.ledger import record_decision
+from sia_tui.outbox.compose import CallDraft, EmailDraft
+from sia_tui.outbox.model import (
+    BLOCKED,
+    DEAD,
+    DESTINATIONS,
+    DONE,
+    OPEN_STATES,
+    PENDING,
+    SENDING,
+    SKIPPED,
+    UNKNOWN,
+    Destination,
+    OutboxItem,
+    dumps,
+    iso,
+    loads,
+    now_utc,
+    summarise,
+)
+from sia_tui.store.db import transaction
+
+_ITEM_COLUMNS = (
+    "id, kind, marketo_id, record_only, payload, person, seller, local_date, occurred_at, state, created_at, "
+    "updated_at, cancelled_at"
+)
+_DEST_COLUMNS = (
+    "item_id, destination, state, attempts, next_attempt_at, last_error, reason, ref, request, done_at"
+)
+
+
+class OutboxError(ValueError):
+    """An outbox operation was refused (unknown id, wrong state); the message is one sentence."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def local_today() -> str:
+    return datetime.now().astimezone().date().isoformat()
+
+
+# ------------------------------------------------------------------------------------------------- enqueue
+
+
+def _insert(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    marketo_id: int,
+    record_only: bool,
+    payload: dict[str, Any],
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    destinations: Mapping[str, tuple[str, str | None]],
+    item_id: str | None = None,
+) -> OutboxItem:
+    now = now_utc()
+    stamp = iso(now)
+    key = item_id or new_id()
+    with transaction(db) as conn:
+        conn.execute(
+            f"INSERT INTO outbox ({_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, NULL)",
+            (
+                key,
+                kind,
+                int(marketo_id),
+                int(record_only),
+                dumps(payload),
+                dumps(person),
+                dumps(seller),
+                local_today(),
+                stamp,
+                stamp,
+                stamp,
+            ),
+        )
+        for name, (state, reason) in destinations.items():
+            conn.execute(
+                "INSERT INTO outbox_destinations (item_id, destination, state, next_attempt_at, reason, "
+                "updated_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, name, state, stamp, reason, stamp, stamp if state not in OPEN_STATES else None),
+            )
+        if kind == "email" and record_only:
+            record_decision(
+                db,
+                item_id=key,
+                marketo_id=int(marketo_id),
+                email=", ".join(payload.get("to") or []),
+                decision="recorded",
+                reason="the seller sent this email outside sia-tui; it is only logged",
+                source="record only",
+            )
+        _refresh(conn, [key])
+    item = get_item(db, key)
+    assert item is not None
+    return item
+
+
+def enqueue_email(db: sqlite_utils.Database, draft: EmailDraft, *, item_id: str | None = None) -> OutboxItem:
+    smtp = (
+        (SKIPPED, "recorded only: the seller sent it outside sia-tui")
+        if draft.record_only
+        else (PENDING, None)
+    )
+    return _insert(
+        db,
+        kind="email",
+        marketo_id=int(draft.person["marketo_id"]),
+        record_only=draft.record_only,
+        payload=draft.payload(),
+        person=draft.person,
+        seller=draft.seller.to_json(),
+        destinations={"smtp": smtp, "marketo": (PENDING, None), "salesforce": (PENDING, None)},
+        item_id=item_id,
+    )
+
+
+def enqueue_call(db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | None = None) -> OutboxItem:
+    return _insert(
+        db,
+        kind="call",
+        marketo_id=int(draft.person["marketo_id"]),
+        record_only=False,
+        payload=draft.payload(),
+        person=draft.person,
+        seller=draft.seller.to_json(),
+        destinations={"marketo": (PENDING, None), "salesforce": (PENDING, None)},
+        item_id=item_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- read
+
+
+def _item(row: Sequence[Any], dests: dict[str, Destination]) -> OutboxItem:
+    return OutboxItem(
+        id=row[0],
+        kind=row[1],
+        marketo_id=row[2],
+        record_only=bool(row[3]),
+        payload=loads(row[4]) or {},
+        person=loads(row[5]) or {},
+        seller=loads(row[6]) or {},
+        local_date=row[7],
+        occurred_at=row[8],
+        state=row[9],
+        created_at=row[10],
+        updated_at=row[11],
+        cancelled_at=row[12],
+        destinations=dests,
+    )
+
+
+def _dest(row: Sequence[Any]) -> Destination:
+    return Destination(
+        name=row[1],
+        state=row[2],
+        attempts=row[3],
+        next_attempt_at=row[4],
+        last_error=row[5],
+        reason=row[6],
+        ref=row[7],
+        request=loads(row[8]),
+        done_at=row[9],
+    )
+
+
+def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, Destination]]:
+    out: dict[str, dict[str, Destination]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.conn.execute(
+            f"SELECT {_DEST_COLUMNS} FROM outbox_destinations WHERE item_id IN ({marks})", chunk
+        ):
+            out.setdefault(row[0], {})[row[1]] = _dest(row)
+    order = {name: i for i, name in enumerate(DESTINATIONS)}
+    return {k: dict(sorted(v.items(), key=lambda kv: order[kv[0]])) for k, v in out.items()}
+
+
+def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
+    text = prefix.strip().lower()
+    if len(text) < 4 or not all(c in "0123456789abcdef" for c in text):
+        raise OutboxError(f"{prefix!r} is not an outbox id (use at least the first 4 characters shown).")
+    rows = db.conn.execute("SELECT id FROM outbox WHERE id LIKE ? LIMIT 2", (text + "%",)).fetchall()
+    if not rows:
+        raise OutboxError(f"No outbox item has an id starting with {prefix!r}.")
+    if len(rows) > 1:
+        raise OutboxError(f"Several outbox items start with {prefix!r}; give more characters.")
+    return str(rows[0][0])
+
+
+def get_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem | None:
+    row = db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        return None
+    return _item(row, _destinations(db, [item_id]).get(item_id, {}))
+
+
+def list_items(
+    db: sqlite_utils.Database,
+    *,
+    states: Iterable[str] | None = None,
+    marketo_id: int | None = None,
+    limit: int | None = 200,
+) -> list[OutboxItem]:
+    """Newest first."""
+    where: list[str] = []
+    args: list[Any] = []
+    wanted = list(states or [])
+    if wanted:
+        where.append(f"state IN ({','.join('?' * len(wanted))})")
+        args.extend(wanted)
+    if marketo_id is not None:
+        where.append("marketo_id = ?")
+        args.append(int(marketo_id))
+    sql = f"SELECT {_ITEM_COLUMNS} FROM outbox"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = db.conn.execute(sql, args).fetchall()
+    dests = _destinations(db, [r[0] for r in rows])
+    return [_item(r, dests.get(r[0], {})) for r in rows]
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    out = dict.fromkeys(("queued", "sending", "retrying", "done", "blocked", "dead", "cancelled"), 0)
+    for state, n in db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+        out[state] = n
+    return out
+
+
+def open_count(db: sqlite_utils.Database) -> int:
+    row = db.conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending', 'retrying')"
+    ).fetchone()
+    return int(row[0])
+
+
+def next_due_at(db: sqlite_utils.Database) -> str | None:
+    row = db.conn.execute(
+        "SELECT MIN(next_attempt_at) FROM outbox_destinations WHERE state IN ('pending', 'unknown')"
+    ).fetchone()
+    return row[0] if row else None
+
+
+# ----------------------------------------------------------------------------------------- retry / cancel
+
+
+def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
+    """Dead, blocked or waiting destinations go back to pending, due now, with a fresh attempt count."""
+    key = resolve_id(db, item_id)
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        item = conn.execute("SELECT cancelled_at FROM outbox WHERE id = ?", (key,)).fetchone()
+        if item[0] is not None:
+            raise OutboxError(f"Outbox item {key[:8]} was cancelled; queue a new one instead.")
+        cur = conn.execute(
+            "UPDATE outbox_destinations SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL, "
+            "reason = NULL, updated_at = ? WHERE item_id = ? AND state IN ('dead', 'blocked', 'pending')",
+            (stamp, stamp, key),
+        )
+        if cur.rowcount == 0:
+            raise OutboxError(f"Outbox item {key[:8]} has nothing to retry (it is done or being sent).")
+        _refresh(conn, [key])
+    item_now = get_item(db, key)
+    assert item_now is not None
+    return item_now
+
+
+def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
+    """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
+    key = resolve_id(db, item_id)
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        busy = conn.execute(
+            "SELECT destination FROM outbox_destinations WHERE item_id = ? AND state IN ('sending', 'unknown')",
+            (key,),
+        ).fetchall()
+        if busy:
+            raise OutboxError(
+                f"Outbox item {key[:8]} is being delivered to {', '.join(r[0] for r in busy)} right now; "
+                "try again once the worker has settled it."
+            )
+        cur = conn.execute(
+            "UPDATE outbox_destinations SET state = 'cancelled', reason = 'cancelled by the seller', updated_at = ? "
+            "WHERE item_id = ? AND state IN ('pending', 'dead')",
+            (stamp, key),
+        )
+        if cur.rowcount == 0:
+            raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")
+        conn.execute("UPDATE outbox SET cancelled_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, key))
+        _refresh(conn, [key])
+    item_now = get_item(db, key)
+    assert item_now is not None
+    return item_now
+
+
+# --------------------------------------------------------------------------------------- worker transitions
+
+
+def _refresh(conn: Any, ids: Iterable[str]) -> None:
+    """Recompute the summary ``state`` of items (inside the caller's transaction)."""
+    keys = list(dict.fromkeys(ids))
+    stamp = iso(now_utc())
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        dests: dict[str, dict[str, tuple[str, int, str | None]]] = {}
+        for item_id, name, state, attempts, error in conn.execute(
+            "SELECT item_id, destination, state, attempts, last_error FROM outbox_destinations "
+            f"WHERE item_id IN ({marks})",
+            chunk,
+        ):
+            dests.setdefault(item_id, {})[name] = (state, attempts, error)
+        cancelled = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM outbox WHERE id IN ({marks}) AND cancelled_at IS NOT NULL", chunk
+            )
+        }
+        for item_id in chunk:
+            summary = summarise(item_id in cancelled, dests.get(item_id, {}))
+            conn.execute(
+                "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state != ?",
+                (summary, stamp, item_id, summary),
+            )
+
+
+def recover_inflight(db: sqlite_utils.Database) -> int:
+    """At worker start (lock held): a write still marked ``sending`` was cut by a crash; its outcome is unknown."""
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        ids = [r[0] for r in conn.execute("SELECT item_id FROM outbox_destinations WHERE state = 'sending'")]
+        conn.execute(
+            "UPDATE outbox_destinations SET state = 'unknown', next_attempt_at = ?, updated_at = ?, "
+            "last_error = COALESCE(last_error, 'the worker stopped during this write; checking whether it happened') "
+            "WHERE state = 'sending'",
+            (stamp, stamp),
+        )
+        _refresh(conn, ids)
+    return len(ids)
+
+
+def due(
+    db: sqlite_utils.Database,
+    destination: str,
+    states: Sequence[str],
+    *,
+    now: datetime,
+    limit: int,
+) -> list[tuple[OutboxItem, Destination]]:
+    """Items whose ``destination`` is in ``states`` and due; logging waits until the email itself went out."""
+    marks = ",".join("?" * len(states))
+    rows = db.conn.execute(
+        f"SELECT d.item_id FROM outbox_destinations d JOIN outbox o ON o.id = d.item_id "
+        f"WHERE d.destination = ? AND d.state IN ({marks}) AND d.next_attempt_at <= ? "
+        "AND NOT EXISTS (SELECT 1 FROM outbox_destinations s WHERE s.item_id = d.item_id AND "
+        "s.destination = 'smtp' AND s.state NOT IN ('done', 'skipped') AND d.destination != 'smtp') "
+        "ORDER BY d.next_attempt_at, o.created_at, o.id LIMIT ?",
+        (destination, *states, iso(now), int(limit)),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if not ids:
+        return []
+    dests = _destinations(db, ids)
+    marks = ",".join("?" * len(ids))
+    items = {
+        r[0]: _item(r, dests.get(r[0], {}))
+        for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
+    }
+    return [(items[i], items[i].destinations[destination]) for i in ids if i in items]
+
+
+def _set(
+    conn: Any,
+    destination: str,
+    item_id: str,
+    from_states: Sequence[str],
+    **values: Any,
+) -> bool:
+    values.setdefault("updated_at", iso(now_utc()))
+    assignments = ", ".join(f"{k} = ?" for k in values)
+    marks = ",".join("?" * len(from_states))
+    cur = conn.execute(
+        f"UPDATE outbox_destinations SET {assignments} WHERE item_id = ? AND destination = ? "
+        f"AND state IN ({marks})",
+        (*values.values(), item_id, destination, *from_states),
+    )
+    return bool(cur.rowcount)
+
+
+def mark_sending(
+    db: sqlite_utils.Database,
+    destination: str,
+    requests: Mapping[str, dict[str, Any]],
+    *,
+    occurred_at: datetime | None = None,
+) -> list[str]:
+    """pending → sending (attempts + 1), freezing each request at its first attempt. Returns the ids moved."""
+    stamp = iso(now_utc())
+    moved: list[str] = []
+    with transaction(db) as conn:
+        for item_id, request in requests.items():
+            cur = conn.execute(
+                "UPDATE outbox_destinations SET state = 'sending', attempts = attempts + 1, "
+                "request = COALESCE(request, ?), first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? "
+                "WHERE item_id = ? AND destination = ? AND state = 'pending'",
+                (dumps(request), stamp, stamp, item_id, destination),
+            )
+            if cur.rowcount:
+                moved.append(item_id)
+                if occurred_at is not None:
+                    conn.execute(
+                        "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
+                        (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
+                    )
+        _refresh(conn, moved)
+    return moved
+
+
+def mark_done(
+    db: sqlite_utils.Database,
+    destination: str,
+    refs: Mapping[str, str | None],
+    notes: Mapping[str, str] | None = None,
+) -> int:
+    """Delivered; ``notes`` keeps a sentence the seller should still see (e.g. a possible duplicate)."""
+    stamp = iso(now_utc())
+    n = 0
+    with transaction(db) as conn:
+        for item_id, ref in refs.items():
+            n += _set(
+                conn,
+                destination,
+                item_id,
+                (SENDING, UNKNOWN, PENDING),
+                state=DONE,
+                ref=ref,
+                done_at=stamp,
+                last_error=None,
+                reason=(notes or {}).get(item_id),
+                next_attempt_at=stamp,
+            )
+        _refresh(conn, refs)
+    return n
+
+
+def mark_unknown(
+    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+) -> None:
+    due_at = iso(now_utc() + timedelta(seconds=delay_s))
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(
+                conn,
+                destination,
+                item_id,
+                (SENDING,),
+                state=UNKNOWN,
+                last_error=error,
+                next_attempt_at=due_at,
+            )
+        _refresh(conn, keys)
+
+
+def defer_unknown(
+    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+) -> None:
+    """The lookup itself failed: stay in doubt (never re-send blindly) and look again later."""
+    due_at = iso(now_utc() + timedelta(seconds=delay_s))
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(conn, destination, item_id, (UNKNOWN,), last_error=error, next_attempt_at=due_at)
+        _refresh(conn, keys)
+
+
+def mark_not_applied(
+    db: sqlite_utils.Database, destination: str, ids: Iterable[str], note: str | None
+) -> None:
+    """unknown → pending, due now: the lookup showed the write never happened, so it is safe to send it."""
+    stamp = iso(now_utc())
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(
+                conn, destination, item_id, (UNKNOWN,), state=PENDING, next_attempt_at=stamp, last_error=note
+            )
+        _refresh(conn, keys)
+
+
+def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
+    """Exponential with jitter: base·2^(n-1), capped, times 0.5–1 so retries spread out."""
+    raw = min(cap_s, base_s * (2 ** max(0, attempts - 1)))
+    return raw * random.uniform(0.5, 1.0)
+
+
+def mark_failed(
+    db: sqlite_utils.Database,
+    destination: str,
+    failures: Mapping[str, str],
+    *,
+    permanent: bool = False,
+    max_attempts: int,
+    base_s: float,
+    cap_s: float,
+    from_states: Sequence[str] = (SENDING,),
+) -> tuple[list[str], list[str]]:
+    """A failed attempt: back to pending with backoff, or dead (with the reason) when permanent or out of attempts.
+
+    Returns (retrying ids, dead ids)."""
+    now = now_utc()
+    retrying: list[str] = []
+    dead: list[str] = []
+    with transaction(db) as conn:
+        for item_id, error in failures.items():
+            row = conn.execute(
+                "SELECT attempts FROM outbox_destinations WHERE item_id = ? AND destination = ?",
+                (item_id, destination),
+            ).fetchone()
+            attempts = int(row[0]) if row else 0
+            if permanent or attempts >= max_attempts:
+                reason = error if permanent else f"gave up after {attempts} attempts; last error: {error}"
+                if _set(conn, destination, item_id, from_states, state=DEAD, reason=reason, last_error=error):
+                    dead.append(item_id)
+            else:
+                due_at = iso(now + timedelta(seconds=backoff_s(attempts, base_s, cap_s)))
+                if _set(
+                    conn,
+                    destination,
+                    item_id,
+                    from_states,
+                    state=PENDING,
+                    last_error=error,
+                    next_attempt_at=due_at,
+                ):
+                    retrying.append(item_id)
+        _refresh(conn, failures)
+    return retrying, dead
+
+
+def hold(
+    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+) -> None:
+    """Not attempted (a precondition failed, e.g. Marketo unreachable for the unsubscribe check): wait, no attempt."""
+    due_at = iso(now_utc() + timedelta(seconds=delay_s))
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(conn, destination, item_id, (PENDING,), last_error=error, next_attempt_at=due_at)
+        _refresh(conn, keys)
+
+
+def mark_skipped(db: sqlite_utils.Database, destination: str, reasons: Mapping[str, str]) -> None:
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        for item_id, reason in reasons.items():
+            _set(
+                conn,
+                destination,
+                item_id,
+                (PENDING,),
+                state=SKIPPED,
+                reason=reason,
+                done_at=stamp,
+                last_error=None,
+            )
+        _refresh(conn, reasons)
+
+
+def mark_blocked(
+    db: sqlite_utils.Database,
+    item_id: str,
+    *,
+    reason: str,
+    source: str,
+    marketo_id: int,
+    email: str,
+    detail: dict[str, Any] | None,
+) -> bool:
+    """Compliance said no: nothing is sent and nothing is logged as sent; the ledger says why, in one transaction."""
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        moved = _set(
+            conn, "smtp", item_id, (PENDING,), state=BLOCKED, reason=reason, done_at=stamp, last_error=None
+        )
+        if moved:
+            for other in ("marketo", "salesforce"):
+                _set(
+                    conn,
+                    other,
+                    item_id,
+                    (PENDING,),
+                    state=BLOCKED,
+                    reason="not logged: the email was blocked",
+                    done_at=stamp,
+                )
+            record_decision(
+                db,
+                item_id=item_id,
+                marketo_id=marketo_id,
+                email=email,
+                decision="blocked",
+                reason=reason,
+                source=source,
+                detail=detail,
+            )
+        _refresh(conn, [item_id])
+    return moved
+
+
+def start_send(
+    db: sqlite_utils.Database,
+    item_id: str,
+    *,
+    request: dict[str, Any],
+    occurred_at: datetime,
+    reason: str,
+    source: str,
+    marketo_id: int,
+    email: str,
+    detail: dict[str, Any] | None,
+) -> bool:
+    """The check allowed it: ledger entry and smtp pending → sending, committed together before the send."""
+    stamp = iso(now_utc())
+    with transaction(db) as conn:
+        cur = conn.execute(
+            "UPDATE outbox_destinations SET state = 'sending', attempts = attempts + 1, request = ?, "
+            "first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? "
+            "WHERE item_id = ? AND destination = 'smtp' AND state = 'pending'",
+            (dumps(request), stamp, stamp, item_id),
+        )
+        if not cur.rowcount:
+            return False
+        conn.execute(
+            "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
+            (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
+        )
+        record_decision(
+            db,
+            item_id=item_id,
+            marketo_id=marketo_id,
+            email=email,
+            decision="allowed",
+            reason=reason,
+            source=source,
+            detail=detail,
+        )
+        _refresh(conn, [item_id])
+    return True
+
+
+def note_held(
+    db: sqlite_utils.Database, items: Sequence[OutboxItem], reason: str, source: str, *, delay_s: float
+) -> None:
+    """Marketo could not be asked: the emails wait. The ledger notes it once per item (not every retry)."""
+    hold(db, "smtp", [i.id for i in items], reason, delay_s=delay_s)
+    with transaction(db):
+        for item in items:
+            last = db.conn.execute(
+                "SELECT decision FROM compliance_ledger WHERE item_id = ? ORDER BY seq DESC LIMIT 1",
+                (item.id,),
+            ).fetchone()
+            if last is None or last[0] != "held":
+                record_decision(
+                    db,
+                    item_id=item.id,
+                    marketo_id=item.marketo_id,
+                    email=", ".join(item.payload.get("to") or []),
+                    decision="held",
+                    reason=reason,
+                    source=source,
+                )

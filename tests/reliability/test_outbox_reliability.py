@@ -1,0 +1,181 @@
+"""Acceptance: 300 emails (50 to unsubscribed people) and 300 calls, 20 % injected faults including
+commit-then-drop, the worker (a real `sia-tui --headless worker` process) killed with SIGKILL at 5 random moments,
+then run to the end. Every allowed item is exactly once in the SMTP sink, in Marketo and in Salesforce; the 50
+blocked ones are nowhere; the ledger explains each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sia_tui.compliance.ledger import ledger_entries
+from sia_tui.outbox import queue as q
+from sia_tui.outbox.compose import prepare_call, prepare_email, seller_from_settings
+from sia_tui.outbox.model import now_utc
+from sia_tui.sandbox.config import FAULT_KINDS
+from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+from sia_tui.store.db import open_db
+from tests.conftest import sandbox_config
+from tests.support.outbox_env import (
+    fetch_people,
+    marketo_activities,
+    open_cache,
+    reachable,
+    salesforce_tasks,
+    sandbox_env,
+    set_faults,
+    settings_for,
+    sink_messages,
+)
+
+EMAILS, BLOCKED, CALLS, KILLS = 300, 50, 300, 5
+#: Smaller batches than the APIs allow, so the run makes enough requests for 20 % faults to bite many times.
+BATCH = 10
+#: Every kind the sandbox has; commit-then-drop weighted up, as it is the one exactly-once is really about.
+KINDS = [*FAULT_KINDS, *["commit_drop"] * 4]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def running() -> Iterator[RunningSandbox]:
+    config = sandbox_config(
+        people=1000, now=None, rate_limit_calls=100_000, daily_quota=10_000_000, sf_daily_limit=10_000_000,
+        slow_fault_s=0.05, latency_ms=40,
+    )  # fmt: skip
+    with start_sandbox(config) as sandbox:
+        yield sandbox
+
+
+def _worker(env: dict[str, str], base_url: str, log: Path) -> subprocess.Popen[bytes]:
+    args = [
+        sys.executable, "-m", "sia_tui", "--headless", "worker", "--poll-s", "0.2", "--retry-base-s", "0.1",
+        "--retry-cap-s", "1", "--reconcile-delay-s", "0", "--hold-s", "0.1", "--max-attempts", "100",
+        "--sandbox-mail-url", base_url, "--batch-size", str(BATCH),
+    ]  # fmt: skip
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out)
+
+
+def _open_items(db_path: Path) -> int:
+    db = open_db(db_path)
+    try:
+        return q.open_count(db)
+    finally:
+        db.conn.close()
+
+
+@pytest.mark.slow
+def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path: Path) -> None:
+    rng = random.Random(os.environ.get("SIA_RELIABILITY_SEED") or time.time_ns())
+    env = sandbox_env(running, tmp_path / "home")
+    settings = settings_for(env)
+    people = asyncio.run(fetch_people(running, 1000))
+    db = open_cache(settings, people)
+    flagged_emails = {p["email"].lower() for p in people if p["email"] and not reachable(p)}
+    allowed_people = [p for p in people if reachable(p) and p["email"].lower() not in flagged_emails]
+    unsubscribed = [p for p in people if p["unsubscribed"] and p["email"]]
+    assert len(allowed_people) >= EMAILS - BLOCKED and len(unsubscribed) >= BLOCKED
+    seller = seller_from_settings(settings)
+    since = now_utc() - timedelta(minutes=5)
+
+    email_people = rng.sample(allowed_people, EMAILS - BLOCKED) + rng.sample(unsubscribed, BLOCKED)
+    rng.shuffle(email_people)
+    emails = [
+        q.enqueue_email(
+            db,
+            prepare_email(db, p["marketo_id"], subject="Quick question, {{first_name | default: \"there\"}}",
+                          body="Hi {{first_name | default: \"there\"}},\n\nShall we talk about {{company_friendly}}?",
+                          seller=seller),
+        )
+        for p in email_people
+    ]  # fmt: skip
+    call_people = [rng.choice(people) for _ in range(CALLS)]
+    calls = [
+        q.enqueue_call(
+            db,
+            prepare_call(db, p["marketo_id"], outcome=rng.choice(settings.get("calls.outcomes")), seller=seller,
+                         outcomes=settings.get("calls.outcomes"), reasons=settings.get("calls.reasons"),
+                         duration_s=rng.randrange(0, 900), notes=f"call {i}"),
+        )
+        for i, p in enumerate(call_people)
+    ]  # fmt: skip
+    db.conn.close()
+    blocked_ids = {e.id for e, p in zip(emails, email_people, strict=True) if p["unsubscribed"]}
+
+    set_faults(running, 0.2, KINDS, slow_s=0.05)
+    log = tmp_path / "worker.log"
+    started = time.monotonic()
+    for _ in range(KILLS):
+        proc = _worker(env, running.base_url, log)
+        time.sleep(rng.uniform(1.0, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = _worker(env, running.base_url, log)
+    try:
+        deadline = time.monotonic() + 90
+        while _open_items(settings.db_path) and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    set_faults(running, 0.0)
+    elapsed = time.monotonic() - started
+    stats = httpx.get(f"{running.base_url}/_sandbox/stats").json()
+
+    db = open_db(settings.db_path)
+    items = {i.id: i for i in q.list_items(db, limit=None)}
+    assert q.open_count(db) == 0, (q.counts(db), log.read_text(errors="replace")[-3000:])
+    assert stats["faults"].get("commit_drop", 0) > 0
+
+    mail = sink_messages(running)
+    activities = asyncio.run(
+        marketo_activities(running, [p["marketo_id"] for p in email_people + call_people], since)
+    )
+    who = [p["sfdc_contact_id"] or p["sfdc_lead_id"] for p in email_people + call_people]
+    tasks = asyncio.run(salesforce_tasks(running, [w for w in who if w]))
+
+    people_by_id = {p["marketo_id"]: p for p in people}
+    for item in emails + calls:
+        final = items[item.id]
+        person = people_by_id[item.marketo_id]
+        has_sf = bool(person["sfdc_contact_id"] or person["sfdc_lead_id"])
+        entries = ledger_entries(db, item_id=item.id, limit=None)
+        if item.id in blocked_ids:
+            assert final.state == "blocked", final.to_json()
+            assert item.id not in mail and item.id not in activities and item.id not in tasks
+            assert [e["decision"] for e in entries if e["decision"] != "held"] == ["blocked"]
+            assert "unsubscribed" in entries[0]["reason"] and entries[0]["source"] == "Marketo live check"
+            continue
+        assert final.state == "done", final.to_json()
+        if item.kind == "email":
+            assert len(mail.get(item.id, [])) == 1, item.id
+            assert {e["decision"] for e in entries} <= {"allowed", "held"} and entries[0][
+                "decision"
+            ] == "allowed"
+        assert len(activities.get(item.id, [])) == 1, item.id
+        assert len(tasks.get(item.id, [])) == (1 if has_sf else 0), item.id
+        if not has_sf:
+            assert final.destinations["salesforce"].state == "skipped"
+    interrupted = sum(
+        int(line.split()[1])
+        for line in log.read_text(errors="replace").splitlines()
+        if line.startswith("settling ")
+    )
+    print(
+        f"\nreliability: {len(emails)} emails ({len(blocked_ids)} blocked), {len(calls)} calls, {KILLS} SIGKILLs "
+        f"({interrupted} writes cut mid-flight), "
+        f"faults {stats['faults']}, {elapsed:.1f} s"
+    )
