@@ -1,0 +1,122 @@
+"""Key bindings: every binding has an id that users can remap in config, plus aliases for swallowed keys.
+
+Remapping lives in ``config.toml``, either for every profile or for one::
+
+    [keys]                      # all profiles
+    focus-search = "/,ctrl+f"
+    open-person = "enter,o"
+
+    [profiles.prod.keys]        # this profile only (wins over [keys])
+    sync-now = "f5"
+
+Terminals and tmux swallow some keys (ctrl+s is XOFF, ctrl+enter usually arrives as plain enter, ctrl+/ and
+ctrl+? rarely arrive at all), so every binding on such a key also has an alias that always gets through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sia_tui.config import ConfigFile, Settings
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    id: str
+    keys: str  # default keys, comma-separated; the first is shown in the footer
+    description: str
+    where: str  # "everywhere", "people", "person"
+
+
+KEY_SPECS: tuple[KeySpec, ...] = (
+    KeySpec("quit", "q,ctrl+q", "Quit sia-tui", "everywhere"),
+    KeySpec("command-palette", "ctrl+p", "Commands for this screen", "everywhere"),
+    KeySpec("keys-help", "question_mark,f1", "This list of keys and their ids", "everywhere"),
+    KeySpec("sync-now", "ctrl+s,f5", "Sync people now (F5 when ctrl+s is swallowed)", "everywhere"),
+    KeySpec("focus-search", "slash,ctrl+f", "Search people", "people"),
+    KeySpec("open-person", "enter,ctrl+enter,o", "Open the highlighted person", "people"),
+    KeySpec("cursor-down", "j", "Next person", "people"),
+    KeySpec("cursor-up", "k", "Previous person", "people"),
+    KeySpec("cursor-first", "g,home", "First person", "people"),
+    KeySpec("cursor-last", "G,end", "Last person", "people"),
+    KeySpec("filter-mine", "m", "My people / all people", "people"),
+    KeySpec("filter-salesforce", "i", "Has a Salesforce id: any / yes / no", "people"),
+    KeySpec("filter-unsubscribed", "u", "Unsubscribed: any / yes / no", "people"),
+    KeySpec("cycle-sort", "s", "Next sort: relevance, name, company, updated, score", "people"),
+    KeySpec("clear-search", "escape", "Clear the search and filters", "people"),
+    KeySpec("back", "escape,backspace", "Back to people", "person"),
+    KeySpec("retry-grid", "r,ctrl+r", "Fetch the grid again (retry)", "person"),
+    KeySpec("copy-field", "c,y", "Copy the highlighted field", "person"),
+    KeySpec("copy-email", "e", "Copy the email address", "person"),
+    KeySpec("next-person", "n,J", "Next person in the list", "person"),
+    KeySpec("prev-person", "p,K", "Previous person in the list", "person"),
+    KeySpec("tab-overview", "1", "Overview tab", "person"),
+    KeySpec("tab-moments", "2", "Interesting Moments tab", "person"),
+    KeySpec("tab-web", "3", "Web Activity tab", "person"),
+    KeySpec("tab-email", "4", "Email tab", "person"),
+    KeySpec("tab-sales", "5", "Sales Activity tab", "person"),
+    KeySpec("tab-next", "right_square_bracket", "Next tab", "person"),
+    KeySpec("tab-prev", "left_square_bracket", "Previous tab", "person"),
+    KeySpec("compose-email", "w", "Write an email (queued in the outbox)", "person"),
+    KeySpec("log-call", "l", "Log a call (queued in the outbox)", "person"),
+    KeySpec(
+        "outbox", "O,f6", "Outbox: queued emails and calls (this person's on the person screen)", "everywhere"
+    ),
+)
+
+SPEC_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEY_SPECS}
+
+
+def keys_for(binding_id: str) -> str:
+    return SPEC_BY_ID[binding_id].keys
+
+
+def _clean(value: Any) -> str | None:
+    if isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
+    text = str(value).strip() if value is not None else ""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return ",".join(parts) or None
+
+
+def load_keymap(settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """The user's remapped keys (binding id -> keys) and one warning per entry that was ignored."""
+    raw: dict[str, Any] = {}
+    try:
+        doc = ConfigFile(settings.paths.config_file).doc
+        top = doc.get("keys")
+        if isinstance(top, Mapping):
+            raw.update({str(k): v for k, v in top.items()})
+    except Exception:  # a broken file is reported by `settings show`; keys then stay at their defaults
+        pass
+    for key, value in settings.file_values.items():
+        if key.startswith("keys."):
+            raw[key.split(".", 1)[1]] = value
+    keymap: dict[str, str] = {}
+    warnings: list[str] = []
+    for binding_id, value in raw.items():
+        if binding_id not in SPEC_BY_ID:
+            warnings.append(f"[keys] {binding_id!r} is not a binding id (press ? for the list); ignored.")
+            continue
+        keys = _clean(value)
+        if keys is None:
+            warnings.append(f"[keys] {binding_id} has no keys; the default stays.")
+            continue
+        keymap[binding_id] = keys
+    return keymap, warnings
+
+
+def display_key(keys: str) -> str:
+    """How the first key of a binding reads in help text ("slash" -> "/")."""
+    first = keys.split(",")[0]
+    names = {
+        "slash": "/",
+        "question_mark": "?",
+        "colon": ":",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "escape": "esc",
+    }
+    return names.get(first, first)

@@ -1,0 +1,156 @@
+"""Log a call: outcome and reason from the admin's lists, status, a running timer (or a typed duration), notes.
+
+Same validation and queueing as ``sia-tui --headless call`` (:mod:`sia_tui.outbox.compose`). Open it with
+``app.push_screen(CallLogScreen(settings, db, person), callback)``; it dismisses with the queued
+:class:`~sia_tui.outbox.model.OutboxItem` or ``None``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlite_utils
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
+from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
+from sia_tui.outbox.queue import enqueue_call
+
+
+def format_duration(seconds: int) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class CallLogScreen(ModalScreen[OutboxItem | None]):
+    DEFAULT_CSS = """
+    CallLogScreen { align: center middle; }
+    CallLogScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 96%; border: thick $primary;
+                               padding: 0 1; background: $surface; }
+    CallLogScreen .row { height: auto; }
+    CallLogScreen .row Label { width: 10; padding: 1 0 0 0; }
+    CallLogScreen .row Input, CallLogScreen .row Select { width: 1fr; }
+    CallLogScreen #timer { width: 12; padding: 1 1 0 1; text-style: bold; }
+    CallLogScreen #notes { height: 6; }
+    CallLogScreen #error { color: $error; height: auto; }
+    CallLogScreen #buttons { height: auto; align: right middle; }
+    CallLogScreen #buttons Button { margin-left: 1; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s,ctrl+j", "log", "Log the call", priority=True),
+        Binding("ctrl+t", "timer", "Start/stop timer", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.db = db
+        self.person = person
+        self._started: float | None = None
+        self._elapsed = 0.0
+
+    def compose(self) -> ComposeResult:
+        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        outcomes = list(self.settings.get("calls.outcomes"))
+        reasons = list(self.settings.get("calls.reasons"))
+        with Vertical():
+            yield Static(f"Call with {name or 'this person'}")
+            with Horizontal(classes="row"):
+                yield Label("Number")
+                yield Input(str(self.person.get("phone") or ""), id="phone")
+            with Horizontal(classes="row"):
+                yield Label("Outcome")
+                yield Select([(o, o) for o in outcomes], prompt="choose an outcome", id="outcome")
+            with Horizontal(classes="row"):
+                yield Label("Reason")
+                yield Select([(r, r) for r in reasons], prompt="(none)", id="reason")
+            with Horizontal(classes="row"):
+                yield Label("Status")
+                yield Select(
+                    [(s, s) for s in CALL_STATUSES], value="completed", allow_blank=False, id="status"
+                )
+            with Horizontal(classes="row"):
+                yield Label("Duration")
+                yield Static(format_duration(0), id="timer")
+                yield Button("Start timer", id="timer_button")
+                yield Input(placeholder="or seconds", id="duration", type="integer")
+            yield Label("Notes")
+            yield TextArea(id="notes", soft_wrap=True)
+            yield Static(id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Log the call", id="log", variant="primary")
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        self.query_one("#outcome", Select).focus()
+
+    # -------------------------------------------------------------------------------------------------- timer
+
+    def seconds(self) -> int:
+        running = time.monotonic() - self._started if self._started is not None else 0.0
+        return int(self._elapsed + running)
+
+    def _tick(self) -> None:
+        self.query_one("#timer", Static).update(format_duration(self.seconds()))
+
+    @on(Button.Pressed, "#timer_button")
+    def action_timer(self) -> None:
+        button = self.query_one("#timer_button", Button)
+        if self._started is None:
+            self._started = time.monotonic()
+            button.label = "Stop timer"
+        else:
+            self._elapsed += time.monotonic() - self._started
+            self._started = None
+            button.label = "Start timer"
+        self._tick()
+
+    # ------------------------------------------------------------------------------------------------ actions
+
+    def _duration(self) -> int:
+        typed = self.query_one("#duration", Input).value.strip()
+        if typed:
+            try:
+                return int(typed)
+            except ValueError:
+                raise OutboxInputError(f"The duration must be a number of seconds, not {typed!r}.") from None
+        return self.seconds()
+
+    @on(Button.Pressed, "#log")
+    def action_log(self) -> None:
+        outcome = self.query_one("#outcome", Select).value
+        reason = self.query_one("#reason", Select).value
+        status = self.query_one("#status", Select).value
+        try:
+            draft = prepare_call(
+                self.db,
+                int(self.person["marketo_id"]),
+                outcome=outcome if isinstance(outcome, str) else None,
+                reason=reason if isinstance(reason, str) else None,
+                status=str(status),
+                duration_s=self._duration(),
+                notes=self.query_one("#notes", TextArea).text,
+                phone=self.query_one("#phone", Input).value,
+                seller=seller_from_settings(self.settings),
+                outcomes=self.settings.get("calls.outcomes"),
+                reasons=self.settings.get("calls.reasons"),
+                outcome_required=self.settings.get("calls.outcome_required"),
+                reason_required=self.settings.get("calls.reason_required"),
+            )
+        except OutboxInputError as exc:
+            self.query_one("#error", Static).update(f"✗ {exc} Nothing was logged.")
+            return
+        self.dismiss(enqueue_call(self.db, draft))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

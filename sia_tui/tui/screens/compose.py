@@ -1,0 +1,187 @@
+"""Compose an email to one person: template, subject, CC/BCC, body ($EDITOR too), live preview, send or record.
+
+Validation and queueing are the same code as ``sia-tui --headless email`` (:mod:`sia_tui.outbox.compose`): the
+screen only collects input, shows the rendered preview with every problem, and queues on Send / Record. The
+warning about a cached unsubscribe is early and advisory; the worker's live check at send time decides.
+
+Open it with ``app.push_screen(ComposeScreen(settings, db, person), callback)``; it dismisses with the queued
+:class:`~sia_tui.outbox.model.OutboxItem` or ``None`` when cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+from sia_tui.mail.templates import load_templates, person_context, render
+from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
+from sia_tui.outbox.model import OutboxItem
+from sia_tui.outbox.queue import enqueue_email
+
+
+class ComposeScreen(ModalScreen[OutboxItem | None]):
+    DEFAULT_CSS = """
+    ComposeScreen { align: center middle; }
+    ComposeScreen > Vertical { width: 96%; max-width: 120; height: 96%; border: thick $primary; padding: 0 1;
+                               background: $surface; }
+    ComposeScreen .row { height: auto; }
+    ComposeScreen .row Label { width: 9; padding: 1 0 0 0; }
+    ComposeScreen .row Input, ComposeScreen .row Select { width: 1fr; }
+    ComposeScreen #body { height: 1fr; min-height: 6; }
+    ComposeScreen #preview { height: auto; max-height: 12; border: round $secondary; padding: 0 1; }
+    ComposeScreen #warning { color: $warning; height: auto; }
+    ComposeScreen #error { color: $error; height: auto; }
+    ComposeScreen #buttons { height: auto; align: right middle; }
+    ComposeScreen #buttons Button { margin-left: 1; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s,ctrl+j", "send", "Send", priority=True),
+        Binding("ctrl+r", "record", "Record only", priority=True),
+        Binding("ctrl+e", "editor", "Edit in $EDITOR", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.db = db
+        self.person = person
+        self.seller = seller_from_settings(settings)
+        self.templates = load_templates(settings.paths.config_dir)
+
+    def compose(self) -> ComposeResult:
+        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        with Vertical():
+            yield Static(
+                f"Email to {name or 'this person'} <{self.person.get('email') or 'no email'}>", id="to"
+            )
+            warnings = cached_warnings(self.person)
+            yield Static("⚠ " + " ".join(warnings) if warnings else "", id="warning")
+            with Horizontal(classes="row"):
+                yield Label("Template")
+                yield Select([(n, n) for n in self.templates], prompt="(none)", id="template")
+            with Horizontal(classes="row"):
+                yield Label("Subject")
+                yield Input(placeholder="Subject; fields like {{first_name}} work here", id="subject")
+            with Horizontal(classes="row"):
+                yield Label("CC")
+                yield Input(placeholder="a@x.com, b@y.com", id="cc")
+            with Horizontal(classes="row"):
+                yield Label("BCC")
+                yield Input(id="bcc")
+            yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
+            yield Static(id="preview")
+            yield Static(id="error")
+            with Horizontal(id="buttons"):
+                yield Checkbox("Record only (sent elsewhere)", id="record_only")
+                yield Button("Cancel", id="cancel")
+                yield Button("Send", id="send", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#subject", Input).focus()
+        self._refresh_preview()
+
+    # ------------------------------------------------------------------------------------------------ input
+
+    @on(Select.Changed, "#template")
+    def _template_chosen(self, event: Select.Changed) -> None:
+        template = self.templates.get(event.value) if isinstance(event.value, str) else None
+        if template is None:
+            return
+        self.query_one("#subject", Input).value = template.subject
+        self.query_one("#body", TextArea).text = template.body
+        self._refresh_preview()
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    def _changed(self) -> None:
+        self._refresh_preview()
+
+    def _values(self) -> dict[str, Any]:
+        template = self.query_one("#template", Select).value
+        return {
+            "subject": self.query_one("#subject", Input).value,
+            "body": self.query_one("#body", TextArea).text,
+            "cc": self.query_one("#cc", Input).value,
+            "bcc": self.query_one("#bcc", Input).value,
+            "template": template if isinstance(template, str) else None,
+        }
+
+    def _refresh_preview(self) -> None:
+        values = self._values()
+        context = person_context(self.person, self.seller.to_json())
+        subject = render(values["subject"], context, what="subject")
+        body = render(values["body"], context, what="body")
+        problems = [*subject.problems, *body.problems]
+        text = f"Subject: {subject.text}\n\n{body.text}".rstrip()
+        if problems:
+            text += "\n\n✗ " + "\n✗ ".join(problems)
+        self.query_one("#preview", Static).update(text)
+
+    # ---------------------------------------------------------------------------------------------- actions
+
+    def _queue(self, record_only: bool) -> None:
+        values = self._values()
+        try:
+            draft = prepare_email(
+                self.db,
+                int(self.person["marketo_id"]),
+                subject=values["subject"],
+                body=values["body"],
+                seller=self.seller,
+                template=None,  # the template's text is already in the fields, possibly edited
+                cc=values["cc"],
+                bcc=values["bcc"],
+                record_only=record_only,
+                config_dir=self.settings.paths.config_dir,
+            )
+        except OutboxInputError as exc:
+            self.query_one("#error", Static).update(f"✗ {exc} Nothing was queued.")
+            return
+        draft = replace(draft, template=values["template"])
+        item = enqueue_email(self.db, draft)
+        self.dismiss(item)
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        self._queue(self.query_one("#record_only", Checkbox).value)
+
+    def action_record(self) -> None:
+        self._queue(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_editor(self) -> None:
+        """Write the body in $VISUAL/$EDITOR (the terminal is handed over while it runs)."""
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify("Set $EDITOR to write the body in your editor.", severity="warning")
+            return
+        area = self.query_one("#body", TextArea)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+            handle.write(area.text)
+            path = Path(handle.name)
+        try:
+            with self.app.suspend():
+                subprocess.run([*shlex.split(editor), str(path)], check=False)
+            area.text = path.read_text(encoding="utf-8")
+        except Exception as exc:  # the app may not support suspending (e.g. in tests)
+            self.notify(f"Could not run the editor: {exc}", severity="error")
+        finally:
+            path.unlink(missing_ok=True)
+        self._refresh_preview()

@@ -1,0 +1,156 @@
+"""The outbox: every queued email and call with its state per destination, why it waits or failed; retry/cancel.
+
+Reads the same tables as ``sia-tui --headless outbox`` and refreshes itself every two seconds while the worker
+works. Open it with ``app.push_screen(OutboxScreen(settings, db))`` (all items) or
+``OutboxScreen(settings, db, person)`` (one person's items).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from sia_tui.compliance.ledger import ledger_entries
+from sia_tui.outbox.model import OutboxItem
+from sia_tui.outbox.queue import OutboxError, cancel_item, counts, get_item, list_items, retry_item
+
+COLUMNS = ("id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce")
+REFRESH_S = 2.0
+
+
+class OutboxScreen(Screen[None]):
+    DEFAULT_CSS = """
+    OutboxScreen #summary { height: 1; padding: 0 1; background: $boost; }
+    OutboxScreen DataTable { height: 1fr; }
+    OutboxScreen #detail { height: auto; max-height: 12; border-top: solid $secondary; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("r", "retry", "Retry"),
+        Binding("c", "cancel_item", "Cancel item"),
+        Binding("f5", "refresh", "Refresh"),
+        Binding("escape,q", "close", "Back"),
+    ]
+
+    def __init__(
+        self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.db = db
+        self.person = person
+        self.items: dict[str, OutboxItem] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(id="summary")
+            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#items", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.action_refresh()
+        self.set_interval(REFRESH_S, self.action_refresh)
+        table.focus()
+
+    def _title(self) -> str:
+        if self.person is None:
+            return "Outbox"
+        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        return f"Outbox · {name or self.person.get('marketo_id')}"
+
+    def action_refresh(self) -> None:
+        marketo_id = int(self.person["marketo_id"]) if self.person else None
+        items = list_items(self.db, marketo_id=marketo_id, limit=500)
+        self.items = {i.id: i for i in items}
+        summary = ", ".join(f"{k} {v}" for k, v in counts(self.db).items() if v) or "empty"
+        self.query_one("#summary", Static).update(f"{self._title()} — {summary}")
+        table = self.query_one("#items", DataTable)
+        current = self._current_id()
+        with self.app.batch_update():
+            table.clear()
+            for item in items:
+                dest = item.destinations
+                table.add_row(
+                    item.id[:8],
+                    item.kind,
+                    item.state,
+                    item.person_name,
+                    item.subject[:50],
+                    dest["smtp"].state if "smtp" in dest else "—",
+                    dest["marketo"].state if "marketo" in dest else "—",
+                    dest["salesforce"].state if "salesforce" in dest else "—",
+                    key=item.id,
+                )
+            if current in self.items:
+                table.move_cursor(row=table.get_row_index(current))
+        self._show_detail()
+
+    def _current_id(self) -> str | None:
+        table = self.query_one("#items", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        item = self.items.get(self._current_id() or "")
+        if item is None:
+            detail.update("Nothing queued." if not self.items else "")
+            return
+        lines = [f"{item.kind} {item.id} · {item.state} · {item.person_name}"]
+        for name, dest in item.destinations.items():
+            why = dest.reason or dest.last_error or ""
+            extra = f" · attempts {dest.attempts}" if dest.attempts else ""
+            when = (
+                f" · next {dest.next_attempt_at[11:19]} UTC"
+                if dest.state in ("pending", "unknown") and dest.attempts
+                else ""
+            )
+            lines.append(f"  {name:<10} {dest.state}{extra}{when}{' · ' + why if why else ''}")
+        entries = ledger_entries(self.db, item_id=item.id, limit=1)
+        if entries:
+            e = entries[0]
+            lines.append(f"  compliance: {e['decision']} ({e['source']}): {e['reason']}")
+        detail.update("\n".join(lines))
+
+    def _act(self, fn: Any, verb: str) -> None:
+        item_id = self._current_id()
+        if item_id is None:
+            return
+        try:
+            fn(self.db, item_id)
+        except OutboxError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.notify(f"{verb} {item_id[:8]}")
+        refreshed = get_item(self.db, item_id)
+        if refreshed is not None:
+            self.items[item_id] = refreshed
+        self.action_refresh()
+
+    def action_retry(self) -> None:
+        self._act(retry_item, "retrying")
+
+    def action_cancel_item(self) -> None:
+        self._act(cancel_item, "cancelled")
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,423 @@
+"""The people screen: instant search over the local cache, filters and sort, and a list that pages from SQLite.
+
+Typing runs one search per keystroke on a worker thread; a newer keystroke cancels the older worker and
+interrupts its SQLite statement, and any answer that still arrives for an old query is dropped (latest wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from sia_tui.textsafe import printable
+from sia_tui.tui.keys import keys_for
+from sia_tui.tui.people_source import SORTS, PeoplePage, PeopleQuery, is_interrupted, schema_is_current
+from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList
+from sia_tui.tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from sia_tui.tui.app import SiaApp
+
+T = TypeVar("T")
+BUSY_AFTER_S = 0.25
+
+
+class SearchInput(Input):
+    """The search box; ↓ hands the keyboard to the list, enter opens the highlighted person."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "to_list", "To the list", show=False),
+    ]
+
+    def action_to_list(self) -> None:
+        self.screen.query_one(PeopleList).focus()
+
+
+class PageLoaded(Message):
+    def __init__(self, page: PeoplePage, first: bool, ranked: bool = False) -> None:
+        super().__init__()
+        self.page = page
+        self.first = first
+        self.ranked = ranked  # replaces a provisional (unranked) first page of the same query
+
+
+class TotalCounted(Message):
+    def __init__(self, generation: int, total: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.total = total
+
+
+class PeopleScreen(Screen[None]):
+    """The home screen; see the module docstring."""
+
+    AUTO_FOCUS = "#people-list"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("focus-search"), "focus_search", "Search", id="focus-search", key_display="/"),
+        Binding(keys_for("filter-mine"), "toggle_mine", "Mine/all", id="filter-mine", show=False),
+        Binding(
+            keys_for("filter-salesforce"),
+            "cycle('has_salesforce_id')",
+            "SFDC id",
+            id="filter-salesforce",
+            show=False,
+        ),
+        Binding(
+            keys_for("filter-unsubscribed"),
+            "cycle('unsubscribed')",
+            "Unsub",
+            id="filter-unsubscribed",
+            show=False,
+        ),
+        Binding(keys_for("cycle-sort"), "cycle_sort", "Sort", id="cycle-sort", show=False),
+        Binding(keys_for("clear-search"), "clear", "Clear", id="clear-search", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="people")
+        self.query_state = PeopleQuery()
+        self.generation = 0
+        self.total_people: int | None = None
+        self.result_total: int | None = None
+        self.result_more = False
+        self.owner: tuple[str | None, str] | None = None
+        self.searched_once = False
+        self.open_when_ready = False
+
+    @property
+    def sia(self) -> SiaApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        with Vertical(id="people-body"):
+            yield SearchInput(
+                placeholder="Search name, email, company or title   (/ to focus, ↓ to the list)", id="search"
+            )
+            yield Static(id="filter-bar")
+            yield PeopleHeader(id="people-header")
+            yield PeopleList(id="people-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sia.attach_header(self.query_one(StatusHeader))
+        self.total_people = self.sia.status.people
+        if self.sia.cache_ready or schema_is_current(self.sia.backend.path):
+            # The full open (with its integrity check) runs alongside; reading needs no migration.
+            self.run_search()
+        else:
+            self.query_one("#filter-bar", Static).update(Text("Opening the people cache…", style="italic"))
+
+    def cache_opened(self) -> None:
+        self.total_people = self.sia.status.people
+        if not self.searched_once:
+            self.run_search()
+
+    # ----------------------------------------------------------------------------------------- searching
+
+    def run_search(self, *, keep_cursor: bool = False) -> None:
+        """Start a search for the current query; any older one is interrupted and its answer dropped."""
+        self.generation += 1
+        self.open_when_ready = False
+        self.sia.backend.reader.interrupt()
+        self._search(self.generation, self.query_state, keep_cursor)
+        generation = self.generation
+        self.set_timer(BUSY_AFTER_S, lambda: self._show_busy(generation))
+
+    def _show_busy(self, generation: int) -> None:
+        """A search still running after a moment (a costly sort over a million people) says so."""
+        if generation == self.generation and self.query_one(PeopleList).generation != generation:
+            self._update_bars(busy=True)
+
+    @work(thread=True, exclusive=True, group="people-search", exit_on_error=False)
+    def _search(self, generation: int, query: PeopleQuery, keep_cursor: bool) -> None:
+        if generation != self.generation:
+            return
+        backend = self.sia.backend
+        owner_id = None
+        if query.mine:
+            if self.owner is None:
+                self.owner = backend.my_owner_id()
+            owner_id = self.owner[0]
+        quick_shown = False
+        if query.text.strip() and not keep_cursor:
+            # Show the first matches at once, then the ranked page (ranking every match is the slow part).
+            quick = _retrying(lambda: backend.reader.quick_page(generation, query, owner_id=owner_id))
+            if generation != self.generation:
+                return
+            if quick is not None:
+                self.post_message(PageLoaded(quick, first=True))
+                quick_shown = True
+        page = _retrying(
+            lambda: backend.reader.page(generation, query, 0, owner_id=owner_id),
+            still_wanted=lambda: generation == self.generation,
+        )
+        if page is None or generation != self.generation:
+            return
+        self.post_message(PageLoaded(page, first=not keep_cursor and not quick_shown, ranked=quick_shown))
+        if page.more and not query.text.strip():
+            # The first rows are on screen; now the exact count (for the scrollbar and the filter bar).
+            total = _retrying(
+                lambda: backend.reader.count(query, owner_id=owner_id),
+                still_wanted=lambda: generation == self.generation,
+            )
+            if total is not None and generation == self.generation:
+                self.post_message(TotalCounted(generation, total))
+
+    @work(thread=True, group="people-pages", exit_on_error=False)
+    def _load_page(self, generation: int, query: PeopleQuery, offset: int) -> None:
+        if generation != self.generation:
+            return
+        owner_id = self.owner[0] if (query.mine and self.owner) else None
+        try:
+            page = self.sia.backend.reader.page(generation, query, offset, owner_id=owner_id)
+        except Exception as exc:
+            if is_interrupted(exc):
+                return
+            raise
+        self.post_message(PageLoaded(page, first=False))
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        page = message.page
+        if page.generation != self.generation:
+            return  # an older query: the seller has typed since
+        people = self.query_one(PeopleList)
+        if page.offset == 0 and (message.first or message.ranked or people.generation != page.generation):
+            people.show_page(page, keep_cursor=not message.first and people.cursor > 0)
+            self.result_total = page.total
+            self.result_more = page.more
+            self.searched_once = True
+            if self.open_when_ready:
+                self.open_when_ready = False
+                people.action_open()
+            if page.query.is_default and page.total is not None and self.sia.status.people is None:
+                self.sia.set_status(people=page.total)  # before the full open has counted
+            self._update_bars()
+        else:
+            people.add_page(page)
+            if people.total is not None and self.result_total is None:
+                self.result_total = people.total
+                self._update_bars()
+
+    @on(TotalCounted)
+    def _total_counted(self, message: TotalCounted) -> None:
+        if message.generation != self.generation:
+            return
+        self.query_one(PeopleList).set_total(message.total)
+        self.result_total = message.total
+        if self.query_state.is_default and self.sia.status.people is None:
+            self.sia.set_status(people=message.total)
+        self._update_bars()
+
+    @on(PeopleList.PageWanted)
+    def _page_wanted(self, message: PeopleList.PageWanted) -> None:
+        self._load_page(message.generation, message.query, message.offset)
+
+    @on(Input.Changed, "#search")
+    def _query_changed(self, event: Input.Changed) -> None:
+        text = event.value
+        if text == self.query_state.text:
+            return
+        query = self.query_state.with_text(text)
+        if text.strip() and not self.query_state.text.strip() and query.sort == "name":
+            query = _with_sort(query, "relevance")
+        elif not text.strip() and query.sort == "relevance":
+            query = _with_sort(query, "name")
+        self.query_state = query
+        self.run_search()
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self.query_one(PeopleList).generation != self.generation:
+            # Typed and pressed enter before the results arrived: open the first match of *this* query.
+            self.open_when_ready = True
+            return
+        self.query_one(PeopleList).action_open()
+
+    @on(PeopleList.Opened)
+    def _opened(self, event: PeopleList.Opened) -> None:
+        self.sia.open_person(event.person, navigator=self.neighbour)
+
+    def neighbour(self, delta: int) -> dict[str, Any] | None:
+        """The next/previous person in this list (for n/p on the person screen)."""
+        return self.query_one(PeopleList).move(delta)
+
+    def refresh_results(self) -> None:
+        """The cache changed (a sync ran): search again, keeping the cursor where it was."""
+        self.owner = None
+        self.run_search(keep_cursor=True)
+
+    # ----------------------------------------------------------------------------------------- actions
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_toggle_mine(self) -> None:
+        self._set_query(_replace(self.query_state, mine=not self.query_state.mine))
+
+    def action_cycle(self, name: str) -> None:
+        self._set_query(self.query_state.cycle(name))
+
+    def action_cycle_sort(self) -> None:
+        query = self.query_state.next_sort()
+        if query.sort == "relevance" and not query.text.strip():
+            query = query.next_sort()
+        self._set_query(query)
+
+    def action_sort(self, sort: str) -> None:
+        self._set_query(_with_sort(self.query_state, sort))
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if self.query_state.text or not self.query_state.is_default:
+            self.query_state = PeopleQuery(sort="name")
+            search.value = ""
+            self.run_search()
+        elif search.has_focus:
+            self.query_one(PeopleList).focus()
+        else:
+            search.focus()
+
+    def _set_query(self, query: PeopleQuery) -> None:
+        self.query_state = query
+        self._update_bars()
+        self.run_search()
+
+    # ----------------------------------------------------------------------------------------- bars
+
+    def set_people_total(self, count: int | None) -> None:
+        self.total_people = count
+        if self.is_mounted:
+            self._update_bars()
+
+    def _update_bars(self, *, busy: bool = False) -> None:
+        q = self.query_state
+        bar = Text("", end="", no_wrap=True, overflow="ellipsis")
+        if busy:
+            bar.append("searching… ", style="italic")
+        if q.text.strip():
+            bar.append("“", style="dim")
+            bar.append(printable(q.text.strip()), style="bold")
+            bar.append("” ", style="dim")
+        if self.searched_once:
+            count = self.result_total
+            if count is None:
+                loaded = self.query_one(PeopleList).loaded_to
+                label = f"{loaded:,}+ " + ("matches" if q.text.strip() else "people")
+            elif q.text.strip():
+                label = f"{count:,} match" + ("" if count == 1 else "es")
+            else:
+                label = f"{count:,} " + ("person" if count == 1 else "people")
+            bar.append(label, style="bold")
+        for part in q.describe_filters():
+            bar.append("  ·  ")
+            bar.append(part, style="bold cyan" if part != "all people" else "")
+        if q.mine and self.owner and self.owner[1]:
+            bar.append(f" ({printable(self.owner[1])})", style="dim")
+        bar.append("  ·  sort: ")
+        bar.append(q.effective_sort(), style="bold")
+        hint = "   m mine · i SFDC id · u unsub · s sort"
+        if cell_len(bar.plain) + len(hint) <= self.size.width - 2:
+            bar.append(hint, style="dim")
+        self.query_one("#filter-bar", Static).update(bar)
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        people = self.query_one(PeopleList)
+        show = self.searched_once and people.row_count == 0
+        self.query_one(PeopleHeader).display = not show
+        if not show:
+            people.set_empty_message(None)
+            return
+        status = self.sia.status
+        if (self.total_people or 0) == 0 and self.query_state.is_default:
+            if status.sync == "syncing":
+                text = Text("No people cached yet — the first sync from Marketo is running.\n", style="bold")
+                text.append("People appear here as they arrive; the header shows the progress.", style="")
+            elif status.sync == "failed":
+                text = Text("No people cached yet — the sync failed.\n", style="bold")
+                text.append(printable(status.sync_error) + "\n", style="")
+                text.append("Press F5 to try again, or check the connection with `sia-tui settings test`.")
+            elif status.sync == "off":
+                text = Text(
+                    "No people cached yet and the sync is off (sync.enabled = false).\n", style="bold"
+                )
+                text.append("Press F5 to sync once now.")
+            else:
+                text = Text("No people cached yet.\n", style="bold")
+                text.append("Press F5 to sync from Marketo.")
+        else:
+            text = Text("Nobody matches ", style="bold")
+            if self.query_state.text.strip():
+                text.append("“" + printable(self.query_state.text.strip()) + "” ", style="bold")
+            text.append("with these filters.\n", style="bold")
+            if self.query_state.mine and self.owner is not None and self.owner[0] is None:
+                who = printable(self.owner[1]) if self.owner[1] else "you (seller.email is not set)"
+                text.append(f"No cached person is owned by {who}. ")
+            text.append("Press esc to clear the search and filters.", style="dim")
+        people.set_empty_message(text)
+
+    # ----------------------------------------------------------------------------------------- palette
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Search people", "Focus the search box (/)", self.action_focus_search)
+        yield SystemCommand(
+            "Open highlighted person", "Show fields and the smart grid (enter)", self._open_highlighted
+        )
+        mine = "Show all people" if self.query_state.mine else "Show my people"
+        yield SystemCommand(mine, "Filter by sales owner (m)", self.action_toggle_mine)
+        yield SystemCommand(
+            "Filter: has Salesforce id",
+            "Cycle any / yes / no (i)",
+            lambda: self.action_cycle("has_salesforce_id"),
+        )
+        yield SystemCommand(
+            "Filter: unsubscribed", "Cycle any / yes / no (u)", lambda: self.action_cycle("unsubscribed")
+        )
+        for sort in SORTS:
+            yield SystemCommand(
+                f"Sort by {sort}", "Order of the people list (s cycles)", _bind_sort(self, sort)
+            )
+        yield SystemCommand("Clear search and filters", "Back to everyone by name (esc)", self.action_clear)
+
+    def _open_highlighted(self) -> None:
+        self.query_one(PeopleList).action_open()
+
+
+def _retrying(run: Callable[[], T], still_wanted: Callable[[], bool] = lambda: True) -> T | None:
+    """Run a cache read; an interrupt meant for an older query can also hit the next statement, so retry."""
+    for _attempt in range(3):
+        if not still_wanted():
+            return None
+        try:
+            return run()
+        except Exception as exc:
+            if not is_interrupted(exc):
+                raise
+    return None
+
+
+def _bind_sort(screen: PeopleScreen, sort: str) -> Any:
+    return lambda: screen.action_sort(sort)
+
+
+def _replace(query: PeopleQuery, **changes: Any) -> PeopleQuery:
+    from dataclasses import replace
+
+    return replace(query, **changes)
+
+
+def _with_sort(query: PeopleQuery, sort: str) -> PeopleQuery:
+    return _replace(query, sort=sort)

@@ -1,0 +1,229 @@
+"""Regenerate the SVG screenshots in ``screens/`` from the sandbox, at a fixed size, seed and clock.
+
+    uv run python -m sia_tui.tui.screenshots            # writes screens/*.svg
+    uv run python -m sia_tui.tui.screenshots --out /tmp/shots --people 500
+
+A temporary SIA_HOME is used (your own settings and cache are never touched). The sandbox runs with a fixed seed
+and a fixed "now"; the app gets the same fixed clock and UTC, so the same code always draws the same pictures.
+The cache is filled by one real sync from the sandbox, and grids are fetched from it, as a seller would see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+FIXED_NOW = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
+WIDE = (120, 40)
+NARROW = (80, 24)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sia_tui.tui.screenshots", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", default="screens", help="folder for the SVG files (default: screens)")
+    parser.add_argument("--people", type=int, default=400, help="sandbox people (default: 400)")
+    parser.add_argument("--seed", type=int, default=42, help="sandbox seed (default: 42)")
+    return parser.parse_args(argv)
+
+
+async def _settle(pilot: Any) -> None:
+    for _ in range(4):
+        await pilot.pause()
+        await asyncio.gather(*[w.wait() for w in list(pilot.app.workers)], return_exceptions=True)
+    await pilot.pause()
+
+
+Shot = Callable[[Any], Awaitable[None]]
+
+
+async def _shoot(make_app: Callable[[], Any], size: tuple[int, int], path: Path, steps: Shot) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        await steps(pilot)
+        await _settle(pilot)
+        app.save_screenshot(filename=path.name, path=str(path.parent))
+    print(f"  {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="sia-screens-"))
+    for var in [v for v in os.environ if v.startswith("SIA_")]:
+        del os.environ[var]
+    os.environ.update({"SIA_HOME": str(home), "SIA_SYNC_ENABLED": "false"})
+    asyncio.run(_run(args, out))
+    return 0
+
+
+async def _run(args: argparse.Namespace, out: Path) -> None:
+    import httpx
+
+    from sia_tui.config import load_settings
+    from sia_tui.connections import Endpoints
+    from sia_tui.sandbox import config as sb
+    from sia_tui.sandbox.config import SandboxConfig
+    from sia_tui.sandbox.server import start_sandbox
+    from sia_tui.store.db import open_db
+    from sia_tui.tui import sync_adapter
+    from sia_tui.tui.app import SiaApp
+    from sia_tui.tui.clock import fixed_clock
+
+    settings = load_settings("sandbox")
+    sandbox = start_sandbox(SandboxConfig(people=args.people, seed=args.seed, now=FIXED_NOW, hot_people=10))
+    try:
+
+        def endpoints(url: str) -> Endpoints:
+            return Endpoints(
+                marketo_url=url,
+                marketo_client_id=sb.MARKETO_CLIENT_ID,
+                marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
+                salesforce_url=url,
+                salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
+                salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
+                salesforce_refresh_token="",
+                smtp_host=sandbox.smtp_host,
+                smtp_port=sandbox.smtp_port,
+                smtp_username="",
+                smtp_password="",
+                smtp_starttls=False,
+                sandbox=True,
+            )
+
+        live = endpoints(sandbox.base_url)
+        print(f"sandbox at {sandbox.base_url} (seed {args.seed}, {args.people} people); syncing …")
+        open_db(settings.db_path).conn.close()
+        if sync_adapter.available():
+            await asyncio.to_thread(
+                sync_adapter.run_once, settings, live, str(settings.db_path), lambda *a: None
+            )
+        else:
+            await _load_people(settings, live, args.people)
+        async with httpx.AsyncClient(timeout=10) as http:
+            hot = (await http.get(f"{sandbox.base_url}/_sandbox/people/hot")).json()
+        # The showcase person: a Japanese one (CJK name and company) when the sandbox has one among its hot
+        # people, and the search shot finds them by a substring from the middle of the company name.
+        japanese = next((h for h in hot if "株式会社" in (h.get("company") or "")), None)
+        chosen = japanese or hot[0]
+        hot_id = int(chosen["id"])
+        company = str(chosen.get("company") or "")
+        query = company.replace("株式会社", "")[-2:] if japanese else str(chosen.get("lastName") or "")
+
+        def app_for(url_endpoints: Endpoints, later: timedelta = timedelta(0)) -> Callable[[], SiaApp]:
+            return lambda: SiaApp(
+                "sandbox", clock=fixed_clock(FIXED_NOW + later), display_tz=UTC, endpoints=url_endpoints,
+            )  # fmt: skip
+
+        online = app_for(live)
+
+        async def nothing(pilot: Any) -> None:
+            return None
+
+        async def search(pilot: Any) -> None:
+            await pilot.press("slash", *query, "down")
+
+        def person(tab: str | None = None, marketo_id: int = hot_id) -> Shot:
+            async def steps(pilot: Any) -> None:
+                app = pilot.app
+                app.open_person(app.backend.person(marketo_id))
+                await _settle(pilot)
+                if tab:
+                    app.screen.action_tab(tab)
+
+            return steps
+
+        async def keys(pilot: Any) -> None:
+            await pilot.press("question_mark")
+
+        print("screens:")
+        await _shoot(online, WIDE, out / "people.svg", nothing)
+        await _shoot(online, WIDE, out / "people-search-cjk.svg", search)
+        await _shoot(online, NARROW, out / "people-80x24.svg", nothing)
+        await _shoot(online, WIDE, out / "person-overview.svg", person())
+        for tab in ("interesting_moments", "web", "email", "sales"):
+            await _shoot(online, WIDE, out / f"person-{tab.replace('_', '-')}.svg", person(tab))
+        await _shoot(online, NARROW, out / "person-80x24.svg", person())
+        closed = endpoints("http://127.0.0.1:9")  # discard port: nothing listens
+        # Two hours later, on a train: the grid fetched above, marked OFFLINE with its age.
+        await _shoot(app_for(closed, timedelta(hours=2)), WIDE, out / "person-offline.svg", person())
+        await _shoot(online, WIDE, out / "keys.svg", keys)
+    finally:
+        sandbox.stop()
+        from sia_tui.connections import stop_embedded_sandboxes
+
+        stop_embedded_sandboxes()
+
+
+LEAD_FIELDS = (
+    "id", "firstName", "lastName", "email", "phone", "company", "title", "linkedInProfileUrl", "leadSource",
+    "sfdcType", "sfdcLeadId", "sfdcContactId", "sfdcAccountId", "sfdcOpptyId", "sfdcLeadOwnerId",
+    "externalSalesPersonId", "leadOwnerEmailAddress", "unsubscribed", "marketingSuspended", "emailInvalid",
+    "blackListed", "leadScore", "priority", "urgency", "relativeScore", "createdAt", "updatedAt",
+)  # fmt: skip
+
+
+async def _load_people(settings: Any, endpoints: Any, people: int) -> None:
+    """Fill the cache from the sandbox over its REST API when this build has no sync service: the people with
+    a sales owner (a Salesforce owner or an external sales person), mapped to the cache's columns."""
+    from sia_tui.connections import marketo_client
+    from sia_tui.store.db import open_db
+    from sia_tui.store.people import upsert_people
+
+    rows = []
+    async with marketo_client(settings, endpoints) as client:
+        ids = range(1001, 1001 + people)
+        async for lead in client.iter_leads("id", ids, list(LEAD_FIELDS), concurrency=4):
+            owner_id = lead.get("sfdcLeadOwnerId")
+            owner_email = lead.get("leadOwnerEmailAddress") or lead.get("externalSalesPersonId")
+            if not (owner_id or owner_email):
+                continue
+            rows.append(
+                {
+                    "marketo_id": int(lead["id"]),
+                    "first_name": lead.get("firstName"),
+                    "last_name": lead.get("lastName"),
+                    "email": lead.get("email"),
+                    "phone": lead.get("phone"),
+                    "company": lead.get("company"),
+                    "title": lead.get("title"),
+                    "linkedin_url": lead.get("linkedInProfileUrl"),
+                    "source": lead.get("leadSource"),
+                    "sfdc_type": lead.get("sfdcType"),
+                    "sfdc_lead_id": lead.get("sfdcLeadId"),
+                    "sfdc_contact_id": lead.get("sfdcContactId"),
+                    "sfdc_account_id": lead.get("sfdcAccountId"),
+                    "sfdc_opportunity_id": lead.get("sfdcOpptyId"),
+                    "owner_id": owner_id,
+                    "owner_email": owner_email,
+                    "unsubscribed": bool(lead.get("unsubscribed")),
+                    "marketing_suspended": bool(lead.get("marketingSuspended")),
+                    "email_invalid": bool(lead.get("emailInvalid")),
+                    "black_listed": bool(lead.get("blackListed")),
+                    "lead_score": lead.get("leadScore"),
+                    "priority": lead.get("priority"),
+                    "urgency": lead.get("urgency"),
+                    "relative_score": lead.get("relativeScore"),
+                    "marketo_created_at": lead.get("createdAt"),
+                    "marketo_updated_at": lead.get("updatedAt"),
+                    "synced_at": FIXED_NOW.isoformat(timespec="seconds"),
+                }
+            )
+    db = open_db(settings.db_path)
+    upsert_people(db, rows)
+    db.conn.close()
+    print(f"  cached {len(rows)} owned people (loaded over REST: this build has no sync service)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

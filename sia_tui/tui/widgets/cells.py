@@ -1,0 +1,64 @@
+"""Turning untrusted values into fixed-width terminal cells.
+
+Every value from Marketo goes through :func:`sia_tui.textsafe.printable` and into a ``rich.text.Text`` (never a
+markup string), so a name such as ``[bold red]x[/]`` shows those characters and ``\\x1b[2J`` shows as text.
+Widths are counted in terminal cells, so Chinese and Japanese names (two cells per character) stay aligned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+
+from sia_tui.textsafe import printable
+
+
+def safe_text(value: Any, style: Style | str = "") -> Text:
+    """``value`` shown literally: control characters visible, markup not parsed."""
+    return Text(printable(value), style=style, no_wrap=True, end="")
+
+
+def fit(text: Text, width: int, *, right: bool = False) -> Text:
+    """``text`` cut or padded to exactly ``width`` cells (an ellipsis marks a cut; wide characters respected)."""
+    out = text.copy()
+    out.no_wrap = True
+    if width <= 0:
+        return Text("", end="")
+    if cell_len(out.plain) > width:
+        out.truncate(width, overflow="ellipsis")
+    pad = width - cell_len(out.plain)
+    if pad > 0:
+        if right:
+            out = Text(" " * pad, end="") + out
+        else:
+            out.append(" " * pad)
+    return out
+
+
+def person_name(person: dict[str, Any]) -> str:
+    # Imported here: the store pulls in sqlite_utils, which the first paint does not need (the search worker
+    # thread has imported it by the time rows are drawn).
+    from sia_tui.store.people import display_name
+
+    name = display_name(person)
+    return printable(name) if name else printable(person.get("email") or f"#{person.get('marketo_id')}")
+
+
+def flags_of(person: dict[str, Any]) -> list[tuple[str, str]]:
+    """Compliance badges of a person: (label, severity) with severity "bad" (blocks email) or "warn"."""
+    out: list[tuple[str, str]] = []
+    if person.get("unsubscribed"):
+        out.append(("UNSUBSCRIBED", "bad"))
+    if person.get("black_listed"):
+        out.append(("BLOCKLISTED", "bad"))
+    if person.get("marketing_suspended"):
+        out.append(("SUSPENDED", "warn"))
+    if person.get("email_invalid"):
+        out.append(("INVALID EMAIL", "warn"))
+    return out
+
+
+SHORT_FLAGS = {"UNSUBSCRIBED": "unsub", "BLOCKLISTED": "block", "SUSPENDED": "susp", "INVALID EMAIL": "inval"}

@@ -1,0 +1,333 @@
+"""The smart grid: an overview (90 days as a sparkline heat strip, stars and flames, the latest activity) and one
+table per tab (Interesting Moments, Web Activity, Email, Sales Activity), with a status line saying how fresh
+what you see is: fetched just now, cached with its age while the fresh grid loads, offline, or an error and the
+key to retry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from sia_tui.textsafe import printable
+from sia_tui.tui.clock import age_text
+from sia_tui.tui.grid_adapter import DATA_TABS, GRID_DAYS, TAB_LABELS, daily_counts, row_time, rows_for_tab
+from sia_tui.tui.widgets.cells import fit, safe_text
+from sia_tui.tui.widgets.person_card import FieldsTable, score_text
+
+SPARK = "▁▂▃▄▅▆▇█"
+HEAT = ("grey42", "dark_green", "green4", "green3", "bright_green")
+LATEST_ROWS = 8
+SHORT_LABELS: dict[str, str] = {
+    "overview": "Overview",
+    "interesting_moments": "Moments",
+    "web": "Web",
+    "email": "Email",
+    "sales": "Sales",
+}
+LONG_LABELS_FROM = 84  # panel width from which the full tab names fit
+
+
+@dataclass(frozen=True)
+class GridState:
+    """What the grid area is showing, for the status line."""
+
+    loading: bool = False
+    fetched_at: datetime | None = None  # when the shown data was fetched from Marketo
+    fresh: bool = False  # fetched during this open (not the cache)
+    offline: bool = False
+    error: str | None = None
+    has_cache: bool = False
+
+
+def status_text(state: GridState, count: int, now: datetime) -> Text:
+    out = Text("", end="")
+    age = age_text(state.fetched_at, now)
+    if state.offline:
+        out.append(" OFFLINE ", style="bold white on red")
+        if state.has_cache:
+            out.append(f" showing the grid cached {age} · ", style="bold")
+        else:
+            out.append(" no cached grid for this person yet · ", style="bold")
+        out.append("r", style="bold reverse")
+        out.append(" retry")
+        return out
+    if state.error:
+        out.append(" ⚠ ", style="bold white on red")
+        out.append(" Could not refresh the grid: ", style="bold")
+        out.append(printable(state.error))
+        if state.has_cache:
+            out.append(f" · showing the grid cached {age}")
+        out.append(" · ")
+        out.append("r", style="bold reverse")
+        out.append(" retry")
+        return out
+    if state.loading:
+        if state.has_cache:
+            out.append(f"Cached {age} ", style="bold")
+            out.append(f"· {count} activities · refreshing from Marketo…", style="italic")
+        else:
+            out.append(
+                f"Fetching the last {GRID_DAYS} days from Marketo…" + (f" {count} so far" if count else ""),
+                style="italic",
+            )
+        return out
+    if state.fetched_at is None:
+        out.append("No grid yet · ", style="dim")
+        out.append("r", style="bold reverse")
+        out.append(" fetch")
+        return out
+    label = "Fetched" if state.fresh else "Cached"
+    out.append(f"{label} {age}", style="bold")
+    out.append(f" · {count} activities in the last {GRID_DAYS} days", style="dim")
+    return out
+
+
+def sparkline(counts: list[int], width: int) -> tuple[Text, int]:
+    """Counts as one row of bar characters coloured like a heat strip; several days share a cell if narrow."""
+    if width <= 0 or not counts:
+        return Text("", end=""), 1
+    per_cell = max(1, -(-len(counts) // width))
+    cells = [sum(counts[i : i + per_cell]) for i in range(0, len(counts), per_cell)]
+    peak = max(cells) or 1
+    out = Text("", end="")
+    for value in cells:
+        if value == 0:
+            out.append("▁", style=HEAT[0])
+            continue
+        level = min(len(SPARK) - 1, max(1, round(value / peak * (len(SPARK) - 1))))
+        heat = min(len(HEAT) - 1, 1 + (value * (len(HEAT) - 1) - 1) // peak)
+        out.append(SPARK[level], style=f"bold {HEAT[heat]}")
+    return out, per_cell
+
+
+def format_when(row: Any, tz: tzinfo | None) -> str:
+    when = row_time(row)
+    if when is None:
+        return printable(getattr(row, "date", ""))
+    local = when.astimezone(tz) if tz is not None else when.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+class Overview(Static):
+    """The overview tab's content (re-rendered on resize so the chart uses the width it has)."""
+
+    DEFAULT_CSS = """
+    Overview { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[Any] = []
+        self.person: dict[str, Any] = {}
+        self.now: datetime | None = None
+        self.tz: tzinfo | None = None
+
+    def show(self, rows: list[Any], person: dict[str, Any], now: datetime, tz: tzinfo | None) -> None:
+        self.rows, self.person, self.now, self.tz = rows, person, now, tz
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.now is None:
+            return
+        width = max(10, self.size.width - 2) if self.size.width else 80
+        now = self.now
+        counts = daily_counts(self.rows, now, GRID_DAYS)
+        total = len(self.rows)
+        parts: list[Any] = []
+        head = Text(f"Last {GRID_DAYS} days", style="bold", end="")
+        head.append(f" · {total} activities", style="")
+        if self.rows:
+            head.append(f" · latest {age_text(row_time(self.rows[0]), now)}", style="dim")
+        parts.append(head)
+        spark, per_cell = sparkline(counts, width)
+        parts.append(spark)
+        start = (now - timedelta(days=GRID_DAYS - 1)).astimezone(self.tz) if self.tz else now - timedelta(89)
+        end = now.astimezone(self.tz) if self.tz else now
+        axis_width = len(spark.plain)
+        left, right = start.strftime("%b %d"), end.strftime("%b %d")
+        scale = f"{per_cell} days per bar" if per_cell > 1 else ""
+        gap = max(1, axis_width - len(left) - len(right))
+        middle = scale.center(gap) if len(scale) + 2 <= gap else " " * gap
+        parts.append(Text(left + middle + right, style="dim", end=""))
+        parts.append(Text("", end=""))
+        scores = score_text(self.person)
+        if scores.plain:
+            line = Text("Priority & urgency  ", style="bold", end="")
+            line.append_text(scores)
+            parts.append(line)
+        per_tab = Counter(getattr(r, "tab", "") for r in self.rows)
+        tabs_line = Text("", end="")
+        labels = TAB_LABELS if width >= 76 else SHORT_LABELS
+        for tab in DATA_TABS:
+            tabs_line.append(f"{labels[tab]} ", style="")
+            tabs_line.append(str(per_tab.get(tab, 0)), style="bold")
+            tabs_line.append("   ")
+        parts.append(tabs_line)
+        parts.append(Text("", end=""))
+        if self.rows:
+            parts.append(Text("Latest", style="bold", end=""))
+            room = (self.parent.size.height if isinstance(self.parent, Widget) else 0) - len(parts) - 1
+            for row in self.rows[: max(LATEST_ROWS, room)]:
+                line = Text(format_when(row, self.tz) + "  ", style="dim", end="")
+                label = TAB_LABELS.get(getattr(row, "tab", ""), "")
+                line.append_text(fit(safe_text(row.type or label), 20))
+                line.append("  ")
+                line.append_text(fit(safe_text(row.title), max(10, width - 16 - 2 - 20 - 2)))
+                parts.append(line)
+        else:
+            parts.append(Text(f"No activity in the last {GRID_DAYS} days.", style="dim", end=""))
+        self.update(Text("\n", end="").join(parts))
+
+
+class ActivityTable(DataTable[Text]):
+    """One tab's activities, newest first; columns cut to the width (no sideways scrolling)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    ActivityTable { height: 1fr; overflow-x: hidden; }
+    """
+
+    def __init__(self, tab: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.tab = tab
+        self.rows_shown: list[Any] = []
+        self.tz: tzinfo | None = None
+        self._width = 0
+
+    def on_mount(self) -> None:
+        self._columns()
+
+    def _widths(self) -> tuple[int, int, int, int]:
+        # Each of the 4 columns has a cell of padding either side; one more cell for the scrollbar.
+        width = max(40, (self.size.width or 100) - 9)
+        when, kind = 16, min(22, max(18, width // 5))
+        rest = width - when - kind
+        title = max(10, rest * 55 // 100)
+        return when, kind, title, max(6, rest - title)
+
+    def _columns(self) -> None:
+        self.clear(columns=True)
+        when, kind, title, detail = self._widths()
+        self.add_column("Date", key="date", width=when)
+        self.add_column("Type", key="type", width=kind)
+        self.add_column("Title", key="title", width=title)
+        self.add_column("Detail", key="detail", width=detail)
+        self._width = self.size.width
+
+    def show(self, rows: list[Any], tz: tzinfo | None) -> None:
+        self.rows_shown, self.tz = rows, tz
+        self._fill()
+
+    def _fill(self) -> None:
+        cursor = self.cursor_row
+        self.clear()
+        _when, kind, title, detail = self._widths()
+        for i, row in enumerate(self.rows_shown):
+            self.add_row(
+                Text(format_when(row, self.tz), end=""),
+                fit(safe_text(row.type), kind),
+                fit(safe_text(row.title), title),
+                fit(safe_text(row.detail), detail),
+                key=str(i),
+            )
+        if self.row_count:
+            self.move_cursor(row=min(max(cursor, 0), self.row_count - 1), animate=False)
+
+    def on_resize(self) -> None:
+        if self.size.width != self._width:
+            self._columns()
+            self._fill()
+
+
+class GridPanel(Vertical):
+    """Status line plus the tabs; fed by the person screen with :meth:`show`.
+
+    On narrow terminals the person's fields move into a "Fields" tab here (the side card has no room).
+    """
+
+    DEFAULT_CSS = """
+    GridPanel { height: 1fr; }
+    GridPanel #grid-status { height: auto; padding: 0 1; }
+    GridPanel TabbedContent { height: 1fr; }
+    GridPanel TabPane { padding: 0; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.counts: dict[str, int] = {}
+        self._short: bool | None = None
+        self._pending: dict[str, tuple[list[Any], tzinfo | None]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="grid-status")
+        with TabbedContent(id="grid-tabs", initial="tab-overview"):
+            with TabPane(TAB_LABELS["overview"], id="tab-overview"), VerticalScroll(id="overview-scroll"):
+                yield Overview(id="overview")
+            for tab in DATA_TABS:
+                with TabPane(TAB_LABELS[tab], id=f"tab-{tab}"):
+                    yield ActivityTable(tab, id=f"table-{tab}")
+            with TabPane("Fields", id="tab-fields"):
+                yield FieldsTable(id="fields-tab-table")
+
+    def show(
+        self,
+        rows: list[Any],
+        state: GridState,
+        person: dict[str, Any],
+        now: datetime,
+        tz: tzinfo | None,
+    ) -> None:
+        self.query_one("#grid-status", Static).update(status_text(state, len(rows), now))
+        tabbed = self.query_one(TabbedContent)
+        tabbed.loading = state.loading and not rows
+        self.query_one(Overview).show(rows, person, now, tz)
+        for tab in DATA_TABS:
+            subset = rows_for_tab(rows, tab)
+            self.counts[tab] = len(subset)
+            self._pending[tab] = (subset, tz)
+        self._fill_active()
+        self._label_tabs()
+
+    def _fill_active(self) -> None:
+        """Only the visible tab's table is (re)filled; the others when they are shown."""
+        active = self.query_one(TabbedContent).active.removeprefix("tab-")
+        pending = self._pending.pop(active, None)
+        if pending is not None:
+            self.query_one(f"#table-{active}", ActivityTable).show(*pending)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._fill_active()
+
+    def _label_tabs(self) -> None:
+        short = self.size.width < LONG_LABELS_FROM if self.size.width else False
+        self._short = short
+        labels = SHORT_LABELS if short else TAB_LABELS
+        tabbed = self.query_one(TabbedContent)
+        for tab in DATA_TABS:
+            count = self.counts.get(tab)
+            tabbed.get_tab(f"tab-{tab}").label = labels[tab] + ("" if count is None else f" {count}")
+
+    def on_resize(self) -> None:
+        short = self.size.width < LONG_LABELS_FROM
+        if short != self._short:
+            self._label_tabs()
+
+    def update_status(self, state: GridState, count: int, now: datetime) -> None:
+        self.query_one("#grid-status", Static).update(status_text(state, count, now))

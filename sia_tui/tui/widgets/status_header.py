@@ -1,0 +1,133 @@
+"""The one-line header: who and where (profile, SANDBOX), how fresh the cache is, and whether we are online."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from sia_tui.textsafe import printable
+from sia_tui.tui.clock import age_text, system_clock
+
+
+@dataclass(frozen=True)
+class Status:
+    profile: str = "sandbox"
+    sandbox: bool = True
+    people: int | None = None
+    last_sync: datetime | None = None
+    sync: str = "idle"  # idle | syncing | failed | off
+    sync_done: int = 0
+    sync_total: int | None = None
+    sync_phase: str = ""
+    sync_error: str = ""
+    online: bool | None = None  # None = not known yet
+    outbox: dict[str, int] = field(default_factory=dict)  # outbox item state -> count
+
+
+class StatusHeader(Widget):
+    """Renders a :class:`Status`; the app replaces it with :meth:`update` (never from a worker)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "status-header--app",
+        "status-header--sandbox",
+        "status-header--muted",
+        "status-header--online",
+        "status-header--offline",
+        "status-header--busy",
+        "status-header--error",
+    }
+
+    DEFAULT_CSS = """
+    StatusHeader { dock: top; height: 1; background: $panel; color: $text; }
+    StatusHeader > .status-header--app { text-style: bold; color: $accent; }
+    StatusHeader > .status-header--sandbox { background: $warning; color: $background; text-style: bold; }
+    StatusHeader > .status-header--muted { color: $text-muted; }
+    StatusHeader > .status-header--online { color: $success; }
+    StatusHeader > .status-header--offline { color: $error; text-style: bold; }
+    StatusHeader > .status-header--busy { color: $accent; }
+    StatusHeader > .status-header--error { color: $error; }
+    """
+
+    status: reactive[Status] = reactive(Status, layout=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = system_clock
+
+    def update(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+
+    def on_mount(self) -> None:
+        self.set_interval(30, self.refresh)  # ages ("3 min ago") move on
+
+    def _style(self, name: str) -> Any:
+        return self.get_component_rich_style(f"status-header--{name}")
+
+    def render(self) -> Text:
+        s = self.status
+        now = self.clock()
+        left = Text(" sia-tui ", style=self._style("app"), end="")
+        left.append(f" {printable(s.profile)} ", style=self._style("muted"))
+        if s.sandbox:
+            left.append(" SANDBOX ", style=self._style("sandbox"))
+        middle = Text("", end="")
+        people = "—" if s.people is None else f"{s.people:,}"
+        middle.append(f"{people} people", style="")
+        if s.sync == "syncing":
+            done = f"{s.sync_done:,}"
+            if s.sync_total:
+                pct = min(100, int(100 * s.sync_done / max(1, s.sync_total)))
+                progress = f" · syncing {done}/{s.sync_total:,} ({pct}%)"
+            else:
+                progress = f" · syncing {done}" if s.sync_done else " · syncing…"
+            if s.sync_phase:
+                progress += f" {printable(s.sync_phase)}"
+            middle.append(progress, style=self._style("busy"))
+        elif s.sync == "failed":
+            middle.append(" · sync failed", style=self._style("error"))
+            middle.append(f" (last {age_text(s.last_sync, now)})", style=self._style("muted"))
+        elif s.sync == "off":
+            middle.append(f" · synced {age_text(s.last_sync, now)} · sync off", style=self._style("muted"))
+        else:
+            middle.append(f" · synced {age_text(s.last_sync, now)}", style=self._style("muted"))
+        right = Text("", end="")
+        if s.outbox:
+            waiting = sum(s.outbox.get(k, 0) for k in ("queued", "sending", "retrying"))
+            failed = sum(s.outbox.get(k, 0) for k in ("dead", "blocked"))
+            if waiting or failed:
+                right.append(f"outbox {waiting}", style=self._style("busy" if waiting else "muted"))
+                if failed:
+                    right.append(f" · {failed} failed", style=self._style("error"))
+                right.append("  ")
+        if s.online is None:
+            right.append("◌ connecting ", style=self._style("muted"))
+        elif s.online:
+            right.append("● online ", style=self._style("online"))
+        else:
+            right.append("○ OFFLINE ", style=self._style("offline"))
+        return _spread(left, middle, right, self.size.width)
+
+
+def _spread(left: Text, middle: Text, right: Text, width: int) -> Text:
+    """Left, centre and right parts on one line; the middle part gives way first on narrow terminals."""
+    used = cell_len(left.plain) + cell_len(right.plain)
+    room = width - used
+    mid = middle.copy()
+    if cell_len(mid.plain) + 2 > room:
+        mid.truncate(max(0, room - 2), overflow="ellipsis")
+    gap = room - cell_len(mid.plain)
+    lead = max(1, gap // 2)
+    trail = max(0, gap - lead)
+    out = Text("", end="", no_wrap=True)
+    out.append_text(left)
+    out.append(" " * lead)
+    out.append_text(mid)
+    out.append(" " * trail)
+    out.append_text(right)
+    return out

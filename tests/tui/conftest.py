@@ -1,0 +1,119 @@
+"""Fixtures for the TUI tests: an isolated SIA_HOME, a populated people cache, a fixed clock, and apps wired to
+either a closed port (offline) or a real sandbox over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+
+from sia_tui.connections import Endpoints
+from sia_tui.store.db import open_db
+from sia_tui.store.people import upsert_people
+from sia_tui.tui.app import SiaApp
+from sia_tui.tui.clock import fixed_clock
+from tests.support.memory_keyring import MemoryKeyring
+from tests.tui.people_factory import make_people
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+PEOPLE = 240
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def endpoints_for(url: str, *, sandbox: bool = True) -> Endpoints:
+    from sia_tui.sandbox import config as sb
+
+    return Endpoints(
+        marketo_url=url,
+        marketo_client_id=sb.MARKETO_CLIENT_ID,
+        marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
+        salesforce_url=url,
+        salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
+        salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
+        salesforce_refresh_token="",
+        smtp_host="127.0.0.1",
+        smtp_port=closed_port(),
+        smtp_username="",
+        smtp_password="",
+        smtp_starttls=False,
+        sandbox=sandbox,
+    )
+
+
+@pytest.fixture
+def tui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Isolated SIA_HOME, no SIA_* leaking in, the in-app sync off, secrets in memory."""
+    import os
+
+    for var in list(os.environ):
+        if var.startswith("SIA_"):
+            monkeypatch.delenv(var)
+    home = tmp_path / "home"
+    monkeypatch.setenv("SIA_HOME", str(home))
+    monkeypatch.setenv("SIA_SYNC_ENABLED", "false")
+    previous = keyring.get_keyring()
+    MemoryKeyring._store.clear()
+    keyring.set_keyring(MemoryKeyring())
+    yield home
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def people_cache(tui_home: Path) -> Callable[[int], Path]:
+    """Fill the sandbox profile's cache with ``n`` deterministic people (CJK and hostile names included)."""
+
+    def fill(n: int = PEOPLE) -> Path:
+        from sia_tui.config import load_settings
+
+        path = load_settings("sandbox").db_path
+        db = open_db(path)
+        rows = list(make_people(n))
+        for start in range(0, len(rows), 2000):
+            upsert_people(db, rows[start : start + 2000])
+        db.conn.close()
+        return path
+
+    return fill
+
+
+@pytest.fixture
+def offline_endpoints() -> Endpoints:
+    return endpoints_for(f"http://127.0.0.1:{closed_port()}")
+
+
+@pytest.fixture
+def make_app(offline_endpoints: Endpoints) -> Callable[..., SiaApp]:
+    def build(**overrides: Any) -> SiaApp:
+        kwargs: dict[str, Any] = {
+            "clock": fixed_clock(NOW),
+            "display_tz": UTC,
+            "endpoints": offline_endpoints,
+            "probe_network": False,
+        }
+        kwargs.update(overrides)
+        return SiaApp("sandbox", **kwargs)
+
+    return build
+
+
+async def settle(pilot: Any) -> None:
+    """Let workers finish and their messages be handled (no sleeps)."""
+    import asyncio
+
+    app = pilot.app
+    for _ in range(4):
+        await pilot.pause()
+        # A worker replaced by a newer one (latest wins) ends as cancelled: that is expected here.
+        await asyncio.gather(*[w.wait() for w in list(app.workers)], return_exceptions=True)
+    await pilot.pause()
