@@ -205,9 +205,32 @@ def _m004_grid_cache(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m005_salesforce_optout_queue(conn: sqlite3.Connection) -> None:
+    """Unsubscribes seen in Marketo, waiting to be written to the Salesforce Lead/Contact opt-out field.
+
+    Seller-recorded opt-outs live in ``optouts`` (with their own ``pushed_to_salesforce_at``); this queue holds the
+    ones the people sync observed (a 0 -> 1 change of the unsubscribed flag), so a re-subscribe is never pushed.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE salesforce_optout_queue (
+            marketo_id  INTEGER PRIMARY KEY,
+            source      TEXT NOT NULL,               -- 'marketo' (sync saw the flag set) or 'seller'
+            queued_at   TEXT NOT NULL,
+            pushed_at   TEXT,                        -- NULL while pending
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            last_error  TEXT
+        );
+        CREATE INDEX ix_salesforce_optout_queue_pending ON salesforce_optout_queue(pushed_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
     _m002_reminder_tasks,
     _m003_outbox_and_compliance,
     _m004_grid_cache,
+    _m005_salesforce_optout_queue,
 ]
