@@ -115,7 +115,20 @@ def _parse_url(raw: Any) -> str:
     if not text:
         return ""
     parsed = urlparse(text)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+    try:
+        port_ok = parsed.port is None or parsed.port > 0
+    except ValueError:  # a port that is not a number, or out of range
+        port_ok = False
+    host_ok = (
+        bool(parsed.hostname) and re.fullmatch(r"[A-Za-z0-9.\-\[\]:_]+", parsed.hostname or "") is not None
+    )
+    if (
+        parsed.scheme not in {"http", "https"}
+        or not parsed.netloc
+        or not host_ok
+        or not port_ok
+        or " " in text
+    ):
         raise SettingError(f"expected an http(s) URL such as https://123-ABC-456.mktorest.com, got {raw!r}")
     return text
 
@@ -154,6 +167,20 @@ def _parse_template(raw: Any) -> str:
     text = str(raw).replace("\r", " ").replace("\n", " ").strip()
     if not text:
         raise SettingError("the subject template cannot be empty")
+    from sia_tui.mail.templates import SUBJECT_TEMPLATE_FIELDS, render
+
+    problems = render(
+        text, {}, known=SUBJECT_TEMPLATE_FIELDS, blank=lambda _n: "", what="subject template"
+    ).problems
+    if problems:
+        raise SettingError(problems[0])
+    return text
+
+
+def _parse_required_field_name(raw: Any) -> str:
+    text = _parse_field_name(raw)
+    if not text:
+        raise SettingError("a field name is required, e.g. HasOptedOutOfEmail")
     return text
 
 
@@ -202,12 +229,15 @@ SPECS: dict[str, SettingSpec] = {
         ),
         _spec("salesforce.external_id_field", _parse_field_name, "", "Task external-id field for upserts"),
         _spec(
-            "salesforce.optout_field", _parse_field_name, "HasOptedOutOfEmail", "Lead/Contact opt-out field"
+            "salesforce.optout_field",
+            _parse_required_field_name,
+            "HasOptedOutOfEmail",
+            "Lead/Contact opt-out field",
         ),
         _spec("salesforce.call_outcome_field", _parse_field_name, "", "Task field for the call outcome"),
         _spec("salesforce.call_reason_field", _parse_field_name, "", "Task field for the call reason"),
         _spec("smtp.host", _parse_str, "", "SMTP server host"),
-        _spec("smtp.port", _int_parser(0, 65535), 587, "SMTP server port"),
+        _spec("smtp.port", _int_parser(1, 65535), 587, "SMTP server port"),
         _spec("smtp.username", _parse_str, "", "SMTP user name"),
         _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
         _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),

@@ -1,17 +1,27 @@
 """``settings test``: check each connection and report precisely what works and what does not.
 
-UI-free, so the settings screen and the CLI show the same results.
+UI-free, so the settings screen (one "Test" action per connection: :func:`check_connection`) and the CLI show the
+same results. Every check is a dict ``{"connection", "check", "ok", "detail"}`` whose detail is one sentence an
+admin can act on (which setting to fix), never a traceback and never a secret.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from typing import Any
 
 from sia_tui.config import Settings
 from sia_tui.connections import Endpoints, NotConfiguredError, marketo_client, resolve, salesforce_client
 
 Check = dict[str, Any]
+CONNECTIONS = ("marketo", "salesforce", "smtp")
+SMTP_TIMEOUT_S = 10.0
+
+
+def _check(connection: str, check: str, ok: bool, detail: str) -> Check:
+    return {"connection": connection, "check": check, "ok": ok, "detail": detail}
 
 
 def _normalise(connection: str, items: Any) -> list[Check]:
@@ -19,18 +29,18 @@ def _normalise(connection: str, items: Any) -> list[Check]:
     for item in items or []:
         get = item.get if isinstance(item, dict) else lambda k, d=None, i=item: getattr(i, k, d)
         out.append(
-            {
-                "connection": connection,
-                "check": str(get("check") or get("name") or "check"),
-                "ok": bool(get("ok")),
-                "detail": str(get("detail") or get("message") or ""),
-            }
+            _check(
+                connection,
+                str(get("check") or get("name") or "check"),
+                bool(get("ok")),
+                str(get("detail") or get("message") or ""),
+            )
         )
     return out
 
 
 def _failure(connection: str, check: str, exc: BaseException) -> list[Check]:
-    return [{"connection": connection, "check": check, "ok": False, "detail": str(exc) or type(exc).__name__}]
+    return [_check(connection, check, False, str(exc) or type(exc).__name__)]
 
 
 async def check_marketo(settings: Settings, endpoints: Endpoints) -> list[Check]:
@@ -52,38 +62,182 @@ async def check_salesforce(settings: Settings, endpoints: Endpoints) -> list[Che
         return _failure("salesforce", "configured", exc)
     try:
         async with client:
-            return _normalise("salesforce", await client.check())
+            items = await client.check(
+                optout_field=str(settings.get("salesforce.optout_field") or "HasOptedOutOfEmail"),
+                external_id_field=str(settings.get("salesforce.external_id_field") or "") or None,
+            )
+            return _normalise("salesforce", items)
     except Exception as exc:
         return _failure("salesforce", "connect", exc)
 
 
-async def check_smtp(endpoints: Endpoints) -> list[Check]:
-    if not endpoints.smtp_host:
-        return [{"connection": "smtp", "check": "configured", "ok": False, "detail": "smtp.host is not set."}]
+def _connect_problem(host: str, port: int, exc: BaseException) -> str:
+    """What a failed SMTP connection means, in one sentence naming the setting to fix."""
+    causes: list[BaseException] = [exc]
+    while causes[-1].__cause__ is not None and len(causes) < 5:
+        causes.append(causes[-1].__cause__)  # type: ignore[arg-type]
+    text = " ".join(str(c) for c in causes).lower()
+    if (
+        any(isinstance(c, socket.gaierror) for c in causes)
+        or "name or service not known" in text
+        or ("nodename nor servname" in text)
+    ):
+        return f"The host name {host!r} cannot be resolved (DNS): check smtp.host."
+    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
+        return (
+            f"Nothing is listening on {host}:{port} (connection refused): check smtp.port "
+            "(587 for STARTTLS, 465 for TLS, 25 for relays)."
+        )
+    if any(isinstance(c, ssl.SSLError) for c in causes) or "ssl" in text or "tls" in text:
+        return (
+            f"The TLS handshake with {host}:{port} failed ({causes[-1]}): check smtp.port and smtp.starttls."
+        )
+    if any(isinstance(c, TimeoutError) for c in causes) or "timed out" in text:
+        return (
+            f"No answer from {host}:{port} within {SMTP_TIMEOUT_S:.0f} s: the port may be wrong or a firewall "
+            "drops the connection."
+        )
+    return f"Cannot connect to {host}:{port} ({causes[-1] or type(causes[-1]).__name__})."
+
+
+async def check_smtp(endpoints: Endpoints, settings: Settings | None = None) -> list[Check]:
+    """Connect, STARTTLS when asked (or TLS on port 465), log in when a user is set; and the From address."""
     import aiosmtplib
 
-    smtp = aiosmtplib.SMTP(
-        hostname=endpoints.smtp_host,
-        port=endpoints.smtp_port,
-        start_tls=endpoints.smtp_starttls,
-        timeout=10,
+    host, port = endpoints.smtp_host, endpoints.smtp_port
+    if not host:
+        return [_check("smtp", "configured", False, "smtp.host is not set: emails cannot be sent.")]
+    implicit_tls = port == 465
+    client = aiosmtplib.SMTP(
+        hostname=host, port=port, use_tls=implicit_tls, start_tls=False, timeout=SMTP_TIMEOUT_S
     )
+    items: list[Check] = []
     try:
-        await smtp.connect()
-        if endpoints.smtp_username:
-            await smtp.login(endpoints.smtp_username, endpoints.smtp_password)
-        detail = f"connected to {endpoints.smtp_host}:{endpoints.smtp_port}"
-        if endpoints.smtp_username:
-            detail += f" and logged in as {endpoints.smtp_username}"
-        await smtp.quit()
-        return [{"connection": "smtp", "check": "connect", "ok": True, "detail": detail}]
+        greeting = await client.connect()
+    except aiosmtplib.SMTPConnectResponseError as exc:
+        return [
+            _check("smtp", "connect", False, f"{host}:{port} refused the session ({exc.code} {exc.message}).")
+        ]
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+        return [_check("smtp", "connect", False, _connect_problem(host, port, exc))]
+    try:
+        banner = " ".join(str(greeting.message).split())[:80]
+        tls = " over TLS" if implicit_tls else ""
+        items.append(
+            _check("smtp", "connect", True, f"Connected to {host}:{port}{tls} ({greeting.code} {banner}).")
+        )
+        items.append(await _smtp_starttls(client, endpoints, implicit_tls))
+        if items[-1]["ok"]:
+            items.append(await _smtp_login(client, endpoints))
+    finally:
+        try:
+            await asyncio.wait_for(client.quit(), timeout=5)
+        except Exception:
+            client.close()
+    if settings is not None:
+        from sia_tui.outbox.compose import seller_from_settings
+
+        sender = seller_from_settings(settings).email  # the sandbox profile has a demo identity
+        items.append(
+            _check("smtp", "sender", True, f"Emails are sent from {sender}.")
+            if sender
+            else _check(
+                "smtp", "sender", False, "seller.email is not set: emails would have no From address."
+            )
+        )
+    return items
+
+
+async def _smtp_starttls(client: Any, endpoints: Endpoints, implicit_tls: bool) -> Check:
+    import aiosmtplib
+
+    if implicit_tls:
+        return _check("smtp", "tls", True, "The connection is encrypted (TLS on port 465).")
+    if not endpoints.smtp_starttls:
+        return _check(
+            "smtp",
+            "tls",
+            True,
+            "smtp.starttls is off: mail and the password travel unencrypted to this server.",
+        )
+    if not client.supports_extension("starttls"):
+        return _check(
+            "smtp",
+            "tls",
+            False,
+            f"{endpoints.smtp_host}:{endpoints.smtp_port} does not offer STARTTLS: use the server's STARTTLS "
+            "port (often 587), port 465 for TLS, or turn smtp.starttls off on a trusted network only.",
+        )
+    try:
+        await client.starttls()
+    except (aiosmtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        return _check(
+            "smtp", "tls", False, f"STARTTLS failed ({exc}): the server's certificate may be invalid."
+        )
+    return _check("smtp", "tls", True, "STARTTLS works: the connection is encrypted.")
+
+
+async def _smtp_login(client: Any, endpoints: Endpoints) -> Check:
+    import aiosmtplib
+
+    user = endpoints.smtp_username
+    offers_auth = client.supports_extension("auth")
+    if not user:
+        if offers_auth:
+            return _check(
+                "smtp",
+                "login",
+                True,
+                "No smtp.username is set; the server offers AUTH and may refuse to relay mail without a login.",
+            )
+        return _check("smtp", "login", True, "No login needed: the server does not ask for one.")
+    if not offers_auth:
+        return _check(
+            "smtp",
+            "login",
+            False,
+            f"smtp.username is {user!r} but the server offers no login (AUTH) on this connection: check "
+            "smtp.port and smtp.starttls.",
+        )
+    if not endpoints.smtp_password:
+        return _check(
+            "smtp",
+            "login",
+            False,
+            "smtp.password is not set: store it with `sia-tui settings secret smtp.password`.",
+        )
+    try:
+        await client.login(user, endpoints.smtp_password)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        return _check(
+            "smtp",
+            "login",
+            False,
+            f"The server refused the login for {user!r} ({exc.code} {' '.join(str(exc.message).split())[:120]}): "
+            "check smtp.username and smtp.password.",
+        )
+    except aiosmtplib.SMTPException as exc:
+        return _check("smtp", "login", False, f"The login for {user!r} failed ({exc}).")
+    return _check("smtp", "login", True, f"Logged in as {user}.")
+
+
+async def check_connection(settings: Settings, connection: str) -> list[Check]:
+    """The checks of one connection (``marketo``, ``salesforce`` or ``smtp``): the settings screen's "Test"."""
+    if connection not in CONNECTIONS:
+        raise ValueError(f"Unknown connection {connection!r}: choose one of {', '.join(CONNECTIONS)}.")
+    try:
+        endpoints = await asyncio.to_thread(resolve, settings)
     except Exception as exc:
-        return _failure("smtp", "connect", exc)
+        return _failure(connection, "configured", exc)
+    if connection == "marketo":
+        return await check_marketo(settings, endpoints)
+    if connection == "salesforce":
+        return await check_salesforce(settings, endpoints)
+    return await check_smtp(endpoints, settings)
 
 
-async def run_checks(settings: Settings) -> list[Check]:
-    endpoints = await asyncio.to_thread(resolve, settings)
-    groups = await asyncio.gather(
-        check_marketo(settings, endpoints), check_salesforce(settings, endpoints), check_smtp(endpoints)
-    )
+async def run_checks(settings: Settings, only: str | None = None) -> list[Check]:
+    """Every connection's checks (or ``only`` one), in the order Marketo, Salesforce, SMTP."""
+    names = [only] if only else list(CONNECTIONS)
+    groups = await asyncio.gather(*(check_connection(settings, name) for name in names))
     return [c for g in groups for c in g]

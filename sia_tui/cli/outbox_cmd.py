@@ -285,9 +285,11 @@ def worker(
         help="Base URL of a sia-tui sandbox whose SMTP sink receives the mail (settles interrupted sends exactly).",
     ),
 ) -> None:
-    """Send and log the outbox: once (--once) or until interrupted. One worker per profile."""
+    """Send and log the outbox, then sync reminder tasks and write opt-outs to Salesforce: once (--once) or until
+    interrupted. One worker per profile."""
     from sia_tui.outbox.lock import WorkerBusyError
     from sia_tui.outbox.worker import WorkerReport, open_worker
+    from sia_tui.tasks.hooks import worker_hooks
 
     settings = settings_for_command()
     overrides: dict[str, Any] = {
@@ -313,6 +315,7 @@ def worker(
             or report.logged_salesforce
             or report.blocked
             or report.failed
+            or report.extra
         )
         if G.json:
             if once or busy:
@@ -323,7 +326,8 @@ def worker(
                 info(f"note: {note}")
 
     async def main() -> None:
-        async with open_worker(settings, mail_lookup_url=sandbox_mail_url, **overrides) as w:
+        hooks = worker_hooks(settings)  # reminder-task sync and the opt-out push, settings re-read each cycle
+        async with open_worker(settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, **overrides) as w:
             if w.recovered:
                 info(f"settling {w.recovered} write(s) interrupted when the previous worker stopped")
             if once:

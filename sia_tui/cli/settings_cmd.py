@@ -98,12 +98,18 @@ def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.clien
 
 
 @settings_app.command("test")
-def test() -> None:
-    """Check each connection and say precisely what works and what does not."""
-    from sia_tui.connection_checks import run_checks
+def test(
+    connection: str | None = typer.Argument(None, help="Only this connection: marketo, salesforce or smtp."),
+) -> None:
+    """Check each connection (or one) and say precisely what works and what does not."""
+    from sia_tui.connection_checks import CONNECTIONS, run_checks
 
     settings = settings_for_command()
-    results = run_async(lambda: run_checks(settings))
+    if connection is not None and connection not in CONNECTIONS:
+        raise CliError(
+            f"Unknown connection {connection!r}: choose one of {', '.join(CONNECTIONS)}.", exit_code=2
+        )
+    results = run_async(lambda: run_checks(settings, connection))
     ok = all(r["ok"] for r in results)
     if G.json:
         emit_json({"profile": settings.profile, "ok": ok, "checks": results})

@@ -67,12 +67,14 @@ def add(
 @task_app.command("list")
 def list_(all_: bool = typer.Option(False, "--all", help="Include completed tasks.")) -> None:
     """Open tasks: overdue, today and tomorrow first."""
+    from sia_tui.tasks.sync import sync_errors, sync_label
+
+    settings = settings_for_command()
     db = _db()
     today = date.today()
     tasks = list_tasks(db, include_done=all_, today=today)
-    if G.json:
-        emit_json([{**t.to_json(), "bucket": t.bucket(today)} for t in tasks])
-        return
+    errors = sync_errors(db)
+    enabled = bool(settings.get("salesforce.sync_tasks"))
     names = {
         r[0]: f"{r[1] or ''} {r[2] or ''}".strip()
         for r in db.conn.execute(
@@ -80,6 +82,19 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include completed task
             "(SELECT marketo_id FROM tasks WHERE deleted_at IS NULL)"
         )
     }
+    if G.json:
+        emit_json(
+            [
+                {
+                    **t.to_json(),
+                    "bucket": t.bucket(today),
+                    "person": names.get(t.marketo_id) if t.marketo_id is not None else None,
+                    "salesforce": sync_label(t, errors, enabled=enabled),
+                }
+                for t in tasks
+            ]
+        )
+        return
     table(
         None,
         ["id", "when", "due", "priority", "subject", "person", "salesforce"],
@@ -91,7 +106,7 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include completed task
                 t.priority,
                 t.subject,
                 names.get(t.marketo_id, t.marketo_id or ""),
-                "linked" if t.sf_id else "",
+                sync_label(t, errors, enabled=enabled),
             )
             for t in tasks
         ],

@@ -141,10 +141,14 @@ class WorkerReport:
     failed: int = 0
     pending: int = 0
     notes: list[str] = field(default_factory=list)
+    #: What the hooks did this cycle (e.g. ``{"tasks": {...}, "optouts": {...}}``); only keys with news.
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("notes")
+        extra = out.pop("extra")
+        out.update(extra)
         return out
 
     def note(self, text: str) -> None:
@@ -179,6 +183,8 @@ class OutboxWorker:
         self._type_ids: ActivityTypeIds | None = None
         self._wake = asyncio.Event()
         self.last_report: WorkerReport | None = None
+        #: The report of the cycle in progress: hooks add their notes and ``extra`` results to it.
+        self.cycle_report: WorkerReport | None = None
         #: Writes found in flight at start-up (the previous worker stopped mid-write); they are reconciled first.
         self.recovered = 0
 
@@ -196,6 +202,7 @@ class OutboxWorker:
         """One cycle: drain everything that is due, then run the hooks (e.g. reminder-task sync)."""
         cfg = self.config
         report = WorkerReport()
+        self.cycle_report = report
         await self._smtp_stage(cfg, report)
         await self._marketo_stage(cfg, report)
         await self._salesforce_stage(cfg, report)

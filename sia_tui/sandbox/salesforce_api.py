@@ -8,6 +8,9 @@ under ``/data/vXX.X/``: resources, ``limits``, ``sobjects`` (describe, CRUD, ups
 ``sf_session_ttl_s``), counted against ``sf_daily_limit`` (403 ``REQUEST_LIMIT_EXCEEDED``) and answered with
 ``Sforce-Limit-Info``. Errors are Salesforce's JSON arrays ``[{"message", "errorCode", "fields"}]``.
 
+``POST /services/_sandbox/leads/{id}/convert`` converts a lead as Salesforce's UI would (REST has no convert call):
+a new Contact and Account, the Lead read-only from then on, its Tasks re-parented to the Contact.
+
 Requests below ``/data/vXX.X/`` go through one small router (``SalesforceApi.dispatch``) so ``/composite`` can
 replay its subrequests through exactly the same code as direct calls.
 """
@@ -393,6 +396,28 @@ class SalesforceApi:
         if reply.status != 401:
             reply.headers.update(self.limit_header())
         return reply
+
+    # ------------------------------------------------------------------------------------------- control
+
+    async def convert_lead(self, request: Request) -> Response:
+        """``POST /services/_sandbox/leads/{id}/convert`` [``{"contactId": "003..."}``]: convert a lead as a user
+        would in Salesforce's UI (REST has no convert call). Unauthenticated, like every ``_sandbox`` control."""
+        raw = (await request.body()) or b"{}"
+        try:
+            body = _json_object(raw, "LeadConvert")
+        except SfHttpError as err:
+            return _json_response(err.status, err.payload())
+        contact = body.get("contactId")
+        with self.lock:
+            ctx = WriteContext(self.db, self.now(), store.INTEGRATION_USER_ID)
+            try:
+                with self._write():
+                    ids = store.convert_lead(
+                        ctx, request.path_params["lead_id"], contact_id=str(contact) if contact else None
+                    )
+            except RecordError as err:
+                return _json_response(err.status, _from_record_error(err).payload())
+        return _json_response(200, ids)
 
     # ------------------------------------------------------------------------------------------- router
 
@@ -1292,6 +1317,7 @@ def salesforce_routes(state: Any) -> list[BaseRoute]:
         Route("/data", api.versions, methods=["GET", "HEAD"]),
         Route("/data/", api.versions, methods=["GET", "HEAD"]),
         Route("/data/{rest:path}", api.data, methods=_ALL_METHODS),
+        Route("/_sandbox/leads/{lead_id}/convert", api.convert_lead, methods=["POST"]),
         Route("/{rest:path}", _not_found_endpoint, methods=_ALL_METHODS),
     ]
 

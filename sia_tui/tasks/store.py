@@ -15,6 +15,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from sia_tui.store.db import transaction
+from sia_tui.store.state import get_state
 
 Priority = Literal["Normal", "High"]
 Status = Literal["open", "done"]
@@ -85,13 +86,16 @@ class Task:
 
 
 BUCKET_ORDER = ("overdue", "today", "tomorrow", "later", "someday", "done")
+#: sync_state key: ids of tasks whose Salesforce create may have been applied (reply lost, or process killed).
+CREATING_KEY = "tasks.salesforce.creating"
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _row_to_task(row: tuple[Any, ...]) -> Task:
+def row_to_task(row: tuple[Any, ...]) -> Task:
+    """A :class:`Task` from a ``SELECT {COLUMNS}`` row."""
     return Task(*row)
 
 
@@ -132,7 +136,7 @@ def _check_details(details: str) -> str:
 
 def get_task(db: sqlite_utils.Database, task_id: str) -> Task | None:
     row = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE id = ?", (task_id,)).fetchone()
-    return _row_to_task(row) if row else None
+    return row_to_task(row) if row else None
 
 
 def find_task(db: sqlite_utils.Database, prefix: str) -> Task:
@@ -145,7 +149,7 @@ def find_task(db: sqlite_utils.Database, prefix: str) -> Task:
         raise TaskError(f"No task {prefix!r}; `sia-tui task list` shows the ids.")
     if len(rows) > 1:
         raise TaskError(f"{prefix!r} matches several tasks; type more of the id.")
-    return _row_to_task(rows[0])
+    return row_to_task(rows[0])
 
 
 def add_task(
@@ -230,10 +234,12 @@ def complete_task(db: sqlite_utils.Database, task_id: str) -> Task:
 
 
 def delete_task(db: sqlite_utils.Database, task_id: str) -> Task:
-    """Delete locally; a task known to Salesforce keeps a tombstone until the sync has deleted it there."""
+    """Delete locally; a task known to Salesforce (or whose create may have reached it) keeps a tombstone until
+    the sync has deleted it there."""
     task = find_task(db, task_id)
+    in_doubt = task.id in set(get_state(db, CREATING_KEY, []) or [])
     with transaction(db):
-        if task.sf_id:
+        if task.sf_id or in_doubt:
             db.conn.execute(
                 "UPDATE tasks SET deleted_at = ?, updated_at = ?, dirty = 1 WHERE id = ?",
                 (now_iso(), now_iso(), task.id),
@@ -253,5 +259,5 @@ def list_tasks(
         f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE {where} "
         "ORDER BY due_date IS NULL, due_date, priority = 'Normal', created_at"
     ).fetchall()
-    tasks = [_row_to_task(r) for r in rows]
+    tasks = [row_to_task(r) for r in rows]
     return sorted(tasks, key=lambda t: BUCKET_ORDER.index(t.bucket(today)))

@@ -1,0 +1,101 @@
+"""Settings that apply without a restart (through a running worker) and `settings test` per connection."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from sia_tui.config import load_settings
+from sia_tui.outbox.queue import get_item
+from sia_tui.outbox.worker import open_worker
+from sia_tui.store.db import open_db
+from sia_tui.tasks.hooks import worker_hooks
+from tests.integration.test_tasks_cli import cli, people, running  # noqa: F401  (fixtures)
+
+
+async def test_turning_log_calls_off_stops_call_tasks_from_the_next_cycle(cli, people):  # noqa: F811
+    person = next(p for p in people if p["sfdc_contact_id"])
+    mid = str(person["marketo_id"])
+    settings = load_settings()
+
+    def log_call() -> str:
+        code, item, _ = cli("call", mid, "--outcome", "Connected", "--json")
+        assert code == 0
+        return str(item["id"])
+
+    async with open_worker(settings, hooks=worker_hooks(settings), retry_base_s=0.01) as worker:
+        first = log_call()
+        assert (await worker.run_once()).logged_salesforce == 1
+        code, _, _ = cli("settings", "set", "salesforce.log_calls", "false")
+        assert code == 0
+        second = log_call()
+        report = await worker.run_once()
+        assert report.logged_salesforce == 0 and report.logged_marketo == 1
+        code, _, _ = cli("settings", "set", "salesforce.log_calls", "true")
+        third = log_call()
+        report = await worker.run_once()
+        assert report.logged_salesforce == 1 and "tasks" not in report.extra
+        # The hooks re-read settings too: turning reminder-task sync on applies from the next cycle.
+        code, _, _ = cli("settings", "set", "salesforce.sync_tasks", "true")
+        report = await worker.run_once()
+        assert report.extra["tasks"]["first_enable"] is True
+
+    db = open_db(settings.db_path)
+    try:
+        states = {i: get_item(db, i).destinations["salesforce"] for i in (first, second, third)}
+    finally:
+        db.conn.close()
+    assert states[first].state == "done" and states[third].state == "done"
+    assert (
+        states[second].state == "skipped"
+        and states[second].reason == "not logged: salesforce.log_calls is off"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkeypatch):  # noqa: F811
+    code, smtp, _ = cli("settings", "test", "smtp", "--json")
+    assert code == 0 and smtp["ok"]
+    by_check = {c["check"]: c for c in smtp["checks"]}
+    assert by_check["connect"]["detail"].startswith("Connected to 127.0.0.1:")
+    assert by_check["sender"]["detail"] == "Emails are sent from seller@example.com."
+
+    port, working = _free_port(), os.environ["SIA_SMTP_PORT"]
+    monkeypatch.setenv("SIA_SMTP_PORT", str(port))
+    code, smtp, _ = cli("settings", "test", "smtp", "--json")
+    assert code == 1
+    [check] = smtp["checks"]
+    assert check["detail"].startswith(f"Nothing is listening on 127.0.0.1:{port} (connection refused)")
+    monkeypatch.setenv("SIA_SMTP_PORT", working)  # (never monkeypatch.undo(): it would drop SIA_HOME too)
+
+    code, _, err = cli("settings", "test", "ftp")
+    assert code == 2 and "marketo, salesforce, smtp" in err
+
+    code, _, _ = cli("settings", "set", "salesforce.optout_field", "No_Such_Field__c")
+    assert code == 0
+    code, sf, _ = cli("settings", "test", "salesforce", "--json")
+    assert code == 1
+    by_check = {c["check"]: c for c in sf["checks"]}
+    assert by_check["token"]["ok"] and by_check["task_access"]["ok"]
+    assert by_check["contact_optout"]["detail"] == (
+        "Contact has no field No_Such_Field__c: unsubscribes cannot be written there."
+    )
+    assert {c["connection"] for c in sf["checks"]} == {"salesforce"}
+
+
+def test_smtp_test_names_the_missing_starttls_and_login(cli, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SIA_SMTP_STARTTLS", "true")
+    code, smtp, _ = cli("settings", "test", "smtp", "--json")
+    assert code == 1
+    tls = next(c for c in smtp["checks"] if c["check"] == "tls")
+    assert "does not offer STARTTLS" in tls["detail"]
+    monkeypatch.setenv("SIA_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("SIA_SMTP_USERNAME", "bob")
+    code, smtp, _ = cli("settings", "test", "smtp", "--json")
+    login = next(c for c in smtp["checks"] if c["check"] == "login")
+    assert code == 1 and "offers no login (AUTH)" in login["detail"]
