@@ -9,8 +9,11 @@ COMMAND_MODULES = (
     "settings_cmd",
     "sandbox_cmd",
     "task_cmd",
+    "tasks_sync_cmd",
     "outbox_cmd",
     "grid_cmd",
+    "sync_cmd",
+    "people_cmd",
 )
 
 for _name in COMMAND_MODULES:

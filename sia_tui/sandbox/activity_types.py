@@ -74,6 +74,8 @@ STANDARD_TYPES: list[dict[str, Any]] = [
     _type(13, "Change Data Value", "Changed attribute value for a person", ("Attribute Name", "string"),
           "API Method Name:string", "Modifying User:string", "New Value:string", "Old Value:string",
           "Reason:string", "Request Id:string", "Source:string"),
+    _type(24, "Add to List", "Person added to a list", ("List ID", "integer"), "Source:string"),
+    _type(25, "Remove from List", "Person removed from a list", ("List ID", "integer"), "Source:string"),
     _type(27, "Email Bounced Soft", "Soft bounce of Marketo Email", ("Mailing ID", "integer"),
           "Campaign Run ID:integer", "Category:string", "Choice Number:integer", "Details:string", "Email:string",
           "Has Predictive:boolean", "Step ID:integer", "Subcategory:string", "Test Variant:integer"),
@@ -97,5 +99,6 @@ STANDARD_BY_ID: dict[int, dict[str, Any]] = {t["id"]: t for t in STANDARD_TYPES}
 #: Types produced by the behaviour generator (people doing things), as opposed to database events.
 BEHAVIOUR_TYPE_IDS = frozenset({1, 2, 3, 6, 7, 8, 9, 10, 11, 27, 39, 40, 41, 45, 46, 48})
 LEAD_CHANGE_TYPE_IDS = frozenset({12, 13})
+LIST_CHANGE_TYPE_IDS = frozenset({24, 25})  # Add to List / Remove from List (static list membership)
 DELETE_LEAD_TYPE_ID = 37
 FIRST_CUSTOM_TYPE_ID = 100001

@@ -294,6 +294,8 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         if len(raw_ids) > 300:
             raise MarketoError("1003", f"Too many ids: {len(raw_ids)} (max 300)")
         results: list[dict[str, Any]] = []
+        now_ms = state.clock.now_ms()
+        list_name = list_row(list_id)["name"]
         with state.tx() as db:
             for raw in raw_ids:
                 try:
@@ -311,11 +313,14 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
                     results.append({"id": lead_id, "status": "skipped", "reasons": [reason("1004")]})
                 elif request.method == "POST":
                     db.execute("INSERT OR IGNORE INTO list_members VALUES (?, ?)", (list_id, lead_id))
+                    if not member:  # Marketo logs Add to List (24) / Remove from List (25) on the person
+                        _list_activity(engine, db, lead_id, now_ms, 24, list_id, list_name)
                     results.append({"id": lead_id, "status": "added"})
                 elif member:
                     db.execute(
                         "DELETE FROM list_members WHERE list_id = ? AND lead_id = ?", (list_id, lead_id)
                     )
+                    _list_activity(engine, db, lead_id, now_ms, 25, list_id, list_name)
                     results.append({"id": lead_id, "status": "removed"})
                 else:
                     results.append(
@@ -380,6 +385,15 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         Route("/rest/v1/lists/{list_id}/leads.json", change_members, methods=["POST", "DELETE"]),
         Route("/rest/v1/lists/{list_id}/leads/ismember.json", is_member, methods=["GET"]),
     ]
+
+
+def _list_activity(
+    engine: ActivityEngine, db: Any, lead_id: int, now_ms: int, type_id: int, list_id: int, name: str
+) -> None:
+    engine.add(db, [(lead_id, now_ms, type_id, {
+        "primaryAttributeValueId": list_id, "primaryAttributeValue": name,
+        "attributes": attrs(("Source", "Web service API")),
+    })])  # fmt: skip
 
 
 def _display(value: Any) -> str:

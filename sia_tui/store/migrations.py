@@ -227,10 +227,89 @@ def _m005_salesforce_optout_queue(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m006_people_search_at_scale(conn: sqlite3.Connection) -> None:
+    """People search that stays within milliseconds at a million people, and counts that need no scan.
+
+    The two FTS5 indexes of m001 stored a copy of every name and ranked every match; they are replaced by
+    contentless ones (``people_words``: words per field, CJK pieces and the owner, with prefix indexes;
+    ``people_vocab`` for longer prefixes; ``people_substr``: trigrams), see :mod:`sia_tui.store.people`.
+    ``people_counts`` holds the number of people per (owner, has a Salesforce id, unsubscribed), kept by
+    triggers. Indexes match the people list's sort orders.
+    """
+    run_script(
+        conn,
+        """
+        DROP TABLE IF EXISTS people_fts;
+        DROP TABLE IF EXISTS people_grams;
+        CREATE VIRTUAL TABLE people_words USING fts5(
+            name, email, company, title, pieces, owner,
+            tokenize = 'ascii', content = '', detail = column, columnsize = 0, prefix = '1 2 3'
+        );
+        CREATE VIRTUAL TABLE people_substr USING fts5(
+            document, owner, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
+        );
+        CREATE TABLE people_vocab (term TEXT PRIMARY KEY) WITHOUT ROWID;
+
+        CREATE TABLE people_counts (
+            owner_key    TEXT NOT NULL,     -- owner_id, '' for none
+            has_sf       INTEGER NOT NULL,  -- a Salesforce lead or contact id is set
+            unsubscribed INTEGER NOT NULL,
+            n            INTEGER NOT NULL,
+            PRIMARY KEY (owner_key, has_sf, unsubscribed)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER people_counts_insert AFTER INSERT ON people
+        BEGIN
+            INSERT INTO people_counts (owner_key, has_sf, unsubscribed, n)
+            VALUES (coalesce(new.owner_id, ''), (new.sfdc_lead_id IS NOT NULL OR new.sfdc_contact_id IS NOT NULL),
+                    new.unsubscribed != 0, 1)
+            ON CONFLICT (owner_key, has_sf, unsubscribed) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER people_counts_delete AFTER DELETE ON people
+        BEGIN
+            UPDATE people_counts SET n = n - 1
+            WHERE owner_key = coalesce(old.owner_id, '')
+              AND has_sf = (old.sfdc_lead_id IS NOT NULL OR old.sfdc_contact_id IS NOT NULL)
+              AND unsubscribed = (old.unsubscribed != 0);
+        END;
+        CREATE TRIGGER people_counts_update AFTER UPDATE OF owner_id, sfdc_lead_id, sfdc_contact_id, unsubscribed
+        ON people
+        WHEN coalesce(old.owner_id, '') IS NOT coalesce(new.owner_id, '')
+          OR (old.sfdc_lead_id IS NOT NULL OR old.sfdc_contact_id IS NOT NULL)
+             IS NOT (new.sfdc_lead_id IS NOT NULL OR new.sfdc_contact_id IS NOT NULL)
+          OR (old.unsubscribed != 0) IS NOT (new.unsubscribed != 0)
+        BEGIN
+            UPDATE people_counts SET n = n - 1
+            WHERE owner_key = coalesce(old.owner_id, '')
+              AND has_sf = (old.sfdc_lead_id IS NOT NULL OR old.sfdc_contact_id IS NOT NULL)
+              AND unsubscribed = (old.unsubscribed != 0);
+            INSERT INTO people_counts (owner_key, has_sf, unsubscribed, n)
+            VALUES (coalesce(new.owner_id, ''), (new.sfdc_lead_id IS NOT NULL OR new.sfdc_contact_id IS NOT NULL),
+                    new.unsubscribed != 0, 1)
+            ON CONFLICT (owner_key, has_sf, unsubscribed) DO UPDATE SET n = n + 1;
+        END;
+
+        -- One index per sort of the people list (the rowid, i.e. the Marketo id, breaks ties in each).
+        DROP INDEX IF EXISTS ix_people_owner;
+        CREATE INDEX ix_people_owner_name ON people(owner_id, last_name COLLATE NOCASE, first_name COLLATE NOCASE);
+        DROP INDEX IF EXISTS ix_people_company;
+        CREATE INDEX ix_people_company_name ON people(company COLLATE NOCASE, last_name COLLATE NOCASE);
+        DROP INDEX IF EXISTS ix_people_updated;
+        CREATE INDEX ix_people_updated ON people(marketo_updated_at DESC);
+        CREATE INDEX ix_people_score ON people(lead_score DESC);
+        CREATE INDEX ix_people_owner_email ON people(owner_email COLLATE NOCASE);
+        """,
+    )
+    from sia_tui.store.people import rebuild_search_index, recount_people
+
+    recount_people(conn)
+    rebuild_search_index(conn)
+
+
 MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
     _m002_reminder_tasks,
     _m003_outbox_and_compliance,
     _m004_grid_cache,
     _m005_salesforce_optout_queue,
+    _m006_people_search_at_scale,
 ]

@@ -1,21 +1,41 @@
 """The people cache: MSIA's 13 read-only fields plus owner and unsubscribe flags, with instant search.
 
-People are written only by the sync; sia-tui never edits them. Search uses two FTS5 indexes kept in step with
-the table here (not by triggers, because the short-query index needs Python to cut CJK text into bigrams).
+People are written only by the sync (through :func:`upsert_people` and :func:`delete_people`); sia-tui never edits
+them. Two contentless FTS5 indexes are kept in step here, in the same transaction as the rows (not by triggers:
+the word index needs Python to fold text and cut CJK into pieces, see :mod:`sia_tui.store.people_text`):
+
+- ``people_words``: words per field (columns name, email, company, title), CJK pieces and the owner key
+  (``ascii`` tokenizer over pre-cut words, prefix indexes for 1-3 character prefixes, ``detail=column`` for
+  column filters): prefix search while typing, ranked by field.
+- ``people_substr``: trigrams of the folded fields (``detail=full``, so a quoted query is an exact substring
+  match): substrings of 3+ characters in any script.
+- ``people_vocab``: the distinct words too long for the prefix indexes, so a longer prefix becomes an OR of a few
+  exact words (FTS5 would otherwise merge every matching doclist before returning the first row). A word whose
+  people are gone stays listed: it matches nobody and costs a few bytes.
+
+Both are contentless (they store no copy of the text): removing a person's entries needs the text that was
+indexed, which is recomputed from the row still in ``people``. So write people only through this module, and
+a change to :mod:`~sia_tui.store.people_text` ships with a migration that calls :func:`rebuild_search_index`.
+Counts per (owner, has Salesforce id, unsubscribed) are kept by triggers in ``people_counts``.
+
+Searching and paging live in :mod:`sia_tui.store.people_search`.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
 from sia_tui.store.db import transaction
+from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, has_cjk, owner_key, person_text
+
+if TYPE_CHECKING:
+    from sia_tui.store.people_search import MatchCount, PeopleSlice
 
 #: The 13 fields MSIA syncs, in its order, as our column names.
 MSIA_FIELDS: tuple[str, ...] = (
@@ -85,106 +105,157 @@ FLAG_COLUMNS = ("unsubscribed", "marketing_suspended", "email_invalid", "black_l
 
 SortKey = Literal["relevance", "name", "company", "updated", "score"]
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]+")
-_WORD = re.compile(r"\w+", re.UNICODE)
+_UPSERT = (
+    f"INSERT INTO people ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+    "ON CONFLICT(marketo_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "marketo_id")
+)
+_CHUNK = 900  # ids per IN (...) query, under SQLite's variable limit on every build
+#: What the search indexes are built from: a change to any other column never touches them.
+INDEXED_FIELDS = (*SEARCH_FIELDS, "owner_id")
 
 
 def display_name(person: dict[str, Any]) -> str:
     first = (person.get("first_name") or "").strip()
     last = (person.get("last_name") or "").strip()
-    if _CJK.search(first + last):
+    if has_cjk(first + last):
         return f"{last} {first}".strip()
     return f"{first} {last}".strip()
 
 
-def _grams(*texts: str | None) -> str:
-    """Words (for prefix search) plus CJK unigrams and bigrams (for 1-2 character substring search)."""
-    tokens: list[str] = []
-    for text in texts:
-        if not text:
-            continue
-        low = text.lower()
-        tokens.extend(_WORD.findall(_CJK.sub(" ", low)))
-        tokens.extend(low.replace("@", " ").replace(".", " ").split())
-        for run in _CJK.findall(low):
-            tokens.extend(run)
-            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-    return " ".join(dict.fromkeys(t for t in tokens if t))
-
-
-def _name_text(person: dict[str, Any]) -> str:
-    first = person.get("first_name") or ""
-    last = person.get("last_name") or ""
-    return f"{first} {last} {last}{first}"
-
-
 def _normalise(row: dict[str, Any], now: str) -> dict[str, Any]:
     out = {col: row.get(col) for col in COLUMNS}
+    out["marketo_id"] = int(row["marketo_id"])
     for flag in FLAG_COLUMNS:
         out[flag] = 1 if out[flag] else 0
     out["synced_at"] = row.get("synced_at") or now
     return out
 
 
+def _search_key(person: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(person.get(f) for f in INDEXED_FIELDS)
+
+
 def upsert_people(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
-    """Insert or replace people (by Marketo id) and their search entries; returns (created, updated)."""
+    """Insert or update people (by Marketo id) and their search entries; returns (created, updated).
+
+    The last row wins when an id repeats. Search entries are rewritten only for people whose name, email,
+    company or title changed, so an incremental sync of score or flag changes costs one row write each.
+    """
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    batch = [_normalise(r, now) for r in rows]
+    batch: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        person = _normalise(row, now)
+        batch[person["marketo_id"]] = person
     if not batch:
         return 0, 0
     conn = db.conn
-    ids = [r["marketo_id"] for r in batch]
     with transaction(db):
-        existing = _existing_ids(conn, ids)
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        conn.executemany(
-            f"INSERT OR REPLACE INTO people ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-            [tuple(r[c] for c in COLUMNS) for r in batch],
-        )
-        _reindex(conn, batch, existing)
-    created = len({i for i in ids if i not in existing})
-    return created, len(set(ids)) - created
+        before = _search_rows(conn, list(batch))
+        conn.executemany(_UPSERT, [tuple(p[c] for c in COLUMNS) for p in batch.values()])
+        changed = [i for i, p in batch.items() if i not in before or _search_key(before[i]) != _search_key(p)]
+        _unindex(conn, [before[i] for i in changed if i in before])
+        _index(conn, [batch[i] for i in changed])
+    created = sum(1 for i in batch if i not in before)
+    return created, len(batch) - created
 
 
-def _existing_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        q = f"SELECT marketo_id FROM people WHERE marketo_id IN ({', '.join('?' for _ in chunk)})"
-        found.update(r[0] for r in conn.execute(q, chunk))
+def _search_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The indexed fields of those of ``ids`` that exist, as stored now."""
+    cols = ("marketo_id", *INDEXED_FIELDS)
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        q = f"SELECT {', '.join(cols)} FROM people WHERE marketo_id IN ({', '.join('?' for _ in chunk)})"
+        for row in conn.execute(q, chunk):
+            found[row[0]] = dict(zip(cols, row, strict=True))
     return found
 
 
-def _reindex(conn: sqlite3.Connection, batch: list[dict[str, Any]], existing: set[int]) -> None:
-    stale = [(i,) for i in existing]
-    if stale:
-        conn.executemany("DELETE FROM people_fts WHERE rowid = ?", stale)
-        conn.executemany("DELETE FROM people_grams WHERE rowid = ?", stale)
+_WORDS_COLUMNS = "name, email, company, title, pieces, owner"
+
+
+def _entries(people: Sequence[dict[str, Any]]) -> list[tuple[tuple[Any, ...], tuple[Any, ...], set[str]]]:
+    """Per person: the word index row, the trigram index row and the long words: exactly what the indexes hold."""
+    out = []
+    for p in people:
+        text = person_text(p)
+        owner = owner_key(p.get("owner_id")) or ""
+        long_words = {w for column in text.words[:4] for w in column if len(w) > PREFIX_INDEX_MAX}
+        out.append(
+            ((p["marketo_id"], *text.columns, owner), (p["marketo_id"], text.document, owner), long_words)
+        )
+    return out
+
+
+def _index(conn: sqlite3.Connection, people: Sequence[dict[str, Any]]) -> None:
+    entries = _entries(people)
     conn.executemany(
-        "INSERT INTO people_fts (rowid, name, email, company, title) VALUES (?, ?, ?, ?, ?)",
-        [(r["marketo_id"], _name_text(r), r["email"], r["company"], r["title"]) for r in batch],
+        f"INSERT INTO people_words (rowid, {_WORDS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [e[0] for e in entries],
     )
     conn.executemany(
-        "INSERT INTO people_grams (rowid, grams) VALUES (?, ?)",
-        [
-            (r["marketo_id"], _grams(r["first_name"], r["last_name"], r["email"], r["company"], r["title"]))
-            for r in batch
-        ],
+        "INSERT INTO people_substr (rowid, document, owner) VALUES (?, ?, ?)", [e[1] for e in entries]
+    )
+    vocab = set().union(*(e[2] for e in entries)) if entries else set()
+    conn.executemany("INSERT OR IGNORE INTO people_vocab (term) VALUES (?)", [(v,) for v in vocab])
+
+
+def _unindex(conn: sqlite3.Connection, people: Sequence[dict[str, Any]]) -> None:
+    """Remove index entries: a contentless FTS5 table forgets a row only when told exactly what it indexed."""
+    entries = _entries(people)
+    conn.executemany(
+        f"INSERT INTO people_words (people_words, rowid, {_WORDS_COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)",
+        [e[0] for e in entries],
+    )
+    conn.executemany(
+        "INSERT INTO people_substr (people_substr, rowid, document, owner) VALUES ('delete', ?, ?, ?)",
+        [e[1] for e in entries],
     )
 
 
 def delete_people(db: sqlite_utils.Database, ids: Iterable[int]) -> int:
-    id_list = [(int(i),) for i in ids]
+    """Remove people and their search entries; returns how many existed."""
+    id_list = list(dict.fromkeys(int(i) for i in ids))
     if not id_list:
         return 0
     conn = db.conn
     with transaction(db):
-        before = conn.total_changes
-        conn.executemany("DELETE FROM people WHERE marketo_id = ?", id_list)
-        deleted = conn.total_changes - before
-        conn.executemany("DELETE FROM people_fts WHERE rowid = ?", id_list)
-        conn.executemany("DELETE FROM people_grams WHERE rowid = ?", id_list)
-    return deleted
+        before = _search_rows(conn, id_list)
+        conn.executemany("DELETE FROM people WHERE marketo_id = ?", [(i,) for i in before])
+        _unindex(conn, list(before.values()))
+    return len(before)
+
+
+def rebuild_search_index(conn: sqlite3.Connection, *, batch: int = 20_000) -> None:
+    """Re-create both search indexes from the people table (inside the caller's transaction)."""
+    conn.execute("INSERT INTO people_words (people_words) VALUES ('delete-all')")
+    conn.execute("INSERT INTO people_substr (people_substr) VALUES ('delete-all')")
+    conn.execute("DELETE FROM people_vocab")
+    cols = ("marketo_id", *INDEXED_FIELDS)
+    last = None
+    while True:
+        q = f"SELECT {', '.join(cols)} FROM people"
+        rows = conn.execute(
+            q + (" WHERE marketo_id > ?" if last is not None else "") + " ORDER BY marketo_id LIMIT ?",
+            (last, batch) if last is not None else (batch,),
+        ).fetchall()
+        if not rows:
+            break
+        _index(conn, [dict(zip(cols, r, strict=True)) for r in rows])
+        last = rows[-1][0]
+    conn.execute("INSERT INTO people_words (people_words) VALUES ('optimize')")
+    conn.execute("INSERT INTO people_substr (people_substr) VALUES ('optimize')")
+
+
+def recount_people(conn: sqlite3.Connection) -> None:
+    """Re-create ``people_counts`` from the table (the triggers keep it right afterwards)."""
+    conn.execute("DELETE FROM people_counts")
+    conn.execute(
+        "INSERT INTO people_counts (owner_key, has_sf, unsubscribed, n) "
+        "SELECT coalesce(owner_id, ''), (sfdc_lead_id IS NOT NULL OR sfdc_contact_id IS NOT NULL), "
+        "unsubscribed != 0, count(*) FROM people GROUP BY 1, 2, 3"
+    )
 
 
 def get_person(db: sqlite_utils.Database, marketo_id: int) -> dict[str, Any] | None:
@@ -205,6 +276,10 @@ class PeopleFilter:
     has_salesforce_id: bool | None = None
     unsubscribed: bool | None = None
 
+    @property
+    def active(self) -> bool:
+        return bool(self.owner_id) or self.has_salesforce_id is not None or self.unsubscribed is not None
+
     def sql(self, alias: str = "p") -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -219,28 +294,20 @@ class PeopleFilter:
             params.append(1 if self.unsubscribed else 0)
         return (" AND ".join(clauses) or "1"), params
 
-
-_ORDER = {
-    "name": "p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.marketo_id",
-    "company": "p.company COLLATE NOCASE, p.last_name COLLATE NOCASE, p.marketo_id",
-    "updated": "p.marketo_updated_at DESC, p.marketo_id",
-    "score": "p.lead_score DESC, p.marketo_id",
-}
-
-
-def _fts_phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _match_expression(query: str) -> tuple[str, str] | None:
-    """Pick the index and build a safe FTS5 expression (user text is always quoted, never parsed as syntax)."""
-    terms = [t for t in query.lower().split() if t]
-    if not terms:
-        return None
-    if all(len(t) >= 3 for t in terms):
-        return "people_fts", " AND ".join(_fts_phrase(t) for t in terms)
-    # A term under 3 characters cannot use trigrams: match every term as a word or CJK-gram prefix instead.
-    return "people_grams", " AND ".join(_fts_phrase(t) + "*" for t in terms)
+    def counts_sql(self) -> tuple[str, list[Any]]:
+        """The same filter over ``people_counts`` (one row per owner / Salesforce id / unsubscribed group)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.owner_id:
+            clauses.append("owner_key = ?")
+            params.append(self.owner_id)
+        if self.has_salesforce_id is not None:
+            clauses.append("has_sf = ?")
+            params.append(1 if self.has_salesforce_id else 0)
+        if self.unsubscribed is not None:
+            clauses.append("unsubscribed = ?")
+            params.append(1 if self.unsubscribed else 0)
+        return (" AND ".join(clauses) or "1"), params
 
 
 def search_people(
@@ -252,29 +319,41 @@ def search_people(
     filters: PeopleFilter | None = None,
     sort: SortKey = "relevance",
 ) -> list[dict[str, Any]]:
-    """People matching ``query`` (prefix while typing; substring in any script for 3+ characters), ranked."""
-    filters = filters or PeopleFilter()
-    where, params = filters.sql()
-    cols = ", ".join(f"p.{c}" for c in COLUMNS)
-    match = _match_expression(query.strip())
-    if match is None:
-        order = _ORDER.get(sort, _ORDER["name"])
-        sql = f"SELECT {cols} FROM people p WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        rows = db.conn.execute(sql, [*params, limit, offset]).fetchall()
-    else:
-        table, expr = match
-        order = "f.rank, p.last_name COLLATE NOCASE, p.marketo_id" if sort == "relevance" else _ORDER[sort]
-        sql = (
-            f"SELECT {cols} FROM {table} f JOIN people p ON p.marketo_id = f.rowid "
-            f"WHERE {table} MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        )
-        rows = db.conn.execute(sql, [expr, *params, limit, offset]).fetchall()
-    return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+    """People matching ``query``, best first (see :func:`sia_tui.store.people_search.list_people`)."""
+    from sia_tui.store.people_search import list_people
+
+    return list_people(db, query, limit=limit, offset=offset, filters=filters, sort=sort).rows
+
+
+def list_people(
+    db: sqlite_utils.Database,
+    query: str = "",
+    *,
+    limit: int = 200,
+    offset: int = 0,
+    filters: PeopleFilter | None = None,
+    sort: SortKey = "relevance",
+) -> PeopleSlice:
+    """One page of the people list, and whether more rows follow (see :mod:`sia_tui.store.people_search`)."""
+    from sia_tui.store import people_search
+
+    return people_search.list_people(db, query, limit=limit, offset=offset, filters=filters, sort=sort)
 
 
 def count_people(db: sqlite_utils.Database, filters: PeopleFilter | None = None) -> int:
-    where, params = (filters or PeopleFilter()).sql()
-    return int(db.conn.execute(f"SELECT count(*) FROM people p WHERE {where}", params).fetchone()[0])
+    """How many cached people pass ``filters``: read from ``people_counts``, so instant at any size."""
+    where, params = (filters or PeopleFilter()).counts_sql()
+    row = db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM people_counts WHERE {where}", params).fetchone()
+    return int(row[0])
+
+
+def count_matching(
+    db: sqlite_utils.Database, query: str = "", filters: PeopleFilter | None = None, *, cap: int = 1000
+) -> MatchCount:
+    """How many people match ``query`` and ``filters``, counted up to ``cap`` (see ``MatchCount.exact``)."""
+    from sia_tui.store import people_search
+
+    return people_search.count_matching(db, query, filters, cap=cap)
 
 
 def iter_all_people(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:

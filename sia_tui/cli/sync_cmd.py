@@ -1,0 +1,170 @@
+"""``sia-tui sync [--full] [--watch] [--json]``: the people sync from Marketo into the local cache.
+
+On a terminal a Rich progress bar (people read, people/s, ETA) is drawn on stderr; the summary goes to stdout as a
+table, or as one JSON object per run with ``--json``: ``{"people", "created", "updated", "deleted", "api_calls",
+"seconds"}``. ``--watch`` syncs every ``sync.interval_s`` seconds until Ctrl-C (exit 0).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
+
+STRATEGIES = ("auto", "rest", "bulk")
+_PHASES = {
+    "plan": "planning",
+    "initial": "initial sync",
+    "changes": "changes",
+    "deletes": "deletions",
+    "done": "done",
+}
+
+
+class ProgressView:
+    """Sync progress on stderr: a live bar on a terminal; the plan and fallbacks as lines (none with --json)."""
+
+    def __init__(self, *, live: bool, quiet: bool) -> None:
+        self.live = live
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.phase = ""
+        self.message = ""
+
+    def __enter__(self) -> ProgressView:
+        if self.live:
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("people"),
+                TextColumn("{task.fields[rate]:>7.0f}/s"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=False,
+            )
+            self.bar.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def __call__(self, snapshot: Any) -> None:
+        if snapshot.note and snapshot.message != self.message:
+            self.message = snapshot.message
+            if not self.quiet:
+                (self.bar.console.print if self.bar else info)(snapshot.message)
+        if self.bar is None:
+            return
+        phase = _PHASES.get(snapshot.phase, snapshot.phase)
+        if phase != self.phase or self.task is None:
+            if self.task is not None:
+                self.bar.update(self.task, visible=snapshot.phase != "done")
+            self.phase = phase
+            if snapshot.phase == "done":
+                return
+            self.task = self.bar.add_task(phase, total=snapshot.total, rate=0.0)
+        self.bar.update(self.task, completed=snapshot.done, total=snapshot.total, rate=snapshot.rate)
+
+
+def _print_summary(summary: Any) -> None:
+    if G.json:
+        emit_json(summary.to_json())
+        return
+    notes = []
+    if summary.resumed:
+        notes.append("resumed an interrupted initial sync")
+    if summary.fell_back:
+        notes.append(summary.fell_back)
+    if summary.unsubscribed:
+        notes.append(f"{summary.unsubscribed} newly unsubscribed, queued for Salesforce")
+    table(
+        None,
+        ["sync", "read by", "people", "created", "updated", "deleted", "api calls", "seconds"],
+        [
+            (
+                summary.kind,
+                summary.strategy or "lead changes",
+                summary.people,
+                summary.created,
+                summary.updated,
+                summary.deleted,
+                summary.api_calls,
+                f"{summary.seconds:.1f}",
+            )
+        ],
+    )
+    for note in notes:
+        info(note)
+
+
+@app.command("sync")
+def sync_command(
+    full: bool = typer.Option(
+        False, "--full", help="A fresh initial sync; the current cache stays searchable until it completes."
+    ),
+    watch: bool = typer.Option(
+        False, "--watch", help="Keep syncing every sync.interval_s seconds until Ctrl-C."
+    ),
+    strategy: str = typer.Option(
+        "auto",
+        "--strategy",
+        help="How an initial sync reads Marketo: auto (faster by estimate), rest or bulk.",
+    ),
+) -> None:
+    """Sync the people who have a sales owner from Marketo into the local cache (initial, resumed or
+    incremental, as needed)."""
+    from sia_tui.sync.engine import SyncBusyError, run_sync
+    from sia_tui.sync.engine import watch as watch_loop
+
+    if strategy not in STRATEGIES:
+        raise CliError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.", exit_code=2)
+    settings = settings_for_command()
+    live = stderr.is_terminal
+    if watch:
+        interval = settings.get("sync.interval_s")
+        if not G.json:
+            info(f"syncing every {interval} s; Ctrl-C stops")
+
+        def failed(exc: BaseException) -> None:
+            info(f"error: {exc} (trying again in {interval} s)")
+
+        def show(summary: Any) -> None:
+            _print_summary(summary)
+
+        try:
+            with ProgressView(live=live, quiet=G.json) as view:
+                run_async(
+                    lambda: watch_loop(settings, full=full, progress=view, on_summary=show, on_error=failed)
+                )
+        except KeyboardInterrupt:
+            if not G.json:
+                info("stopped")
+        return
+    try:
+        with ProgressView(live=live, quiet=G.json) as view:
+            summary = run_async(
+                lambda: run_sync(settings, full=full, progress=view, strategy=strategy)  # type: ignore[arg-type]
+            )
+    except SyncBusyError as exc:
+        raise CliError(str(exc)) from None
+    _print_summary(summary)

@@ -1,0 +1,145 @@
+"""Helpers for the people-sync tests (no tests here): what the sandbox holds, what the cache holds, fast clients.
+
+The expected people are read straight from the sandbox's own state and mapped here independently of
+``sia_tui.sync.fields``, so a mapping mistake in the sync cannot hide behind the same mistake in the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlite_utils
+
+from sia_tui.marketo.client import MarketoClient
+from sia_tui.sandbox.activity_gen import iso
+from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_tui.sandbox.server import RunningSandbox
+
+#: The cache columns compared with Marketo (everything but synced_at).
+COMPARED = (
+    "marketo_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "linkedin_url",
+    "source",
+    "sfdc_lead_id",
+    "sfdc_contact_id",
+    "sfdc_account_id",
+    "sfdc_opportunity_id",
+    "sfdc_type",
+    "owner_id",
+    "owner_email",
+    "unsubscribed",
+    "marketing_suspended",
+    "email_invalid",
+    "black_listed",
+    "lead_score",
+    "priority",
+    "urgency",
+    "relative_score",
+    "marketo_created_at",
+    "marketo_updated_at",
+)
+
+
+#: Sandbox limits for tests whose client runs with a 1 s window (the sandbox enforces 100 calls per 20 s).
+ROOMY = {"rate_limit_calls": 100_000, "daily_quota": 10_000_000}
+
+
+def fast_client(running: RunningSandbox, **overrides: Any) -> MarketoClient:
+    """A client at Marketo's maximum limits with a short window, quick backoff and a fast bulk poll."""
+    options: dict[str, Any] = {
+        "max_calls_per_20s": 100,
+        "max_concurrency": 10,
+        "rate_window_s": 1.0,
+        "bulk_poll_interval_s": 0.02,
+        "backoff_base_s": 0.02,
+        "backoff_cap_s": 0.3,
+        "max_retries": 12,
+    }
+    options.update(overrides)
+    return MarketoClient(running.marketo_url, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, **options)
+
+
+def _text(value: Any) -> Any:
+    return None if value is None or value == "" else value
+
+
+def expected_people(running: RunningSandbox, list_id: int | None = None) -> dict[int, tuple[Any, ...]]:
+    """Every sandbox lead with a Salesforce owner or an external sales person, as cache rows."""
+    state = running.state
+    where = 'WHERE ("sfdcLeadOwnerId" IS NOT NULL AND "sfdcLeadOwnerId" != \'\') OR ' + (
+        '("externalSalesPersonId" IS NOT NULL AND "externalSalesPersonId" != \'\')'
+    )
+    params: tuple[Any, ...] = ()
+    if list_id is not None:
+        where = f"WHERE ({where[6:]}) AND id IN (SELECT lead_id FROM list_members WHERE list_id = ?)"
+        params = (list_id,)
+    out: dict[int, tuple[Any, ...]] = {}
+    for row in state.query(f"SELECT * FROM leads {where}", params):
+        owner = state.owner_of(row)
+        external = row["externalSalesPersonId"] or ""
+        owner_email = owner["Email"] if owner else (external if "@" in external else None)
+        values = {
+            "marketo_id": row["id"],
+            "first_name": _text(row["firstName"]),
+            "last_name": _text(row["lastName"]),
+            "email": _text(row["email"]),
+            "phone": _text(row["phone"]),
+            "company": _text(row["company"]),
+            "title": _text(row["title"]),
+            "linkedin_url": _text(row["linkedInProfileUrl"]),
+            "source": _text(row["leadSource"]),
+            "sfdc_lead_id": _text(row["sfdcLeadId"]),
+            "sfdc_contact_id": _text(row["sfdcContactId"]),
+            "sfdc_account_id": _text(row["sfdcAccountId"]),
+            "sfdc_opportunity_id": _text(row["sfdcOpptyId"]),
+            "sfdc_type": _text(row["sfdcType"]),
+            "owner_id": _text(row["sfdcLeadOwnerId"]) or _text(row["externalSalesPersonId"]),
+            "owner_email": owner_email,
+            "unsubscribed": int(bool(row["unsubscribed"])),
+            "marketing_suspended": int(bool(row["marketingSuspended"])),
+            "email_invalid": int(bool(row["emailInvalid"])),
+            "black_listed": int(bool(row["blackListed"])),
+            "lead_score": row["leadScore"],
+            "priority": row["priority"],
+            "urgency": row["urgency"],
+            "relative_score": row["relativeScore"],
+            "marketo_created_at": iso(row["created_ms"]),
+            "marketo_updated_at": iso(row["updated_ms"]),
+        }
+        out[row["id"]] = tuple(values[c] for c in COMPARED)
+    return out
+
+
+def cached_people(db: sqlite_utils.Database) -> dict[int, tuple[Any, ...]]:
+    rows = db.conn.execute(f"SELECT {', '.join(COMPARED)} FROM people")
+    return {row[0]: tuple(row) for row in rows}
+
+
+def table_hash(people: dict[int, tuple[Any, ...]]) -> str:
+    text = json.dumps([people[k] for k in sorted(people)], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def assert_cache_matches(
+    db: sqlite_utils.Database, running: RunningSandbox, list_id: int | None = None
+) -> None:
+    expected = expected_people(running, list_id)
+    cached = cached_people(db)
+    if table_hash(cached) != table_hash(expected):  # say what differs, not just that the hashes do
+        missing = sorted(set(expected) - set(cached))[:5]
+        extra = sorted(set(cached) - set(expected))[:5]
+        differ = [i for i in sorted(set(expected) & set(cached)) if expected[i] != cached[i]][:3]
+        details = [(expected[i], cached[i]) for i in differ]
+        raise AssertionError(f"cache != sandbox: missing {missing}, extra {extra}, differing {details}")
+
+
+def endpoint_calls(running: RunningSandbox, endpoint: str) -> int:
+    return int(running.state.stats.snapshot()["requests"].get("marketo", {}).get(endpoint, 0))

@@ -1,0 +1,143 @@
+"""A damaged cache is one clear sentence and is never written to; the full integrity check runs when it is cheap,
+after an unclean shutdown, or when asked."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+
+import pytest
+
+from sia_tui.store import db as store_db
+from sia_tui.store.db import StoreError, check_integrity, open_db
+from sia_tui.store.people import upsert_people
+
+
+def fill(path, n: int = 3000) -> None:
+    d = open_db(path)
+    upsert_people(
+        d,
+        [
+            {
+                "marketo_id": i,
+                "first_name": f"Name{i}",
+                "last_name": f"Last{i}",
+                "company": "Acme " * 20,
+                "title": "x" * 200,
+            }
+            for i in range(1, n + 1)
+        ],
+    )
+    d.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    d.conn.close()
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_sentence(exc: StoreError) -> str:
+    text = str(exc)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "cache.db"
+    path.write_bytes(b"\x00garbage that is not a database" * 500)
+    before = digest(path)
+    with pytest.raises(StoreError) as err:
+        open_db(path)
+    assert "not an SQLite database" in one_sentence(err.value)
+    assert digest(path) == before
+    assert not (tmp_path / "cache.db-wal").exists()
+
+
+def test_a_truncated_file_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "cache.db"
+    fill(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    before = digest(path)
+    for integrity in ("auto", "quick", "full"):
+        with pytest.raises(StoreError) as err:
+            open_db(path, integrity=integrity)  # type: ignore[arg-type]
+        assert "truncated" in one_sentence(err.value) and "sia-tui sync" in str(err.value)
+    assert digest(path) == before
+
+
+def test_an_empty_file_becomes_a_new_cache(tmp_path):
+    path = tmp_path / "cache.db"
+    path.touch()
+    assert open_db(path).conn.execute("SELECT count(*) FROM people").fetchone()[0] == 0
+
+
+def damage_a_page_in_the_middle(path) -> None:
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_people_last_name'").fetchone()[0]
+    conn.close()
+    with open(path, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xff" * page_size)
+
+
+def test_the_full_check_finds_damage_inside_the_file(tmp_path):
+    path = tmp_path / "cache.db"
+    fill(path)
+    damage_a_page_in_the_middle(path)
+    before = digest(path)
+    assert check_integrity(path) is not None
+    with pytest.raises(StoreError) as err:
+        open_db(path)  # small file: the full check runs at every open
+    assert "damaged" in one_sentence(err.value)
+    assert digest(path) == before
+
+
+def test_a_large_cache_skips_the_full_check_unless_asked_or_after_a_crash(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_db, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as large
+    path = tmp_path / "cache.db"
+    fill(path)
+    checks: list[str] = []
+    real = store_db.check_integrity
+
+    def counting(target):  # type: ignore[no-untyped-def]
+        checks.append("full")
+        return real(target)
+
+    monkeypatch.setattr(store_db, "check_integrity", counting)
+    open_db(path).conn.close()
+    assert checks == []  # a clean shutdown left no log: start-up reads no more than the header and schema
+    open_db(path, integrity="full").conn.close()
+    assert checks == ["full"]
+
+    # A crash: the write-ahead log is left behind (copied while a connection still holds it).
+    live = open_db(path)
+    upsert_people(live, [{"marketo_id": 99999, "first_name": "After"}])
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        shutil.copy(f"{path}{suffix}", crashed / f"cache.db{suffix}")
+    live.conn.close()
+    checks.clear()
+    reopened = open_db(crashed / "cache.db")
+    assert checks == ["full"]
+    assert (
+        reopened.conn.execute("SELECT first_name FROM people WHERE marketo_id = 99999").fetchone()[0]
+        == "After"
+    )
+
+
+def test_damage_met_later_is_one_sentence_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_db, "FULL_CHECK_MAX_BYTES", 0)
+    path = tmp_path / "cache.db"
+    fill(path)
+    damage_a_page_in_the_middle(path)
+    d = open_db(path)  # large and cleanly closed: opens at once, damage unseen so far
+    with pytest.raises(sqlite3.DatabaseError) as err:
+        d.conn.execute(
+            "SELECT count(*) FROM people INDEXED BY ix_people_last_name WHERE last_name > ''"
+        ).fetchone()
+    assert "damaged" in one_sentence(store_db.store_error(path, err.value))
+    assert check_integrity(d) is not None
