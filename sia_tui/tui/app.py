@@ -1,7 +1,11 @@
-"""The Textual application: shell (header, footer, palette, themes, keymap), sync scheduling and screens.
+"""The Textual application: shell (header, footer, palette, themes, keymap), background services and screens.
 
-The app owns one :class:`~sia_tui.tui.backend.Backend` (cache, endpoints, Marketo client) and one clock. Workers
-never touch widgets: they post messages, and the handlers here and on the screens change the UI.
+The app owns one :class:`~sia_tui.tui.backend.Backend` (cache, endpoints, Marketo client) and one clock. Once the
+cache is open it runs the outbox worker on its own thread (:mod:`sia_tui.tui.outbox_runner`) and the periodic
+people sync (every ``sync.interval_s`` while ``sync.enabled``). Workers never touch widgets: they post messages,
+and the handlers here and on the screens change the UI. Settings saved on the settings screen are reloaded at
+once (:meth:`SiaApp.settings_changed`): timers are re-armed, clients rebuilt, the worker restarted when its
+connections changed.
 """
 
 from __future__ import annotations
@@ -39,8 +43,12 @@ WORKER_NAMES = {
     "sync": "The people sync",
     "cache": "Opening the people cache",
     "probe": "Checking the connection",
+    "outbox-worker": "The outbox worker",
+    "provision": "Provisioning activity types",
 }
 OUTBOX_REFRESH_S = 10.0
+WORKER_RETRY_S = 30.0  # a busy lock (another sia-tui) or a failed start is tried again this often
+WORKER_STOP_GRACE_S = 3.0
 
 
 class SyncUpdate(Message):
@@ -65,6 +73,15 @@ class NetworkChecked(Message):
         self.online = online
 
 
+class OutboxWorkerEvent(Message):
+    """Something the in-app outbox worker reported (from its thread)."""
+
+    def __init__(self, runner: Any, event: Any) -> None:
+        super().__init__()
+        self.runner = runner
+        self.event = event
+
+
 class SiaApp(App[int]):
     """sia-tui. ``clock``, ``endpoints`` and ``display_tz`` are injectable (tests, screenshots)."""
 
@@ -81,10 +98,13 @@ class SiaApp(App[int]):
             id="command-palette",
             priority=True,
             key_display="^p",
+            show=False,  # the footer shows ^p Commands on its right already
         ),
         Binding(keys_for("keys-help"), "keys_help", "Keys", id="keys-help", key_display="?"),
         Binding(keys_for("sync-now"), "sync_now", "Sync", id="sync-now", key_display="F5"),
         Binding(keys_for("outbox"), "outbox", "Outbox", id="outbox", key_display="O", show=False),
+        Binding(keys_for("tasks"), "tasks", "Tasks", id="tasks", key_display="T"),
+        Binding(keys_for("settings"), "settings", "Settings", id="settings", key_display=",", show=False),
     ]
 
     def __init__(
@@ -98,6 +118,7 @@ class SiaApp(App[int]):
         db_path: str | Path | None = None,
         auto_sync: bool | None = None,
         probe_network: bool = True,
+        run_worker: bool = True,
     ) -> None:
         super().__init__()
         self.settings = settings or load_settings(profile)
@@ -107,8 +128,13 @@ class SiaApp(App[int]):
             self.settings, clock=self.clock, endpoints=endpoints, db_path=str(db_path) if db_path else None
         )
         self.sync_enabled = bool(self.settings.get("sync.enabled"))
-        self.auto_sync = self.sync_enabled if auto_sync is None else auto_sync
+        self.forced_auto_sync = auto_sync  # None: follow sync.enabled (tests and benchmarks force it)
         self.probe_network = probe_network
+        self.worker_enabled = run_worker
+        self.runner: Any = None  # the OutboxRunner while the in-app worker runs
+        self._restart_worker = False
+        self._worker_notes: set[str] = set()
+        self._sync_timer: Any = None
         self.status = Status(
             profile=self.settings.profile,
             sandbox=self.backend.sandbox,
@@ -121,6 +147,10 @@ class SiaApp(App[int]):
         self.cache_ready = False
         self.initial_sync = False
         self._last_run: dict[str, float] = {}
+
+    @property
+    def auto_sync(self) -> bool:
+        return self.sync_enabled if self.forced_auto_sync is None else self.forced_auto_sync
 
     # ----------------------------------------------------------------------------------------- start-up
 
@@ -177,18 +207,194 @@ class SiaApp(App[int]):
             self.set_status(outbox=found)
 
     def _start_background(self) -> None:
-        if self.auto_sync:
-            from sia_tui.tui import sync_adapter
+        self._arm_sync(first=True)
+        if self.probe_network:
+            self._probe()
+        if self.worker_enabled:
+            self.start_outbox_worker()
 
+    def _arm_sync(self, *, first: bool = False) -> None:
+        """(Re)start the periodic people sync from the current settings; stop it when the sync is off."""
+        from sia_tui.tui import sync_adapter
+
+        if self._sync_timer is not None:
+            self._sync_timer.stop()
+            self._sync_timer = None
+        if not self.sync_running:
+            self.set_status(sync="idle" if self.sync_enabled else "off", sync_error="")
+        if not self.auto_sync:
+            return
+        if not sync_adapter.available():
+            self.set_status(sync="failed", sync_error=sync_adapter.UNAVAILABLE)
+            return
+        if first:
             empty = (self.status.people or 0) == 0
             # An empty cache syncs at once (initial sync); otherwise give the first paint a head start.
             self.set_timer(0.1 if empty else 2.0, self.action_sync_now)
-            interval = max(10, int(self.settings.get("sync.interval_s")))
-            self.set_interval(interval, lambda: self._start_sync(quiet=True))
-            if not sync_adapter.available():
-                self.set_status(sync="failed", sync_error=sync_adapter.UNAVAILABLE)
-        if self.probe_network:
-            self._probe()
+        interval = max(10, int(self.settings.get("sync.interval_s")))
+        self._sync_timer = self.set_interval(interval, lambda: self._start_sync(quiet=True))
+
+    # ----------------------------------------------------------------------------------------- outbox worker
+
+    def start_outbox_worker(self) -> None:
+        """Run the outbox worker in the background (hooks: task sync, opt-out push), unless one already runs."""
+        from sia_tui.tui.outbox_runner import OutboxRunner
+
+        if self.runner is not None and self.runner.running:
+            return
+
+        def report(event: Any) -> None:
+            self.post_message(OutboxWorkerEvent(runner, event))
+
+        runner = OutboxRunner(self.settings, self.backend.path, report)
+        self.runner = runner
+        self.set_status(worker="starting", worker_error="")
+        self._outbox_thread(runner)
+
+    @work(thread=True, group="outbox-worker", exit_on_error=False, description="The outbox worker")
+    def _outbox_thread(self, runner: Any) -> None:
+        runner.run()
+
+    @on(OutboxWorkerEvent)
+    def _outbox_event(self, message: OutboxWorkerEvent) -> None:
+        event = message.event
+        current = message.runner is self.runner
+        if event.counts and event.counts != self.status.outbox:
+            self.set_status(outbox=event.counts)
+        for note in event.notes:
+            if note and note not in self._worker_notes:  # each distinct note once (they repeat every cycle)
+                self._worker_notes.add(note)
+                self.notify(f"Outbox worker: {printable(note)}", timeout=6)
+        extra = getattr(event.report, "extra", None) or {}
+        if "tasks" in extra:  # the task sync pulled or pushed changes: show them where tasks are on screen
+            self._tasks_changed()
+        if not current:
+            return
+        if event.state == "running":
+            self.set_status(worker="running", worker_error="")
+        elif event.state == "report" and self.status.worker != "running":
+            self.set_status(worker="running", worker_error="")
+        elif event.state == "elsewhere":
+            if self.status.worker != "elsewhere":
+                self.notify(
+                    f"{printable(event.message)} That one sends this profile's outbox; sia-tui carries on "
+                    "without its own worker.",
+                    severity="warning",
+                    timeout=10,
+                )
+            self.set_status(worker="elsewhere", worker_error=event.message)
+        elif event.state == "failed":
+            self.set_status(worker="failed", worker_error=event.message)
+            self.notify(
+                f"The outbox worker stopped: {printable(event.message)} Retrying in {WORKER_RETRY_S:.0f} s.",
+                severity="error",
+                timeout=10,
+            )
+        elif event.state == "stopped":
+            self.runner = None
+            if self._restart_worker:
+                self._restart_worker = False
+                self.start_outbox_worker()
+                return
+            if self.status.worker in ("elsewhere", "failed"):
+                if self.worker_enabled and self.is_running:
+                    self.set_timer(WORKER_RETRY_S, self._retry_worker)
+            else:
+                self.set_status(worker="stopped")
+
+    def _tasks_changed(self) -> None:
+        for screen in self.screen_stack:
+            if screen.id == "tasks" and screen.is_mounted:
+                screen.refresh_tasks()  # type: ignore[attr-defined]
+            elif screen.id == "person" and screen.is_mounted:
+                screen.show_card()  # type: ignore[attr-defined]
+
+    def _retry_worker(self) -> None:
+        if self.runner is None and self.worker_enabled and self.status.worker in ("elsewhere", "failed"):
+            self.start_outbox_worker()
+
+    def wake_worker(self) -> None:
+        """Something was queued or a task changed: run a worker cycle now rather than at the next poll."""
+        if self.runner is not None:
+            self.runner.wake()
+
+    def restart_outbox_worker(self) -> None:
+        """Settings its clients or hooks depend on changed: stop it between cycles and start it afresh."""
+        if not self.worker_enabled:
+            return
+        if self.runner is None:
+            if self.status.worker in ("elsewhere", "failed", "stopped"):
+                self.start_outbox_worker()
+            return
+        self._restart_worker = True
+        self.runner.stop()
+
+    async def stop_outbox_worker(self) -> None:
+        runner, self.runner = self.runner, None
+        self._restart_worker = False
+        if runner is None:
+            return
+        if not await runner.stop_and_wait(WORKER_STOP_GRACE_S, WORKER_STOP_GRACE_S):
+            self.log.warning("the outbox worker did not stop in time")
+        if self.status.worker in ("running", "starting"):
+            self.set_status(worker="stopped")
+
+    # ----------------------------------------------------------------------------------------- settings
+
+    def save_setting(self, key: str, raw: Any) -> Any:
+        """Validate and store one setting (refused: SettingError, the stored value stays), then apply it."""
+        from sia_tui.config import set_setting
+
+        value = set_setting(self.settings.profile, key, raw)
+        self.settings_changed()
+        return value
+
+    def settings_changed(self, also: Iterable[str] = ()) -> set[str]:
+        """Reload the settings and apply what changed without a restart; returns the changed keys.
+
+        ``also``: keys known to have changed already (a secret is read from the keyring live, so after storing
+        one the "before" value cannot be seen any more).
+        """
+        from sia_tui.config import SPECS
+        from sia_tui.tui.settings_model import CONNECTION_KEYS
+
+        before = {key: self.settings.get(key) for key in SPECS}
+        self.settings = load_settings(self.settings.profile, env=self.settings.env)
+        changed = {key for key in SPECS if self.settings.get(key) != before[key]} | set(also)
+        if not changed:
+            return changed
+        connections = bool(changed & CONNECTION_KEYS)
+        old_client = self.backend.use_settings(self.settings, connections_changed=connections)
+        if old_client is not None:
+            self.run_worker_task(old_client.aclose())
+        if connections:
+            self.set_status(sandbox=self.backend.sandbox, online=None)
+            if self.probe_network:
+                self._probe()
+        if changed & {"sync.enabled", "sync.interval_s"}:
+            self.sync_enabled = bool(self.settings.get("sync.enabled"))
+            if self.cache_ready:
+                self._arm_sync(first="sync.enabled" in changed and self.sync_enabled)
+        if "ui.theme" in changed:
+            self._apply_theme()
+        if "seller.email" in changed:
+            for screen in self.screen_stack:
+                if isinstance(screen, PeopleScreen):
+                    screen.owner = None
+        if connections or any(k.startswith("salesforce.") for k in changed):
+            self.restart_outbox_worker()
+        return changed
+
+    def run_worker_task(self, awaitable: Any) -> None:
+        """Fire-and-forget a small coroutine (closing an old client) without letting it fail the app."""
+
+        async def guarded() -> None:
+            try:
+                await awaitable
+            except Exception as exc:
+                self.log.warning(f"background close failed: {exc!r}")
+
+        self.run_worker(guarded(), group="close", exit_on_error=False)
 
     def _apply_theme(self) -> None:
         wanted = str(self.settings.get("ui.theme") or "")
@@ -211,6 +417,15 @@ class SiaApp(App[int]):
             self.settings.file_values["ui.theme"] = theme
         except Exception as exc:
             self.notify(f"Could not save the theme: {exc}", severity="warning")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the way to a screen while it is the one showing (keeps the footer short)."""
+        screen_id = getattr(self.screen, "id", None)
+        if action == "tasks" and screen_id == "tasks":
+            return False
+        if action == "settings" and screen_id == "settings":
+            return False
+        return True
 
     # ----------------------------------------------------------------------------------------- status
 
@@ -365,11 +580,35 @@ class SiaApp(App[int]):
         )
 
     def queued(self, item: Any) -> None:
-        """A compose or call-log screen closed: say what was queued and update the header's outbox count."""
+        """A compose or call-log screen closed: say what was queued, update the header and wake the worker."""
         if item is not None:
             summary = getattr(item, "subject", None) or getattr(item, "kind", "item")
             self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4)
+            self.wake_worker()
         self._refresh_outbox()
+
+    def action_settings(self) -> None:
+        from sia_tui.tui.screens.settings import SettingsScreen  # imported on first use: not needed to paint
+
+        if isinstance(self.screen, SettingsScreen):
+            return
+        self.push_screen(SettingsScreen())
+
+    def action_tasks(self) -> None:
+        """The reminder tasks: this person's on the person screen, else everyone's."""
+        from sia_tui.tui.screens.person import PersonScreen
+        from sia_tui.tui.screens.tasks import TasksScreen
+
+        if isinstance(self.screen, TasksScreen):
+            return
+        person = self.screen.person if isinstance(self.screen, PersonScreen) else None
+        self.push_screen(TasksScreen(person))
+
+    def today(self) -> Any:
+        """The seller's calendar date (from the app's clock, in the display time zone)."""
+        from sia_tui.tui.task_view import today_in
+
+        return today_in(self.clock(), self.display_tz)
 
     def action_keys_help(self) -> None:
         from sia_tui.tui.screens.keys_help import KeysHelpScreen
@@ -391,6 +630,13 @@ class SiaApp(App[int]):
             "What every key does, and its id for [keys] remapping",
             self.action_keys_help,
         )
+        yield SystemCommand("Reminder tasks", "Overdue, today, tomorrow, later (T)", self.action_tasks)
+        yield SystemCommand(
+            "Settings",
+            "Connections, sync, Salesforce logging, calls, your identity (,)",
+            self.action_settings,
+        )
+        yield SystemCommand("Outbox", "Queued emails and calls and where each stands (O)", self.action_outbox)
         yield from super().get_system_commands(screen)
 
     @on(Worker.StateChanged)
@@ -405,7 +651,13 @@ class SiaApp(App[int]):
         self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
         self.notify(f"{what} failed: {describe_error(error) if error else 'unknown error'}", severity="error")
 
+    async def action_quit(self) -> None:
+        """Stop the outbox worker between cycles (or interrupt it safely), then leave."""
+        await self.stop_outbox_worker()
+        self.exit()
+
     async def on_unmount(self) -> None:
+        await self.stop_outbox_worker()  # also when the app ends another way (ctrl+c, app.exit())
         await self.backend.aclose()
 
 

@@ -40,6 +40,10 @@ class Backend:
     _marketo_lock: asyncio.Lock | None = None
     _resolve_lock: threading.Lock = field(default_factory=threading.Lock)
     _open_lock: threading.Lock = field(default_factory=threading.Lock)
+    _injected: bool = False
+
+    def __post_init__(self) -> None:
+        self._injected = self.endpoints is not None
 
     # ------------------------------------------------------------------------------------------ cache
 
@@ -75,9 +79,23 @@ class Backend:
         return self._reader
 
     def person(self, marketo_id: int) -> dict[str, Any] | None:
+        """The cached person, with ``local_optout`` (the opt-out a seller recorded in sia-tui, or None)."""
         from sia_tui.store.people import get_person
 
-        return get_person(self.db, marketo_id)
+        person = get_person(self.db, marketo_id)
+        if person is not None:
+            person["local_optout"] = self.local_optout(person)
+        return person
+
+    def local_optout(self, person: dict[str, Any]) -> dict[str, Any] | None:
+        from sia_tui.compliance.optouts import matching_optouts
+
+        email = str(person.get("email") or "")
+        found = matching_optouts(self.db, [int(person["marketo_id"])], [email] if email else [])
+        if not found:
+            return None
+        first = min(found, key=lambda o: str(o.get("created_at") or ""))
+        return {"reason": first.get("reason") or "", "created_at": first.get("created_at") or ""}
 
     def people_count(self) -> int:
         from sia_tui.store.people import count_people
@@ -147,6 +165,22 @@ class Backend:
 
         endpoints = await asyncio.to_thread(self.resolve_endpoints)
         return await tcp_reachable(endpoints.marketo_url, timeout_s)
+
+    def use_settings(self, settings: Settings, *, connections_changed: bool) -> MarketoClient | None:
+        """Adopt reloaded settings. When a connection changed, endpoints are resolved afresh and the grid's
+        Marketo client is rebuilt on next use; the old client is returned for the caller to close.
+
+        Endpoints injected at start (tests, screenshots) stay while the profile still runs on the sandbox.
+        """
+        self.settings = settings
+        if not connections_changed:
+            return None
+        with self._resolve_lock:
+            if not (self._injected and settings.uses_sandbox):
+                self.endpoints = None
+                self._injected = False
+        client, self._marketo = self._marketo, None
+        return client
 
     async def aclose(self) -> None:
         client, self._marketo = self._marketo, None

@@ -27,7 +27,7 @@ class KeySpec:
     id: str
     keys: str  # default keys, comma-separated; the first is shown in the footer
     description: str
-    where: str  # "everywhere", "people", "person"
+    where: str  # "everywhere", "people", "person", "screens", "tasks", "settings"
 
 
 KEY_SPECS: tuple[KeySpec, ...] = (
@@ -46,7 +46,7 @@ KEY_SPECS: tuple[KeySpec, ...] = (
     KeySpec("filter-unsubscribed", "u", "Unsubscribed: any / yes / no", "people"),
     KeySpec("cycle-sort", "s", "Next sort: relevance, name, company, updated, score", "people"),
     KeySpec("clear-search", "escape", "Clear the search and filters", "people"),
-    KeySpec("back", "escape,backspace", "Back to people", "person"),
+    KeySpec("back", "escape,backspace", "Back (to people, or the screen before)", "screens"),
     KeySpec("retry-grid", "r,ctrl+r", "Fetch the grid again (retry)", "person"),
     KeySpec("copy-field", "c,y", "Copy the highlighted field", "person"),
     KeySpec("copy-email", "e", "Copy the email address", "person"),
@@ -64,6 +64,19 @@ KEY_SPECS: tuple[KeySpec, ...] = (
     KeySpec(
         "outbox", "O,f6", "Outbox: queued emails and calls (this person's on the person screen)", "everywhere"
     ),
+    KeySpec("tasks", "T,f3", "Reminder tasks (this person's on the person screen)", "everywhere"),
+    KeySpec("settings", "comma,f2", "Settings: connections, logging, calls, your identity", "everywhere"),
+    KeySpec("person-task", "t", "New reminder task for this person", "person"),
+    KeySpec("record-optout", "X", "Record that this person opted out of email", "person"),
+    KeySpec("task-new", "n,a", "New task", "tasks"),
+    KeySpec("task-edit", "e,enter", "Edit the highlighted task", "tasks"),
+    KeySpec("task-done", "space,c", "Complete the highlighted task (or reopen a done one)", "tasks"),
+    KeySpec("task-delete", "delete,d", "Delete the highlighted task (asks first)", "tasks"),
+    KeySpec("task-show-done", "h", "Show / hide done tasks", "tasks"),
+    KeySpec("task-scope", "p", "This person's tasks / everyone's (opened from a person)", "tasks"),
+    KeySpec("settings-next", "down", "Next setting", "settings"),
+    KeySpec("settings-prev", "up", "Previous setting", "settings"),
+    KeySpec("test-connections", "ctrl+t", "Test every connection", "settings"),
 )
 
 SPEC_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEY_SPECS}
@@ -118,5 +131,6 @@ def display_key(keys: str) -> str:
         "left_square_bracket": "[",
         "right_square_bracket": "]",
         "escape": "esc",
+        "comma": ",",
     }
     return names.get(first, first)

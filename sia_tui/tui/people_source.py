@@ -1,6 +1,6 @@
 """Reading the people cache for the list: pages, counts and "latest query wins" without Textual.
 
-The list never holds all rows: it asks for pages of :data:`PAGE_SIZE` from SQLite (``search_people`` with an
+The list never holds all rows: it asks for pages of :data:`PAGE_SIZE` from SQLite (``list_people`` with an
 offset) as the viewport needs them. Searches run on a worker thread with their own connection; a newer search
 interrupts the SQLite statement of an older one (``sqlite3.Connection.interrupt``), so typing fast never queues
 stale queries behind each other.
@@ -158,7 +158,7 @@ class PeopleReader:
         interrupted by a newer query."""
         import time
 
-        from sia_tui.store.people import count_people, search_people
+        from sia_tui.store.people import count_people, list_people
 
         started = time.perf_counter()
         filters = self.filters_for(query, owner_id)
@@ -167,14 +167,13 @@ class PeopleReader:
             return PeoplePage(generation, query, offset, [], False, 0)
         with self._conn_lock:
             db = self._database()
-            rows = search_people(
-                db, query.text, limit=limit + 1, offset=offset, filters=filters, sort=query.effective_sort()
+            found = list_people(
+                db, query.text, limit=limit, offset=offset, filters=filters, sort=query.effective_sort()
             )
             total: int | None = None
             if with_total and not query.text.strip():
                 total = count_people(db, filters)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, more = found.rows, found.more
         if total is None and not more:
             total = offset + len(rows)
         elapsed = (time.perf_counter() - started) * 1000
@@ -183,49 +182,42 @@ class PeopleReader:
     def quick_page(
         self, generation: int, query: PeopleQuery, *, owner_id: str | None = None
     ) -> PeoplePage | None:
-        """The first matches in index order, without ranking: milliseconds even when a short query matches a
-        quarter of a million people (ranking them all is what takes time). None when there is no search text.
+        """The first screenful of matches, at once; None when there is no search text.
 
-        Uses the store's own match expression, so it finds exactly the people ``search_people`` ranks.
+        The store answers a page in a few milliseconds at any cache size (``list_people``), so this is the first
+        page itself, in the list's order: the page that follows it is the same and the list does not jump.
         """
         import time
 
-        from sia_tui.store.people import COLUMNS, _match_expression
+        from sia_tui.store.people import list_people
 
-        match = _match_expression(query.text.strip())
-        if match is None or (query.mine and owner_id is None):
+        if not query.text.strip() or (query.mine and owner_id is None):
             return None
         started = time.perf_counter()
-        table, expr = match
-        where, params = self.filters_for(query, owner_id).sql()
-        cols = ", ".join(f"p.{c}" for c in COLUMNS)
-        sql = (
-            f"SELECT {cols} FROM {table} f JOIN people p ON p.marketo_id = f.rowid "
-            f"WHERE {table} MATCH ? AND {where} LIMIT ?"
-        )
         with self._conn_lock:
-            rows = [
-                dict(zip(COLUMNS, r, strict=True))
-                for r in self._database().conn.execute(sql, [expr, *params, PAGE_SIZE + 1]).fetchall()
-            ]
-        more = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
+            found = list_people(
+                self._database(),
+                query.text,
+                limit=PAGE_SIZE,
+                filters=self.filters_for(query, owner_id),
+                sort=query.effective_sort(),
+            )
         elapsed = (time.perf_counter() - started) * 1000
         return PeoplePage(
             generation,
             query,
             0,
-            rows,
+            found.rows,
             False,
-            None if more else len(rows),
+            None if found.more else len(found.rows),
             elapsed,
-            provisional=more,
+            provisional=found.more,
             ranked=False,
         )
 
     def count(self, query: PeopleQuery, *, owner_id: str | None = None) -> int | None:
-        """How many people the list holds without search text (a full index scan at 1M people: ~0.1-1 s, so it
-        runs after the first page is on screen); None with search text (ranking gives no cheap count)."""
+        """How many people the list holds without search text (kept per filter group by the store: instant);
+        None with search text."""
         from sia_tui.store.people import count_people
 
         if query.text.strip():

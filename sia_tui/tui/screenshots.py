@@ -3,9 +3,10 @@
     uv run python -m sia_tui.tui.screenshots            # writes screens/*.svg
     uv run python -m sia_tui.tui.screenshots --out /tmp/shots --people 500
 
-A temporary SIA_HOME is used (your own settings and cache are never touched). The sandbox runs with a fixed seed
-and a fixed "now"; the app gets the same fixed clock and UTC, so the same code always draws the same pictures.
-The cache is filled by one real sync from the sandbox, and grids are fetched from it, as a seller would see them.
+A temporary SIA_HOME is used (your own settings, keyring and cache are never touched: secrets go to an in-memory
+keyring). The sandbox runs with a fixed seed and a fixed "now"; the app gets the same fixed clock and UTC, so the
+same code always draws the same pictures. The cache is filled by one real sync from the sandbox, and grids are
+fetched from it, as a seller would see them; a few reminder tasks are added for the tasks screen.
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ async def _shoot(make_app: Callable[[], Any], size: tuple[int, int], path: Path,
     print(f"  {path}")
 
 
+def _memory_keyring() -> None:
+    """Secrets in memory for this run: the pictures must not depend on (or touch) the machine's keyring."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    keyring.set_keyring(MemoryKeyring())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     out = Path(args.out).resolve()
@@ -62,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="sia-screens-"))
     for var in [v for v in os.environ if v.startswith("SIA_")]:
         del os.environ[var]
-    os.environ.update({"SIA_HOME": str(home), "SIA_SYNC_ENABLED": "false"})
+    os.environ["SIA_HOME"] = str(home)
+    from sia_tui.config import set_setting
+
+    set_setting(
+        "sandbox", "sync.enabled", False
+    )  # the pictures show the cache as synced below, nothing moves
+    _memory_keyring()
     asyncio.run(_run(args, out))
     return 0
 
@@ -123,6 +154,7 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         def app_for(url_endpoints: Endpoints, later: timedelta = timedelta(0)) -> Callable[[], SiaApp]:
             return lambda: SiaApp(
                 "sandbox", clock=fixed_clock(FIXED_NOW + later), display_tz=UTC, endpoints=url_endpoints,
+                run_worker=False,
             )  # fmt: skip
 
         online = app_for(live)
@@ -158,11 +190,65 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         # Two hours later, on a train: the grid fetched above, marked OFFLINE with its age.
         await _shoot(app_for(closed, timedelta(hours=2)), WIDE, out / "person-offline.svg", person())
         await _shoot(online, WIDE, out / "keys.svg", keys)
+
+        async def settings_shot(pilot: Any) -> None:
+            await pilot.press("comma")
+
+        async def settings_logging(pilot: Any) -> None:
+            await pilot.press("comma")
+            await _settle(pilot)
+            pilot.app.screen.focus_section("logging")
+            await _settle(pilot)
+            pilot.app.screen.editor("salesforce.subject_template").focus()
+
+        await _shoot(online, WIDE, out / "settings.svg", settings_shot)
+        await _shoot(online, NARROW, out / "settings-80x24.svg", settings_shot)
+        await _shoot(online, WIDE, out / "settings-salesforce-logging.svg", settings_logging)
+
+        others = [int(h["id"]) for h in hot if int(h["id"]) != hot_id]
+        _seed_tasks(str(settings.db_path), FIXED_NOW.date(), [hot_id, *others])
+
+        async def tasks(pilot: Any) -> None:
+            await pilot.press("T")
+
+        async def task_form(pilot: Any) -> None:
+            await person()(pilot)
+            await pilot.press("t", *"Send the case study", "tab", *"fri")
+
+        async def optout(pilot: Any) -> None:
+            await person()(pilot)
+            await pilot.press("X")
+
+        await _shoot(online, WIDE, out / "tasks.svg", tasks)
+        await _shoot(online, NARROW, out / "tasks-80x24.svg", tasks)
+        await _shoot(online, NARROW, out / "task-form-80x24.svg", task_form)
+        await _shoot(online, WIDE, out / "person-optout.svg", optout)
     finally:
         sandbox.stop()
         from sia_tui.connections import stop_embedded_sandboxes
 
         stop_embedded_sandboxes()
+
+
+def _seed_tasks(db_path: str, today: Any, candidates: list[int]) -> None:
+    """Reminder tasks around ``today``: overdue, today, tomorrow, later, undated and one done."""
+    from sia_tui.store.db import open_db
+    from sia_tui.store.people import get_person
+    from sia_tui.tasks.store import add_task, complete_task
+
+    db = open_db(db_path)
+    people: list[int | None] = [i for i in candidates if get_person(db, i) is not None] or [None]
+    who = (people * 4)[:4]
+    add_task(db, subject="Send the quote they asked for", due=today - timedelta(days=1), priority="high",
+             marketo_id=who[0])  # fmt: skip
+    add_task(db, subject="Call about the renewal", due=today, marketo_id=who[1])
+    add_task(db, subject="Demo follow-up", due=today + timedelta(days=1), marketo_id=who[2],
+             details="Bring the ROI sheet.")  # fmt: skip
+    add_task(db, subject="Quarterly business review", due=today + timedelta(days=12), marketo_id=who[3])
+    add_task(db, subject="Lunch with the APAC team", due=None)
+    done = add_task(db, subject="Send the NDA", due=today - timedelta(days=4), marketo_id=who[0])
+    complete_task(db, done.id)
+    db.conn.close()
 
 
 LEAD_FIELDS = (

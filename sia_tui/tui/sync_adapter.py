@@ -28,17 +28,22 @@ def available() -> bool:
 
 def last_sync(db: Any) -> datetime | None:
     engine = _engine()
-    if engine is not None and hasattr(engine, "last_sync_at"):
-        return parse_time(engine.last_sync_at(db))
-    return None
+    if engine is None:
+        return None
+    return parse_time(engine.last_sync_at(db))
 
 
 def run_once(settings: Any, endpoints: Any, db_path: str, progress: Progress) -> Any:
-    """One sync (initial when the cache is empty, else incremental) in this thread's own event loop."""
+    """One sync (initial when the cache was never synced, resumed if one was interrupted, else incremental) in
+    this thread's own event loop. Raises SyncBusyError when another sync of this profile is running."""
     engine = _engine()
     if engine is None:
         raise RuntimeError(UNAVAILABLE)
-    return asyncio.run(engine.run_sync_for(settings, endpoints, db_path, progress=progress))
+
+    def report(snapshot: Any) -> None:
+        progress(snapshot.done, snapshot.total, snapshot.phase)
+
+    return asyncio.run(engine.run_sync(settings, db_path=db_path, endpoints=endpoints, progress=report))
 
 
 def changed(summary: Any) -> bool:

@@ -22,6 +22,7 @@ from tests.tui.people_factory import make_people
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 PEOPLE = 240
+LONG_LIVED_GROUPS = ("outbox-worker",)
 
 
 def closed_port() -> int:
@@ -100,11 +101,24 @@ def make_app(offline_endpoints: Endpoints) -> Callable[..., SiaApp]:
             "display_tz": UTC,
             "endpoints": offline_endpoints,
             "probe_network": False,
+            "run_worker": False,  # the outbox worker runs only in the tests about it (test_app_worker.py)
         }
         kwargs.update(overrides)
         return SiaApp("sandbox", **kwargs)
 
     return build
+
+
+async def wait_until(pilot: Any, condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds (for work on other threads); fails after ``timeout_s``."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await pilot.pause(0.02)
 
 
 async def settle(pilot: Any) -> None:
@@ -114,6 +128,8 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     for _ in range(4):
         await pilot.pause()
-        # A worker replaced by a newer one (latest wins) ends as cancelled: that is expected here.
-        await asyncio.gather(*[w.wait() for w in list(app.workers)], return_exceptions=True)
+        # A worker replaced by a newer one (latest wins) ends as cancelled: that is expected here. The outbox
+        # worker runs until the app quits, so it is not waited for.
+        workers = [w for w in list(app.workers) if w.group not in LONG_LIVED_GROUPS]
+        await asyncio.gather(*[w.wait() for w in workers], return_exceptions=True)
     await pilot.pause()

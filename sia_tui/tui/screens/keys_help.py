@@ -13,7 +13,14 @@ from textual.widgets import DataTable, Static
 
 from sia_tui.tui.keys import KEY_SPECS
 
-WHERE = {"everywhere": "everywhere", "people": "people list", "person": "person"}
+WHERE = {
+    "everywhere": "everywhere",
+    "people": "people list",
+    "person": "person",
+    "screens": "other screens",
+    "tasks": "tasks",
+    "settings": "settings",
+}
 
 
 def pretty_keys(keys: str) -> str:
@@ -24,6 +31,7 @@ def pretty_keys(keys: str) -> str:
         "left_square_bracket": "[",
         "right_square_bracket": "]",
         "escape": "esc",
+        "comma": ",",
     }
     return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -21,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent
 
+from sia_tui.textsafe import printable
 from sia_tui.tui import grid_adapter
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import person_name
@@ -90,6 +92,15 @@ class PersonScreen(Screen[None]):
         Binding(keys_for("tab-sales"), "tab('sales')", "Sales", id="tab-sales", show=False),
         Binding(keys_for("tab-next"), "tab_step(1)", "Next tab", id="tab-next", show=False),
         Binding(keys_for("tab-prev"), "tab_step(-1)", "Previous tab", id="tab-prev", show=False),
+        Binding(keys_for("person-task"), "new_task", "Task", id="person-task", key_display="t"),
+        Binding(
+            keys_for("record-optout"),
+            "record_optout",
+            "Opt-out",
+            id="record-optout",
+            key_display="X",
+            show=False,
+        ),
     ]
 
     def __init__(self, person: dict[str, Any], navigator: Navigator | None = None) -> None:
@@ -123,6 +134,11 @@ class PersonScreen(Screen[None]):
     def on_resize(self) -> None:
         self._apply_width(self.size.width)
 
+    def on_screen_resume(self) -> None:
+        """Back from the tasks screen or a dialog: the open tasks and badges may have changed."""
+        if self.is_mounted and self.person:
+            self.show_card()
+
     def _apply_width(self, width: int) -> None:
         narrow = width < NARROW_BELOW
         if narrow == self.narrow:
@@ -142,7 +158,7 @@ class PersonScreen(Screen[None]):
     def load(self, person: dict[str, Any]) -> None:
         """Show ``person`` now (cache first) and fetch their grid again, as MSIA does on every open."""
         self.person = person
-        self.query_one(PersonCard).show(person)
+        self.show_card()
         self.query_one("#fields-tab-table", FieldsTable).show(person)
         self.sub_title = person_name(person)
         self.token += 1
@@ -160,6 +176,32 @@ class PersonScreen(Screen[None]):
         self.state = GridState(loading=True, fetched_at=self.cached_at, has_cache=cached is not None)
         self._render_grid()
         self._fetch(self.token, marketo_id)
+
+    def show_card(self) -> None:
+        """The identity card, with the compliance badges and this person's open tasks as they are now."""
+        self.query_one(PersonCard).show(self.person, self._tasks_line())
+
+    def _tasks_line(self) -> Text | None:
+        from sia_tui.tasks.store import list_tasks
+        from sia_tui.tui.task_view import BUCKET_STYLES, due_text
+
+        try:
+            today = self.sia.today()
+            tasks = [
+                t
+                for t in list_tasks(self.sia.backend.db, today=today)
+                if t.marketo_id == int(self.person["marketo_id"])
+            ]
+        except Exception as exc:  # the tasks table is not essential to the panel
+            self.log.warning(f"tasks unreadable: {exc!r}")
+            return None
+        if not tasks:
+            return None
+        first = tasks[0]
+        line = Text(f"☐ {len(tasks)} open task{'s' if len(tasks) > 1 else ''} · next ", end="")
+        line.append(due_text(first, today), style=BUCKET_STYLES[first.bucket(today)] or "bold")
+        line.append("  (T)", style="dim")
+        return line
 
     def _shown_rows(self) -> list[Any]:
         if self.state.loading or self.state.error or self.state.offline:
@@ -285,6 +327,55 @@ class PersonScreen(Screen[None]):
             CallLogScreen(self.sia.settings, self.sia.backend.db, self.person), self.sia.queued
         )
 
+    def action_new_task(self) -> None:
+        """A reminder task for this person (the form is prefilled with them)."""
+        from sia_tui.tui.screens.tasks import TaskFormScreen
+
+        def saved(task: Any) -> None:
+            if task is not None:
+                self.notify(f"Task saved: {printable(task.subject)}", timeout=3)
+                self.sia.wake_worker()
+                self.show_card()
+
+        self.app.push_screen(TaskFormScreen(person=self.person), saved)
+
+    def action_record_optout(self) -> None:
+        """Record that this person opted out: confirm (reason optional), then the badge shows at once."""
+        from sia_tui.tui.screens.dialogs import OptOutScreen
+
+        existing = self.person.get("local_optout")
+        if existing:
+            when = str(existing.get("created_at") or "")[:10]
+            self.notify(f"An opt-out is already recorded for {person_name(self.person)} ({when}).", timeout=4)
+            return
+        field = str(self.sia.settings.get("salesforce.optout_field") or "HasOptedOutOfEmail")
+        dialog = OptOutScreen(person_name(self.person), str(self.person.get("email") or ""), field)
+        self.app.push_screen(dialog, self._optout_answered)
+
+    def _optout_answered(self, reason: str | None) -> None:
+        from sia_tui.compliance.optouts import add_optout
+
+        if reason is None:
+            return
+        marketo_id = int(self.person["marketo_id"])
+        try:
+            add_optout(
+                self.sia.backend.db,
+                marketo_id=marketo_id,
+                email=self.person.get("email") or None,
+                reason=reason,
+            )
+        except Exception as exc:
+            self.notify(f"The opt-out was not recorded: {describe_error(exc)}", severity="error")
+            return
+        self.person = self.sia.backend.person(marketo_id) or self.person
+        self.show_card()
+        self.query_one("#fields-tab-table", FieldsTable).show(self.person)
+        self.sia.wake_worker()
+        self.notify(
+            f"Opt-out recorded: emails to {person_name(self.person)} are blocked from now on.", timeout=5
+        )
+
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{name}"
 
@@ -339,6 +430,15 @@ class PersonScreen(Screen[None]):
             "Write an email", "Compose, preview and queue an email to this person (w)", self.action_compose
         )
         yield SystemCommand("Log a call", "Record a call with this person (l)", self.action_log_call)
+        yield SystemCommand(
+            "New task for this person", "A reminder task, due when you say (t)", self.action_new_task
+        )
+        yield SystemCommand("This person's tasks", "Their reminder tasks (T)", self.sia.action_tasks)
+        yield SystemCommand(
+            "Record an opt-out",
+            "This person asked not to be emailed (X, asks first)",
+            self.action_record_optout,
+        )
         yield SystemCommand(
             "Refresh the grid", "Fetch this person's activity from Marketo again (r)", self.action_retry
         )

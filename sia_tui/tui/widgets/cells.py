@@ -48,8 +48,12 @@ def person_name(person: dict[str, Any]) -> str:
 
 
 def flags_of(person: dict[str, Any]) -> list[tuple[str, str]]:
-    """Compliance badges of a person: (label, severity) with severity "bad" (blocks email) or "warn"."""
+    """Compliance badges of a person: (label, severity) with severity "bad" (blocks email) or "warn".
+
+    ``local_optout`` is an opt-out a seller recorded in sia-tui (it blocks sends like Marketo's flags)."""
     out: list[tuple[str, str]] = []
+    if person.get("local_optout"):
+        out.append(("OPTED OUT", "bad"))
     if person.get("unsubscribed"):
         out.append(("UNSUBSCRIBED", "bad"))
     if person.get("black_listed"):
@@ -61,4 +65,10 @@ def flags_of(person: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-SHORT_FLAGS = {"UNSUBSCRIBED": "unsub", "BLOCKLISTED": "block", "SUSPENDED": "susp", "INVALID EMAIL": "inval"}
+SHORT_FLAGS = {
+    "OPTED OUT": "optout",
+    "UNSUBSCRIBED": "unsub",
+    "BLOCKLISTED": "block",
+    "SUSPENDED": "susp",
+    "INVALID EMAIL": "inval",
+}

@@ -72,7 +72,7 @@ class PersonSummary(Static):
     PersonSummary { height: auto; padding: 0 1; }
     """
 
-    def show(self, person: dict[str, Any]) -> None:
+    def show(self, person: dict[str, Any], extra: Text | None = None) -> None:
         lines = Text("", end="", no_wrap=False)
         lines.append_text(safe_text(person_name(person), "bold"))
         lines.append("\n")
@@ -86,6 +86,9 @@ class PersonSummary(Static):
         if scores.plain:
             lines.append("\n")
             lines.append_text(scores)
+        if extra is not None and extra.plain:  # before the owner: the narrow layout has room for ~6 lines
+            lines.append("\n")
+            lines.append_text(extra)
         owner = person.get("owner_email")
         if owner:
             lines.append("\n")
@@ -155,6 +158,7 @@ class PersonCard(Vertical):
         yield PersonSummary(id="person-summary")
         yield FieldsTable(id="person-fields")
 
-    def show(self, person: dict[str, Any]) -> None:
-        self.query_one(PersonSummary).show(person)
+    def show(self, person: dict[str, Any], extra: Text | None = None) -> None:
+        """``extra``: a line under the summary (the person's open tasks)."""
+        self.query_one(PersonSummary).show(person, extra)
         self.query_one(FieldsTable).show(person)

@@ -28,6 +28,10 @@ class Status:
     sync_error: str = ""
     online: bool | None = None  # None = not known yet
     outbox: dict[str, int] = field(default_factory=dict)  # outbox item state -> count
+    #: The in-app outbox worker: "" (not run by this app), starting, running, elsewhere (another sia-tui process
+    #: holds the profile's worker lock), failed, stopped.
+    worker: str = ""
+    worker_error: str = ""
 
 
 class StatusHeader(Widget):
@@ -96,15 +100,7 @@ class StatusHeader(Widget):
             middle.append(f" · synced {age_text(s.last_sync, now)} · sync off", style=self._style("muted"))
         else:
             middle.append(f" · synced {age_text(s.last_sync, now)}", style=self._style("muted"))
-        right = Text("", end="")
-        if s.outbox:
-            waiting = sum(s.outbox.get(k, 0) for k in ("queued", "sending", "retrying"))
-            failed = sum(s.outbox.get(k, 0) for k in ("dead", "blocked"))
-            if waiting or failed:
-                right.append(f"outbox {waiting}", style=self._style("busy" if waiting else "muted"))
-                if failed:
-                    right.append(f" · {failed} failed", style=self._style("error"))
-                right.append("  ")
+        right = outbox_text(s, self._style)
         if s.online is None:
             right.append("◌ connecting ", style=self._style("muted"))
         elif s.online:
@@ -112,6 +108,36 @@ class StatusHeader(Widget):
         else:
             right.append("○ OFFLINE ", style=self._style("offline"))
         return _spread(left, middle, right, self.size.width)
+
+
+WAITING_STATES = ("queued", "sending", "retrying")
+FAILED_STATES = ("dead", "blocked")
+
+
+def outbox_text(s: Status, style: Any) -> Text:
+    """The outbox part of the header: what waits, what failed, and the in-app worker's state (kept short)."""
+    out = Text("", end="")
+    waiting = sum(s.outbox.get(k, 0) for k in WAITING_STATES)
+    failed = sum(s.outbox.get(k, 0) for k in FAILED_STATES)
+    worker = s.worker
+    if worker in ("", "stopped") and not (waiting or failed):
+        return out
+    if worker in ("failed",):
+        out.append("outbox stopped", style=style("error"))
+    elif worker == "starting":
+        out.append("outbox …", style=style("muted"))
+    elif waiting:
+        out.append(f"outbox {waiting}", style=style("busy"))
+    elif worker == "running":
+        out.append("outbox idle", style=style("muted"))
+    else:
+        out.append("outbox 0", style=style("muted"))
+    if failed:
+        out.append(f" · {failed} failed", style=style("error"))
+    if worker == "elsewhere":
+        out.append(" · other worker", style=style("muted"))
+    out.append("  ")
+    return out
 
 
 def _spread(left: Text, middle: Text, right: Text, width: int) -> Text:

@@ -1,0 +1,236 @@
+"""What the settings screen shows and how values read and save; no Textual here.
+
+Validation is :mod:`sia_tui.config`'s (``parse_value`` / ``set_setting``, the same code as ``sia-tui settings
+set``), so the screen and the command line refuse the same values with the same sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sia_tui.config import SPECS, Settings
+
+Kind = Literal["text", "int", "bool", "list", "secret"]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: Kind = "text"
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    fields: tuple[Field, ...]
+    test: str | None = None  # the connection its Test button checks: marketo, salesforce, smtp
+    note: str = ""
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "marketo",
+        "Marketo",
+        (
+            Field("marketo.base_url", "REST base URL", placeholder="e.g. https://123-ABC-456.mktorest.com"),
+            Field("marketo.client_id", "Client id", placeholder="the LaunchPoint service's client id"),
+            Field("marketo.client_secret", "Client secret", "secret"),
+        ),
+        test="marketo",
+    ),
+    Section(
+        "salesforce",
+        "Salesforce",
+        (
+            Field(
+                "salesforce.instance_url",
+                "Instance URL",
+                placeholder="e.g. https://yourcompany.my.salesforce.com",
+            ),
+            Field("salesforce.client_id", "Client id", placeholder="the connected app's consumer key"),
+            Field("salesforce.client_secret", "Client secret", "secret"),
+            Field("salesforce.refresh_token", "Refresh token", "secret"),
+        ),
+        test="salesforce",
+        note="A client secret (client-credentials flow) or a refresh token; the refresh token wins when both are set.",
+    ),
+    Section(
+        "smtp",
+        "SMTP (sending email)",
+        (
+            Field("smtp.host", "Host", placeholder="e.g. smtp.example.com"),
+            Field("smtp.port", "Port", "int"),
+            Field("smtp.starttls", "STARTTLS", "bool"),
+            Field("smtp.username", "User"),
+            Field("smtp.password", "Password", "secret"),
+        ),
+        test="smtp",
+    ),
+    Section(
+        "sync",
+        "People sync",
+        (
+            Field("sync.enabled", "Sync in the app", "bool"),
+            Field("sync.interval_s", "Every (seconds)", "int"),
+        ),
+    ),
+    Section(
+        "compliance",
+        "Compliance",
+        (Field("compliance.unsubscribe_check", "Unsubscribe check", "bool"),),
+        note="Checks the person's unsubscribe status in Marketo right before each email is sent.",
+    ),
+    Section(
+        "logging",
+        "Salesforce logging",
+        (
+            Field("salesforce.log_emails", "Log emails", "bool"),
+            Field("salesforce.log_calls", "Log calls", "bool"),
+            Field("salesforce.sync_tasks", "Sync reminder tasks", "bool"),
+            Field(
+                "salesforce.subject_template",
+                "Task subject",
+                placeholder="e.g. {{activity_type}}: {{activity_subject}}",
+            ),
+            Field(
+                "salesforce.external_id_field",
+                "External-id field",
+                placeholder="optional, e.g. Sia_Activity_Id__c",
+            ),
+            Field(
+                "salesforce.call_outcome_field",
+                "Call outcome field",
+                placeholder="e.g. mktosales_call_outcome__c",
+            ),
+            Field(
+                "salesforce.call_reason_field",
+                "Call reason field",
+                placeholder="e.g. mktosales_call_reason__c",
+            ),
+            Field("salesforce.optout_field", "Opt-out field", placeholder="e.g. HasOptedOutOfEmail"),
+        ),
+        note="Subject fields: {{activity_type}} {{activity_subject}} {{call_outcome}} {{call_reason}} "
+        "{{sales_campaign_name}} {{sales_campaign_day}} {{sales_campaign_step}}",
+    ),
+    Section(
+        "calls",
+        "Calls",
+        (
+            Field("calls.outcomes", "Outcomes", "list", "comma-separated, at most 15"),
+            Field("calls.outcome_required", "Outcome required", "bool"),
+            Field("calls.reasons", "Reasons", "list", "comma-separated, at most 15"),
+            Field("calls.reason_required", "Reason required", "bool"),
+        ),
+    ),
+    Section(
+        "seller",
+        "You (the seller)",
+        (
+            Field("seller.name", "Name", placeholder="used by {{my_name}} and Sent By"),
+            Field("seller.title", "Title", placeholder="used by {{my_title}}"),
+            Field("seller.email", "Email", placeholder="the From address"),
+        ),
+    ),
+)
+
+FIELDS: dict[str, Field] = {f.key: f for s in SECTIONS for f in s.fields}
+CONNECTION_SECTIONS = ("marketo", "salesforce", "smtp")
+#: Settings whose change means new endpoints or clients (the grid's client, the worker's clients).
+CONNECTION_KEYS = frozenset(
+    k for k in SPECS if k.startswith(("marketo.", "smtp.")) or k in (
+        "salesforce.instance_url", "salesforce.client_id", "salesforce.client_secret", "salesforce.refresh_token"
+    )
+)  # fmt: skip
+
+
+def widget_id(key: str) -> str:
+    """A CSS id for a setting key (ids cannot hold dots)."""
+    return "set-" + key.replace(".", "--").replace("_", "-")
+
+
+def display(value: Any) -> str:
+    """A value as the input shows it (lists comma-separated, booleans as words)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def secret_status(settings: Settings, key: str) -> tuple[str, str]:
+    """Where a secret comes from, never its value: (text, kind) with kind env, keyring or unset."""
+    source = settings.source(key)
+    if source == "env":
+        return "from environment", "env"
+    if source == "keyring":
+        return "set in keyring", "keyring"
+    return "not set", "unset"
+
+
+def env_note(settings: Settings, key: str) -> str:
+    """Why what is saved here may not be what is used: the environment wins (or is the only secret store)."""
+    from sia_tui.secrets import keyring_available
+
+    spec = SPECS[key]
+    if spec.env_var in settings.env:
+        if spec.secret:
+            return f"Read from {spec.env_var}; that variable wins over the keyring."
+        return f"{spec.env_var} is set in the environment and overrides this value."
+    if spec.secret and not keyring_available():
+        return f"No OS keyring here: set {spec.env_var} instead."
+    return ""
+
+
+@dataclass(frozen=True)
+class SubjectPreview:
+    email: str
+    call: str
+    problems: tuple[str, ...]
+
+
+def subject_preview(template: str, settings: Settings) -> SubjectPreview:
+    """The Task subjects the outbox would write to Salesforce with ``template``: an email and a call example.
+
+    Rendered by the outbox's own :func:`sia_tui.outbox.records.salesforce_task`, so the preview cannot drift
+    from what is logged.
+    """
+    from sia_tui.mail.templates import SUBJECT_TEMPLATE_FIELDS, render
+    from sia_tui.outbox.model import OutboxItem
+    from sia_tui.outbox.records import TaskSettings, salesforce_task
+
+    outcomes = list(settings.get("calls.outcomes") or ["Connected"])
+    reasons = list(settings.get("calls.reasons") or [])
+    task_settings = TaskSettings(template, "", "", "")
+    samples = {
+        "email": {"subject": "Quick question for Acme", "body": ""},
+        "call": {"outcome": outcomes[0], "reason": reasons[0] if reasons else None, "notes": ""},
+    }
+    subjects: dict[str, str] = {}
+    for kind, payload in samples.items():
+        item = OutboxItem(
+            id="0" * 32,
+            kind=kind,
+            marketo_id=0,
+            record_only=False,
+            payload=payload,
+            person={},
+            seller={},
+            local_date="2025-01-01",
+            occurred_at="",
+            state="queued",
+            created_at="",
+            updated_at="",
+            cancelled_at=None,
+        )
+        subjects[kind] = str(salesforce_task(item, {}, task_settings)["Subject"])
+    rendered = render(
+        template, {}, known=SUBJECT_TEMPLATE_FIELDS, blank=lambda _name: "", what="subject template"
+    )
+    problems = tuple(rendered.problems)
+    if not template.strip():
+        problems = ("the subject template cannot be empty", *problems)
+    return SubjectPreview(subjects["email"], subjects["call"], problems)
