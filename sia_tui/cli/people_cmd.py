@@ -81,7 +81,8 @@ def search(
     limit: int = typer.Option(20, "--limit", min=1, max=1000, help="At most this many people, best first."),
 ) -> None:
     """Search the cached people, best matches first (name and email hits above company and title)."""
-    from sia_tui.store.people import count_people, display_name, search_people, to_json
+    from sia_tui.store.people import count_people, display_name, to_json
+    from sia_tui.store.people_search import search_people
 
     def run(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int]:
         return search_people(db, query, limit=limit), count_people(db)

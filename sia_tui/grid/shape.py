@@ -8,27 +8,13 @@ email's subject, the call's outcome. Attribute lookups ignore case, spaces and u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sia_tui.grid.catalog import GridType
 from sia_tui.grid.models import GridRow
+from sia_tui.marketo.times import parse_marketo_time
 
-
-def parse_activity_date(value: Any) -> datetime | None:
-    """``2023-01-16T23:32:19Z`` or ``2014-09-17T22:31:49+0000`` → aware UTC datetime (None when unreadable)."""
-    if not value:
-        return None
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    elif len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+parse_activity_date = parse_marketo_time
 
 
 def _norm(name: Any) -> str:

@@ -8,12 +8,13 @@ advancing. Every page is yielded, empty ones included, so callers can persist ``
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sia_tui.marketo.models import ActivityType, Page, format_datetime
 from sia_tui.marketo.paging import chunks, unique
 from sia_tui.marketo.session import MarketoSession
+from sia_tui.marketo.times import parse_marketo_time
 from sia_tui.net import TransientError, ValidationError
 
 MAX_TYPE_IDS = 10
@@ -44,20 +45,7 @@ async def activity_types(session: MarketoSession) -> list[ActivityType]:
     return [ActivityType.parse(raw) for raw in envelope.result if raw.get("id") is not None]
 
 
-def parse_activity_date(value: Any) -> datetime | None:
-    """Marketo writes ``2023-01-16T23:32:19Z`` for activities and ``2014-09-17T22:31:49+0000`` elsewhere."""
-    if not value:
-        return None
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    elif len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+parse_activity_date = parse_marketo_time  # activities carry "2023-01-16T23:32:19Z"
 
 
 async def _start_token(

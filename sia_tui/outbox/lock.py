@@ -1,101 +1,22 @@
-"""One outbox worker per profile: an OS file lock under the state dir.
-
-An OS lock (``flock`` / ``msvcrt.locking``) is released by the kernel when its process dies, even by SIGKILL, so a
-crashed worker never blocks the next one and no lease has to time out first.
-"""
+"""One outbox worker per profile: a :class:`~sia_tui.process_lock.ProcessLock` under the state dir."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
-from types import TracebackType
-from typing import IO
+
+from sia_tui.process_lock import ProcessBusyError, ProcessLock
 
 
-class WorkerBusyError(RuntimeError):
+class WorkerBusyError(ProcessBusyError):
     """Another worker holds this profile's lock."""
 
 
-class WorkerLock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
+class WorkerLock(ProcessLock):
+    busy_error = WorkerBusyError
 
     @classmethod
     def for_profile(cls, state_dir: Path, profile: str) -> WorkerLock:
         return cls(state_dir / f"outbox-worker-{profile}.lock")
 
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-    def holder(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8").strip() or "unknown"
-        except OSError:
-            return "unknown"
-
-    def acquire(self) -> None:
-        if self._file is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(self.path, "a+", encoding="utf-8")
-        try:
-            _lock(handle)
-        except OSError:
-            handle.close()
-            raise WorkerBusyError(
-                f"Another outbox worker is already running for this profile (pid {self.holder()})."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._file = handle
-
-    def try_acquire(self) -> bool:
-        try:
-            self.acquire()
-        except WorkerBusyError:
-            return False
-        return True
-
-    def release(self) -> None:
-        handle, self._file = self._file, None
-        if handle is not None:
-            with contextlib.suppress(OSError):
-                handle.seek(0)
-                handle.truncate()
-                _unlock(handle)
-            handle.close()
-
-    def __enter__(self) -> WorkerLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
-
-try:
-    import fcntl
-
-    def _lock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-except ImportError:  # Windows
-    import msvcrt
-
-    def _lock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+    def busy_message(self, holder: str) -> str:
+        return f"Another outbox worker is already running for this profile (pid {holder})."

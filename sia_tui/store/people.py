@@ -35,7 +35,7 @@ from sia_tui.store.db import transaction
 from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, has_cjk, owner_key, person_text
 
 if TYPE_CHECKING:
-    from sia_tui.store.people_search import MatchCount, PeopleSlice
+    pass
 
 #: The 13 fields MSIA syncs, in its order, as our column names.
 MSIA_FIELDS: tuple[str, ...] = (
@@ -310,50 +310,11 @@ class PeopleFilter:
         return (" AND ".join(clauses) or "1"), params
 
 
-def search_people(
-    db: sqlite_utils.Database,
-    query: str = "",
-    *,
-    limit: int = 50,
-    offset: int = 0,
-    filters: PeopleFilter | None = None,
-    sort: SortKey = "relevance",
-) -> list[dict[str, Any]]:
-    """People matching ``query``, best first (see :func:`sia_tui.store.people_search.list_people`)."""
-    from sia_tui.store.people_search import list_people
-
-    return list_people(db, query, limit=limit, offset=offset, filters=filters, sort=sort).rows
-
-
-def list_people(
-    db: sqlite_utils.Database,
-    query: str = "",
-    *,
-    limit: int = 200,
-    offset: int = 0,
-    filters: PeopleFilter | None = None,
-    sort: SortKey = "relevance",
-) -> PeopleSlice:
-    """One page of the people list, and whether more rows follow (see :mod:`sia_tui.store.people_search`)."""
-    from sia_tui.store import people_search
-
-    return people_search.list_people(db, query, limit=limit, offset=offset, filters=filters, sort=sort)
-
-
 def count_people(db: sqlite_utils.Database, filters: PeopleFilter | None = None) -> int:
     """How many cached people pass ``filters``: read from ``people_counts``, so instant at any size."""
     where, params = (filters or PeopleFilter()).counts_sql()
     row = db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM people_counts WHERE {where}", params).fetchone()
     return int(row[0])
-
-
-def count_matching(
-    db: sqlite_utils.Database, query: str = "", filters: PeopleFilter | None = None, *, cap: int = 1000
-) -> MatchCount:
-    """How many people match ``query`` and ``filters``, counted up to ``cap`` (see ``MatchCount.exact``)."""
-    from sia_tui.store import people_search
-
-    return people_search.count_matching(db, query, filters, cap=cap)
 
 
 def iter_all_people(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:

@@ -20,8 +20,10 @@ value from a missing one (both are written as ``null``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from sia_tui.marketo.times import parse_marketo_time
 
 #: Cache column ← Marketo REST field, for plain text values.
 TEXT_FIELDS: dict[str, str] = {
@@ -178,20 +180,8 @@ def to_row(record: Mapping[str, Any], linkedin: str | None, synced_at: str) -> d
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Marketo writes ``2015-03-17T00:18:40Z``, sometimes ``-08:00`` or ``+0000`` offsets; naive means UTC."""
-    text = _text(value)
-    if not text:
-        return None
-    text = text.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    elif len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A lead field's timestamp (see :func:`~sia_tui.marketo.times.parse_marketo_time`)."""
+    return parse_marketo_time(_text(value))
 
 
 def latest_timestamp(record: Mapping[str, Any]) -> datetime | None:

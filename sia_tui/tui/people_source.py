@@ -158,7 +158,8 @@ class PeopleReader:
         interrupted by a newer query."""
         import time
 
-        from sia_tui.store.people import count_people, list_people
+        from sia_tui.store.people import count_people
+        from sia_tui.store.people_search import list_people
 
         started = time.perf_counter()
         filters = self.filters_for(query, owner_id)
@@ -189,7 +190,7 @@ class PeopleReader:
         """
         import time
 
-        from sia_tui.store.people import list_people
+        from sia_tui.store.people_search import list_people
 
         if not query.text.strip() or (query.mine and owner_id is None):
             return None

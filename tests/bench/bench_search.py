@@ -366,7 +366,8 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def measure(path: Path, people: int, runs: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from sia_tui.store.db import open_db
-    from sia_tui.store.people import PeopleFilter, count_matching, count_people, list_people, search_people
+    from sia_tui.store.people import PeopleFilter, count_people
+    from sia_tui.store.people_search import count_matching, list_people, search_people
 
     db = open_db(path, integrity="quick")
     owner = db.conn.execute(

@@ -16,36 +16,10 @@ from sia_tui.marketo.client import MarketoClient
 from sia_tui.sandbox.activity_gen import iso
 from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_tui.sandbox.server import RunningSandbox
+from sia_tui.store.people import COLUMNS
 
 #: The cache columns compared with Marketo (everything but synced_at).
-COMPARED = (
-    "marketo_id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "linkedin_url",
-    "source",
-    "sfdc_lead_id",
-    "sfdc_contact_id",
-    "sfdc_account_id",
-    "sfdc_opportunity_id",
-    "sfdc_type",
-    "owner_id",
-    "owner_email",
-    "unsubscribed",
-    "marketing_suspended",
-    "email_invalid",
-    "black_listed",
-    "lead_score",
-    "priority",
-    "urgency",
-    "relative_score",
-    "marketo_created_at",
-    "marketo_updated_at",
-)
+COMPARED = tuple(c for c in COLUMNS if c != "synced_at")
 
 
 #: Sandbox limits for tests whose client runs with a 1 s window (the sandbox enforces 100 calls per 20 s).

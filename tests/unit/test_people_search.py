@@ -13,13 +13,10 @@ from sia_tui.store import people_search
 from sia_tui.store.db import open_db
 from sia_tui.store.people import (
     PeopleFilter,
-    count_matching,
     count_people,
-    list_people,
-    search_people,
     upsert_people,
 )
-from sia_tui.store.people_search import ORDER, matching_people
+from sia_tui.store.people_search import ORDER, count_matching, list_people, matching_people, search_people
 from sia_tui.store.people_text import fold, matches, parse_query, person_text
 
 

@@ -14,10 +14,10 @@ from sia_tui.store.people import (
     count_people,
     delete_people,
     get_person,
-    search_people,
     to_json,
     upsert_people,
 )
+from sia_tui.store.people_search import search_people
 from sia_tui.store.state import get_state, set_state
 
 

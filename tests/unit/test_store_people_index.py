@@ -16,10 +16,9 @@ from sia_tui.store.people import (
     get_person,
     rebuild_search_index,
     recount_people,
-    search_people,
     upsert_people,
 )
-from sia_tui.store.people_search import matching_people
+from sia_tui.store.people_search import matching_people, search_people
 
 
 def person(i: int, **kw: object) -> dict[str, object]:

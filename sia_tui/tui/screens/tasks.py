@@ -479,7 +479,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
 
     def _person(self) -> tuple[dict[str, Any] | None, str]:
         """The person the Person field names, or why none (empty field: no person, no problem)."""
-        from sia_tui.store.people import search_people
+        from sia_tui.store.people_search import search_people
 
         typed = self.query_one("#person", Input).value.strip()
         if not typed:
