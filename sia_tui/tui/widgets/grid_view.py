@@ -74,7 +74,7 @@ def status_text(state: GridState, count: int, now: datetime) -> Text:
     if state.loading:
         if state.has_cache:
             out.append(f"Cached {age} ", style="bold")
-            out.append(f"· {count} activities · refreshing from Marketo…", style="italic")
+            out.append(f"· {_activities(count)} · refreshing from Marketo…", style="italic")
         else:
             out.append(
                 f"Fetching the last {GRID_DAYS} days from Marketo…" + (f" {count} so far" if count else ""),
@@ -88,8 +88,12 @@ def status_text(state: GridState, count: int, now: datetime) -> Text:
         return out
     label = "Fetched" if state.fresh else "Cached"
     out.append(f"{label} {age}", style="bold")
-    out.append(f" · {count} activities in the last {GRID_DAYS} days", style="dim")
+    out.append(f" · {_activities(count)} in the last {GRID_DAYS} days", style="dim")
     return out
+
+
+def _activities(n: int) -> str:
+    return f"{n:,} activity" if n == 1 else f"{n:,} activities"
 
 
 def sparkline(counts: list[int], width: int) -> tuple[Text, int]:
@@ -148,7 +152,7 @@ class Overview(Static):
         total = len(self.rows)
         parts: list[Any] = []
         head = Text(f"Last {GRID_DAYS} days", style="bold", end="")
-        head.append(f" · {total} activities", style="")
+        head.append(f" · {_activities(total)}", style="")
         if self.rows:
             head.append(f" · latest {age_text(row_time(self.rows[0]), now)}", style="dim")
         parts.append(head)
