@@ -3,55 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from sia_tui.cli import main
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
-from tests.conftest import sandbox_config
+from sia_tui.sandbox.server import RunningSandbox
 from tests.integration.test_task_sync import fast_client
-from tests.support.outbox_env import fetch_people, open_cache, sandbox_env, settings_for
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[RunningSandbox]:
-    config = sandbox_config(
-        now=None, rate_limit_calls=100_000, daily_quota=10_000_000, sf_daily_limit=10_000_000
-    )
-    with start_sandbox(config) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def people(running: RunningSandbox) -> list[dict[str, Any]]:
-    return asyncio.run(fetch_people(running, 300))
-
-
-@pytest.fixture
-def cli(running, people, tmp_path: Path, monkeypatch, capsys):
-    import os
-
-    for var in [v for v in os.environ if v.startswith("SIA_")]:
-        monkeypatch.delenv(var)
-    env = sandbox_env(running, tmp_path / "home")
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    open_cache(settings_for(env), people).conn.close()
-
-    def run(*args: str) -> tuple[int, Any, str]:
-        code = main(["--headless", *args])
-        out, err = capsys.readouterr()
-        try:
-            parsed: Any = json.loads(out) if out.strip() else None
-        except ValueError:
-            parsed = out
-        return code, parsed, err
-
-    return run
 
 
 async def sf_record(

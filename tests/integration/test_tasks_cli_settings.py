@@ -10,10 +10,9 @@ from sia_tui.outbox.queue import get_item
 from sia_tui.outbox.worker import open_worker
 from sia_tui.store.db import open_db
 from sia_tui.tasks.hooks import worker_hooks
-from tests.integration.test_tasks_cli import cli, people, running  # noqa: F401  (fixtures)
 
 
-async def test_turning_log_calls_off_stops_call_tasks_from_the_next_cycle(cli, people):  # noqa: F811
+async def test_turning_log_calls_off_stops_call_tasks_from_the_next_cycle(cli, people):
     person = next(p for p in people if p["sfdc_contact_id"])
     mid = str(person["marketo_id"])
     settings = load_settings()
@@ -58,7 +57,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkeypatch):  # noqa: F811
+def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkeypatch):
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
     assert code == 0 and smtp["ok"]
     by_check = {c["check"]: c for c in smtp["checks"]}
@@ -88,7 +87,7 @@ def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkey
     assert {c["connection"] for c in sf["checks"]} == {"salesforce"}
 
 
-def test_smtp_test_names_the_missing_starttls_and_login(cli, monkeypatch):  # noqa: F811
+def test_smtp_test_names_the_missing_starttls_and_login(cli, monkeypatch):
     monkeypatch.setenv("SIA_SMTP_STARTTLS", "true")
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
     assert code == 1

@@ -25,3 +25,13 @@ def memory_keyring():
     keyring.set_keyring(MemoryKeyring())
     yield MemoryKeyring._store
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """An empty, fully migrated cache in a temporary directory."""
+    from sia_tui.store.db import open_db
+
+    database = open_db(tmp_path / "cache.db")
+    yield database
+    database.conn.close()

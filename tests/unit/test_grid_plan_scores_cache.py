@@ -11,7 +11,6 @@ from sia_tui.grid.cache import delete_cached_grid, load_cached_grid, save_grid
 from sia_tui.grid.models import Grid, GridRow
 from sia_tui.grid.plan import BLOCK, TokenCache, block_count, choose_window_count, origin_of, plan_windows
 from sia_tui.grid.scores import scores
-from sia_tui.store.db import open_db
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=90)
@@ -84,13 +83,6 @@ def test_token_cache_is_per_instance_and_drops_the_least_recently_used():
 def test_stars_and_flames_follow_the_documented_fallback(person, stars, flames, stars_from):
     s = scores(person)
     assert (s.stars, s.flames, s.stars_from) == (stars, flames, stars_from)
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "cache.db")
-    yield database
-    database.conn.close()
 
 
 def make_grid(marketo_id: int, n: int, fetched_at: datetime = NOW) -> Grid:

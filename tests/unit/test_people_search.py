@@ -18,25 +18,7 @@ from sia_tui.store.people import (
 )
 from sia_tui.store.people_search import ORDER, count_matching, list_people, matching_people, search_people
 from sia_tui.store.people_text import fold, matches, parse_query, person_text
-
-
-def person(i: int, **kw: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "marketo_id": i,
-        "first_name": f"First{i}",
-        "last_name": f"Last{i}",
-        "email": f"p{i}@example.com",
-        "company": "Acme",
-        "title": "CTO",
-        "owner_id": "005A",
-    }
-    base.update(kw)
-    return base
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "cache.db")
+from tests.support.people_rows import person
 
 
 def ids(rows: list[dict[str, object]]) -> list[object]:

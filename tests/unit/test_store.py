@@ -19,25 +19,7 @@ from sia_tui.store.people import (
 )
 from sia_tui.store.people_search import search_people
 from sia_tui.store.state import get_state, set_state
-
-
-def person(i: int, **kw):
-    base = {
-        "marketo_id": i,
-        "first_name": f"First{i}",
-        "last_name": f"Last{i}",
-        "email": f"p{i}@example.com",
-        "company": "Acme",
-        "title": "CTO",
-        "owner_id": "005A",
-    }
-    base.update(kw)
-    return base
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "cache.db")
+from tests.support.people_rows import person
 
 
 def test_file_is_private_wal_and_migrated(tmp_path):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 import sqlite3
 
-import pytest
-
 from sia_tui.store.db import migrate, open_db, transaction
 from sia_tui.store.migrations import MIGRATIONS
 from sia_tui.store.people import (
@@ -19,25 +17,7 @@ from sia_tui.store.people import (
     upsert_people,
 )
 from sia_tui.store.people_search import matching_people, search_people
-
-
-def person(i: int, **kw: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "marketo_id": i,
-        "first_name": f"First{i}",
-        "last_name": f"Last{i}",
-        "email": f"p{i}@example.com",
-        "company": "Acme",
-        "title": "CTO",
-        "owner_id": "005A",
-    }
-    base.update(kw)
-    return base
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "cache.db")
+from tests.support.people_rows import person
 
 
 def groups(db) -> dict[tuple[str, int, int], int]:

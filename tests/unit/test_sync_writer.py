@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sia_tui.store.db import open_db, transaction
+from sia_tui.store.db import transaction
 from sia_tui.store.people import get_person
 from sia_tui.store.state import get_state
 from sia_tui.sync.checkpoint import Tally
@@ -14,13 +14,6 @@ from sia_tui.sync.writer import apply_records, remove_people, sweep_generation
 
 def lead(marketo_id: int, **values) -> dict:
     return {"id": marketo_id, "firstName": f"P{marketo_id}", "sfdcLeadOwnerId": "005x", **values}
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "cache.db")
-    yield database
-    database.conn.close()
 
 
 def test_only_owned_people_are_stored_and_unchanged_ones_are_not_counted(db):
