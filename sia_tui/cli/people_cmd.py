@@ -82,12 +82,14 @@ def search(
 ) -> None:
     """Search the cached people, best matches first (name and email hits above company and title)."""
     from sia_tui.store.people import count_people, display_name, to_json
-    from sia_tui.store.people_search import search_people
+    from sia_tui.store.people_search import MatchCount, count_matching, search_people
 
-    def run(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int]:
-        return search_people(db, query, limit=limit), count_people(db)
+    def run(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int, MatchCount | None]:
+        found = search_people(db, query, limit=limit)
+        total = None if G.json or len(found) < limit else count_matching(db, query, cap=10_000)
+        return found, count_people(db), total
 
-    people, cached = _guarded(run)
+    people, cached, total = _guarded(run)
     if G.json:
         emit_json([to_json(p) for p in people])
         return
@@ -97,8 +99,12 @@ def search(
         else:
             info(f"No cached person matches {query!r} (searched {cached:,} people).")
         return
+    if total is not None and total.n > len(people):
+        title = f"The best {len(people)} of {total.n:,}{'' if total.exact else '+'} people matching {query!r}"
+    else:
+        title = f"{len(people)} {'person' if len(people) == 1 else 'people'} matching {query!r}"
     table(
-        f"{len(people)} {'person' if len(people) == 1 else 'people'} matching {query!r}",
+        title,
         SEARCH_COLUMNS,
         [
             (p["marketo_id"], display_name(p), p["email"], p["company"], p["title"], bool(p["unsubscribed"]))

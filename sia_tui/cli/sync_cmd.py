@@ -78,9 +78,11 @@ class ProgressView:
         phase = _PHASES.get(snapshot.phase, snapshot.phase)
         if phase != self.phase or self.task is None:
             if self.task is not None:
-                self.bar.update(self.task, visible=snapshot.phase != "done")
+                # One line, the phase running now; at the end none (the summary says what happened).
+                self.bar.update(self.task, visible=False)
             self.phase = phase
             if snapshot.phase == "done":
+                self.bar.refresh()
                 return
             self.task = self.bar.add_task(phase, total=snapshot.total, rate=0.0)
         self.bar.update(self.task, completed=snapshot.done, total=snapshot.total, rate=snapshot.rate)

@@ -227,7 +227,7 @@ async def _plan(
     else:
         state.rest = rest_state(probe)
     reporter.note(
-        f"{probe.estimated_people} people in Marketo (estimated); {_describe(state.strategy)} "
+        f"{probe.estimated_people:,} people in Marketo (estimated); {_describe(state.strategy)} "
         f"(≈{rest.seconds:.0f} s by REST paging, ≈{bulk.seconds:.0f} s by bulk extract)",
     )
     return state

@@ -133,3 +133,12 @@ async def settle(pilot: Any) -> None:
         workers = [w for w in list(app.workers) if w.group not in LONG_LIVED_GROUPS]
         await asyncio.gather(*[w.wait() for w in workers], return_exceptions=True)
     await pilot.pause()
+
+
+@pytest.fixture(autouse=True)
+def steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cursors that do not blink, so a snapshot never depends on when in the blink cycle it was taken."""
+    from textual.widgets import Input, TextArea
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)

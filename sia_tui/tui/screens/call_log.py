@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
 from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
@@ -88,6 +88,7 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Log the call", id="log", variant="primary")
+        yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)

@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from sia_tui.mail.templates import load_templates, person_context, render
 from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
@@ -89,6 +89,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 yield Checkbox("Record only (sent elsewhere)", id="record_only")
                 yield Button("Cancel", id="cancel")
                 yield Button("Send", id="send", variant="primary")
+        yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self.query_one("#subject", Input).focus()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from sia_tui.textsafe import printable
 
@@ -50,6 +50,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No (n)", id="no", compact=True)
                 yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
+        yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -94,6 +95,7 @@ class OptOutScreen(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Record opt-out", id="record", variant="error", compact=True)
+        yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()

@@ -450,6 +450,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
             with Horizontal(id="form-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+        yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self.query_one("#subject", Input).focus()
