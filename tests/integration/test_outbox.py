@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,9 @@ from sia_tui.outbox.queue import (
 )
 from sia_tui.outbox.worker import open_worker
 from sia_tui.salesforce.ids import to_18
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.people import upsert_people
-from tests.conftest import sandbox_config
 from tests.support.outbox_env import (
-    fetch_people,
     marketo_activities,
     open_cache,
     reachable,
@@ -40,21 +37,6 @@ from tests.support.outbox_env import (
 )
 
 FAST = {"retry_base_s": 0.01, "retry_cap_s": 0.05, "reconcile_delay_s": 0.0, "hold_delay_s": 0.0}
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[RunningSandbox]:
-    # Real time (now=None): activities written "now" must be readable back for reconciliation.
-    config = sandbox_config(
-        now=None, rate_limit_calls=100_000, daily_quota=10_000_000, sf_daily_limit=10_000_000
-    )
-    with start_sandbox(config) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def people(running: RunningSandbox) -> list[dict[str, Any]]:
-    return asyncio.run(fetch_people(running, 300))
 
 
 @pytest.fixture
