@@ -189,6 +189,13 @@ class SalesforceClient:
             self._auth.forget()
         return await self._auth.token()
 
+    async def api_user_id(self) -> str | None:
+        """The id of the User the connection logs in as: the token reply's identity URL ends with it
+        (``…/id/<org id>/<user id>``)."""
+        await self.authenticate()
+        identity = self._auth.identity_url
+        return identity.rstrip("/").rsplit("/", 1)[-1] if identity else None
+
     # ------------------------------------------------------------------------------------------ core
 
     def _delays(self) -> Iterator[float]:

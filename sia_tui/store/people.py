@@ -258,6 +258,16 @@ def recount_people(conn: sqlite3.Connection) -> None:
     )
 
 
+def demo_owner_email(db: sqlite_utils.Database) -> str | None:
+    """The sandbox's demo seller when no ``seller.email`` is set: the owner of the first cached person, so that
+    "my people" and the seller's reminder tasks show something real with no setup."""
+    row = db.conn.execute(
+        "SELECT owner_email FROM people WHERE owner_email IS NOT NULL AND owner_id IS NOT NULL "
+        "ORDER BY marketo_id LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def get_person(db: sqlite_utils.Database, marketo_id: int) -> dict[str, Any] | None:
     cur = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM people WHERE marketo_id = ?", (marketo_id,))
     row = cur.fetchone()

@@ -42,6 +42,7 @@ import sqlite_utils
 from sia_tui.net import ApiError, OutcomeUnknownError, ValidationError
 from sia_tui.salesforce.soql import quote_list, soql
 from sia_tui.store.db import transaction
+from sia_tui.store.people import demo_owner_email
 from sia_tui.store.state import get_state, set_state
 from sia_tui.tasks import mapping as m
 from sia_tui.tasks.store import COLUMNS, CREATING_KEY, Task, now_iso, row_to_task
@@ -192,6 +193,9 @@ class _Run:
         self.sf = sf
         self.ext = str(settings.get("salesforce.external_id_field") or "")
         self.seller_email = str(settings.get("seller.email") or "").strip()
+        if not self.seller_email and getattr(settings, "uses_sandbox", False):
+            # The sandbox's demo seller, as on the people screen's "my people": their reminders are the demo's.
+            self.seller_email = demo_owner_email(db) or ""
         self.result = TaskSyncResult()
         self.owner: str | None = None
         self.errors: dict[str, str] = sync_errors(db)
@@ -243,10 +247,7 @@ class _Run:
             )
             owner = str(found[0]["Id"]) if found else None
         if owner is None:
-            await self.sf.authenticate()
-            # The token reply's identity URL ends with the API user's id (…/id/<org id>/<user id>).
-            identity = getattr(getattr(self.sf, "_auth", None), "identity_url", None)
-            owner = str(identity).rstrip("/").rsplit("/", 1)[-1] if identity else None
+            owner = await self.sf.api_user_id()
         if owner:
             set_state(self.db, OWNER_KEY, {"key": key, "id": owner})
         return owner

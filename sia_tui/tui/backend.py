@@ -119,16 +119,10 @@ class Backend:
         """
         email = self.seller_email()
         if not email and self.sandbox:
+            from sia_tui.store.people import demo_owner_email
+
             with self.reader._conn_lock:
-                row = (
-                    self.reader._database()
-                    .conn.execute(
-                        "SELECT owner_email FROM people WHERE owner_email IS NOT NULL AND owner_id IS NOT NULL "
-                        "ORDER BY marketo_id LIMIT 1"
-                    )
-                    .fetchone()
-                )
-            email = str(row[0]) if row else ""
+                email = demo_owner_email(self.reader._database()) or ""
         return (self.reader.owner_id_for(email) if email else None), email
 
     # ------------------------------------------------------------------------------------------ network

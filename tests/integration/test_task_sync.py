@@ -26,6 +26,7 @@ from sia_tui.salesforce.client import SalesforceClient
 from sia_tui.salesforce.soql import soql
 from sia_tui.sandbox import config as sb
 from sia_tui.sandbox.server import RunningSandbox
+from sia_tui.store.people import upsert_people
 from sia_tui.tasks import mapping
 from sia_tui.tasks.hooks import worker_hooks
 from sia_tui.tasks.store import (
@@ -201,6 +202,30 @@ async def test_first_enable_imports_the_last_24_hours_and_keeps_existing_local_t
     kept = get_task(e.db, before.id)
     assert kept is not None and kept.sf_id is None and kept.push_allowed == 0
     assert await e.ours(before.id) == []
+
+
+async def test_on_the_sandbox_with_no_seller_email_the_demo_sellers_reminders_are_imported(make_env):
+    """The sandbox profile's demo seller is the owner of the first cached person (as for "my people"), so turning
+    task sync on in the demo imports their recent reminders instead of the API user's (who has none)."""
+    e = await make_env()
+    env = {
+        k: v for k, v in e.env.items() if k not in ("SIA_SELLER_EMAIL", "SIA_MARKETO_BASE_URL", "SIA_PROFILE")
+    }
+    settings = Settings(profile="sandbox", file_values={}, env=env, paths=e.settings.paths)
+    assert settings.uses_sandbox and not settings.get("seller.email")
+    email = (await e.admin.query_list(soql("SELECT Email FROM User WHERE Id = {}", e.owner)))[0]["Email"]
+    upsert_people(e.db, [{"marketo_id": 1, "first_name": "Demo", "owner_id": e.owner, "owner_email": email}])
+    fresh = await e.sf_create(Subject="Made in Salesforce today", WhoId=e.person()["sfdc_contact_id"])
+
+    result = await sync_tasks(settings, e.db, e.sf)
+
+    assert result.first_enable and result.imported >= 1
+    local = {t.sf_id for t in list_tasks(e.db, include_done=True)}
+    assert fresh in local
+    owners = await e.admin.query_all(
+        soql("SELECT OwnerId FROM Task WHERE Id IN {}", sorted(i for i in local if i))
+    )
+    assert {r["OwnerId"] for r in owners} == {e.owner}
 
 
 # ------------------------------------------------------------------------------------------------ local → Salesforce
