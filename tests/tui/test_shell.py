@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sia_tui.tui.widgets.status_header import StatusHeader
 from tests.tui.conftest import NOW, endpoints_for, settle
 
@@ -33,6 +35,45 @@ async def test_header_states(people_cache, make_app):
         app.set_status(sync="failed", sync_error="Marketo refused the client id")
         await pilot.pause()
         assert "sync failed" in header_text(app)
+
+
+async def test_at_80_columns_the_header_keeps_what_matters_whole(people_cache, make_app):
+    people_cache(1687)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.set_status(sync="idle", last_sync=NOW, online=True, worker="running")
+        await pilot.pause()
+        text = header_text(app)
+        assert len(text) <= 80
+        assert "SANDBOX" in text and "1,687 people · synced just now" in text and "online" in text
+        assert "…" not in text  # nothing cut: the idle outbox and the repeated profile name gave way instead
+        app.set_status(outbox={"queued": 2})
+        await pilot.pause()
+        assert "outbox 2" in header_text(app)  # an outbox with work waiting is never dropped
+        app.set_status(sync="syncing", sync_done=12_345, sync_total=100_000, sync_phase="initial")
+        await pilot.pause()
+        text = header_text(app)
+        assert "syncing" in text and "12%" in text and "online" in text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_people_header_lines_up_with_the_rows(people_cache, make_app, size):
+    from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList, columns_for
+
+    people_cache(200)  # more people than fit: the list shows its scrollbar, which narrows the rows
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(PeopleHeader)
+        people = app.screen.query_one(PeopleList)
+        row = "".join(seg.text for seg in people.render_line(1))
+        titles = str(header.render()).rstrip()
+        assert header.region.x == people.region.x
+        # Same column layout: every title starts where its column starts in the rows.
+        assert len(str(header.render())) == people.scrollable_content_region.width, (titles, row)
+        flags_at = sum(c.width + 1 for c in columns_for(len(row)) if c.key not in ("flags", "score"))
+        assert titles.index("Flags") == flags_at
 
 
 async def test_a_real_marketo_profile_has_no_sandbox_mark(people_cache, make_app):

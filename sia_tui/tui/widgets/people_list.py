@@ -276,6 +276,8 @@ class PeopleList(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._resize_virtual()
         self._scroll_cursor_into_view()
+        for header in self.screen.query(PeopleHeader):
+            header.refresh()  # its columns follow the rows' width, which the scrollbar narrows
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -362,11 +364,13 @@ class PeopleList(ScrollView, can_focus=True):
 
 
 class PeopleHeader(Widget):
-    """Column titles, laid out exactly like :class:`PeopleList` rows."""
+    """Column titles, laid out exactly like :class:`PeopleList` rows (same width, so the columns line up)."""
 
     DEFAULT_CSS = """
-    PeopleHeader { height: 1; color: $text-muted; text-style: bold; padding: 0 1 0 0; }
+    PeopleHeader { height: 1; color: $text-muted; text-style: bold; }
     """
 
     def render(self) -> Text:
-        return header_text(self.size.width)
+        lists = self.screen.query(PeopleList)
+        width = lists.first().scrollable_content_region.width if lists else 0
+        return header_text(width if width > 0 else self.size.width)

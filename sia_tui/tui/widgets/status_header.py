@@ -74,10 +74,21 @@ class StatusHeader(Widget):
         return self.get_component_rich_style(f"status-header--{name}")
 
     def render(self) -> Text:
+        """The fullest of a few layouts that fits: narrow terminals first lose words that repeat what is shown."""
         s = self.status
         now = self.clock()
+        width = self.size.width
+        layouts = [(False, False), (True, False), (True, True)]
+        for compact, tight in layouts:
+            left, middle, right = self._parts(s, now, compact=compact, tight=tight)
+            if cell_len(left.plain) + cell_len(middle.plain) + cell_len(right.plain) + 2 <= width:
+                break
+        return _spread(left, middle, right, width)
+
+    def _parts(self, s: Status, now: datetime, *, compact: bool, tight: bool) -> tuple[Text, Text, Text]:
         left = Text(" sia-tui ", style=self._style("app"), end="")
-        left.append(f" {printable(s.profile)} ", style=self._style("muted"))
+        if not (s.sandbox and compact and s.profile.lower() == "sandbox"):
+            left.append(f" {printable(s.profile)} ", style=self._style("muted"))
         if s.sandbox:
             left.append(" SANDBOX ", style=self._style("sandbox"))
         middle = Text("", end="")
@@ -87,40 +98,46 @@ class StatusHeader(Widget):
             done = f"{s.sync_done:,}"
             if s.sync_total:
                 pct = min(100, int(100 * s.sync_done / max(1, s.sync_total)))
-                progress = f" · syncing {done}/{s.sync_total:,} ({pct}%)"
+                progress = f" · syncing {pct}%" if tight else f" · syncing {done}/{s.sync_total:,} ({pct}%)"
             else:
                 progress = f" · syncing {done}" if s.sync_done else " · syncing…"
-            if s.sync_phase:
+            if s.sync_phase and not compact:
                 progress += f" {printable(s.sync_phase)}"
             middle.append(progress, style=self._style("busy"))
         elif s.sync == "failed":
             middle.append(" · sync failed", style=self._style("error"))
-            middle.append(f" (last {age_text(s.last_sync, now)})", style=self._style("muted"))
+            if not tight:
+                middle.append(f" (last {age_text(s.last_sync, now)})", style=self._style("muted"))
         elif s.sync == "off":
             middle.append(f" · synced {age_text(s.last_sync, now)} · sync off", style=self._style("muted"))
         else:
             middle.append(f" · synced {age_text(s.last_sync, now)}", style=self._style("muted"))
-        right = outbox_text(s, self._style)
+        right = outbox_text(s, self._style, quiet=tight)
         if s.online is None:
             right.append("◌ connecting ", style=self._style("muted"))
         elif s.online:
             right.append("● online ", style=self._style("online"))
         else:
             right.append("○ OFFLINE ", style=self._style("offline"))
-        return _spread(left, middle, right, self.size.width)
+        return left, middle, right
 
 
 WAITING_STATES = ("queued", "sending", "retrying")
 FAILED_STATES = ("dead", "blocked")
 
 
-def outbox_text(s: Status, style: Any) -> Text:
-    """The outbox part of the header: what waits, what failed, and the in-app worker's state (kept short)."""
+def outbox_text(s: Status, style: Any, *, quiet: bool = False) -> Text:
+    """The outbox part of the header: what waits, what failed, and the in-app worker's state (kept short).
+
+    ``quiet`` (narrow terminals) leaves out an outbox with nothing to say: idle, nothing waiting or failed.
+    """
     out = Text("", end="")
     waiting = sum(s.outbox.get(k, 0) for k in WAITING_STATES)
     failed = sum(s.outbox.get(k, 0) for k in FAILED_STATES)
     worker = s.worker
     if worker in ("", "stopped") and not (waiting or failed):
+        return out
+    if quiet and worker in ("running", "elsewhere") and not (waiting or failed):
         return out
     if worker in ("failed",):
         out.append("outbox stopped", style=style("error"))
