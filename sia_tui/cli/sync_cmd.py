@@ -7,6 +7,7 @@ table, or as one JSON object per run with ``--json``: ``{"people", "created", "u
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
@@ -15,11 +16,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.text import Text
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
 
@@ -51,9 +54,8 @@ class ProgressView:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("people"),
-                TextColumn("{task.fields[rate]:>7.0f}/s"),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                LiveColumn("rate"),
+                LiveColumn("eta"),
                 TimeElapsedColumn(),
                 console=stderr,
                 transient=False,
@@ -84,8 +86,33 @@ class ProgressView:
             if snapshot.phase == "done":
                 self.bar.refresh()
                 return
-            self.task = self.bar.add_task(phase, total=snapshot.total, rate=0.0)
-        self.bar.update(self.task, completed=snapshot.done, total=snapshot.total, rate=snapshot.rate)
+            self.task = self.bar.add_task(phase, total=snapshot.total)
+        self.bar.update(
+            self.task, completed=snapshot.done, total=snapshot.total, snapshot=snapshot, at=time.monotonic()
+        )
+
+
+class LiveColumn(ProgressColumn):
+    """People/s or the ETA from the sync's last snapshot, moved on to now (the bar redraws between snapshots)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def render(self, task: Task) -> Text:
+        snapshot = task.fields.get("snapshot")
+        rate, eta = snapshot.live(time.monotonic() - task.fields["at"]) if snapshot else (0.0, None)
+        if self.what == "rate":
+            return Text(f"{rate:>7,.0f}/s")
+        return Text(f"ETA {eta_text(eta)}")
+
+
+def eta_text(seconds: float | None) -> str:
+    """``h:mm:ss`` like Rich's columns; the sync's own estimate, which knows the limiter's ceiling."""
+    if seconds is None:
+        return "-:--:--"
+    whole = int(seconds + 0.5)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def _print_summary(summary: Any) -> None:

@@ -69,6 +69,8 @@ class Reporter:
     phase: Phase = "plan"
     total: int | None = None
     done: int = 0
+    resumed_from: int = 0
+    ceiling_rate: float | None = None
     _last_emit: float = 0.0
 
     def __post_init__(self) -> None:
@@ -78,8 +80,18 @@ class Reporter:
     def api_calls(self) -> int:
         return self.client.calls.total - self.calls_at_start
 
-    def begin(self, phase: Phase, total: int | None = None, message: str = "") -> None:
-        self.phase, self.total, self.done = phase, total, 0
+    def begin(
+        self,
+        phase: Phase,
+        total: int | None = None,
+        message: str = "",
+        *,
+        resumed_from: int = 0,
+        ceiling_rate: float | None = None,
+    ) -> None:
+        """A new phase; ``resumed_from`` records were read by an interrupted run this one continues."""
+        self.phase, self.total, self.done = phase, total, resumed_from
+        self.resumed_from, self.ceiling_rate = resumed_from, ceiling_rate
         self.phase_started = time.monotonic()
         self.emit(message, force=True)
 
@@ -112,6 +124,8 @@ class Reporter:
                 elapsed_s=now - self.phase_started,
                 message=message,
                 note=note,
+                resumed_from=self.resumed_from,
+                ceiling_rate=self.ceiling_rate,
             )
         )
 

@@ -252,12 +252,18 @@ async def _initial(
     auto: bool,
     resumed: bool,
 ) -> None:
-    reporter.begin("initial", total=state.estimated or None, message=_describe(state.strategy))
-    reporter.done = state.read
+    reporter.begin(
+        "initial",
+        total=state.estimated or None,
+        message=_describe(state.strategy),
+        resumed_from=state.read,
+        ceiling_rate=_ceiling(client, state.strategy),
+    )
     run = InitialRun(db, client, state, tally, reporter, client.limiter.max_concurrency)
     if not resumed:
         run.persist()
     while True:
+        reporter.ceiling_rate = _ceiling(client, state.strategy)
         try:
             if state.strategy in ("bulk", "list-bulk"):
                 await run_bulk(run)
@@ -280,12 +286,20 @@ async def _initial(
                 state.strategy = "rest"
                 state.rest = rest_state(plan.Probe.from_json(state.probe))
             run.persist()
+            reporter.ceiling_rate = _ceiling(client, state.strategy)
             reporter.note(f"{exc}; reading by REST paging instead")
     with transaction(db):
         tally.deleted += sweep_generation(db, state.marker)
         delete_state(db, INITIAL, *FEED_KEYS)
         set_state(db, SINCE, state.since)
         set_state(db, CONFIG, {"fields": state.fields, "linkedin": state.linkedin, "list_id": state.list_id})
+
+
+def _ceiling(client: MarketoClient, strategy: str) -> float | None:
+    """The rate REST paging cannot outrun for long (None for bulk: its rows come in files)."""
+    if strategy not in ("rest", "list-rest"):
+        return None
+    return plan.rest_ceiling_rate(client.limiter.max_calls, client.limiter.window_s)
 
 
 async def _choose_for_list(run: InitialRun) -> None:

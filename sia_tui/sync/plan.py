@@ -200,6 +200,11 @@ def estimate_rest(
     return Estimate("rest", max(paced, in_flight), calls)
 
 
+def rest_ceiling_rate(max_calls: int, window_s: float) -> float:
+    """Records per second REST paging can sustain: every call in the window's budget returns a full page."""
+    return max(1, max_calls) * CHUNK / max(window_s, 1e-9)
+
+
 def simulate_bulk(rows_per_job: list[int], timing: BulkTiming) -> float:
     """Seconds until the last job's file is downloaded, replaying the export service's schedule."""
     if not rows_per_job:

@@ -7,7 +7,7 @@ turns them into a Rich progress bar, the TUI into its status line).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Phase = Literal["plan", "initial", "changes", "deletes", "swap", "done"]
@@ -26,17 +26,41 @@ class SyncProgress:
     elapsed_s: float
     message: str = ""
     note: bool = False  # ``message`` is worth showing the user (the plan chosen, a fallback)
+    #: Records read before this run began (a resumed sync): they do not count towards the rate.
+    resumed_from: int = 0
+    #: The fastest this phase can read for long (REST paging: the limiter's calls per window × records per call).
+    ceiling_rate: float | None = None
 
     @property
     def rate(self) -> float:
-        """Records read per second since the phase began."""
-        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        """Records read per second since the phase began (in this run)."""
+        return max(0, self.done - self.resumed_from) / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
     def eta_s(self) -> float | None:
-        if self.total is None or self.rate <= 0:
+        """Seconds to go, or None while unknown.
+
+        REST paging reads a whole window's budget of calls in its first seconds and then waits for the window to
+        slide, so the rate seen early on is far above what the rest of the sync can sustain: it is capped at the
+        ceiling.
+        """
+        rate = self.rate
+        if self.ceiling_rate:
+            rate = min(rate, self.ceiling_rate)
+        if self.total is None or rate <= 0:
             return None
-        return max(0.0, (self.total - self.done) / self.rate)
+        return max(0.0, (self.total - self.done) / rate)
+
+    def live(self, since_s: float) -> tuple[float, float | None]:
+        """(rate, ETA) ``since_s`` seconds after this snapshot, for displays that redraw between snapshots.
+
+        No snapshot arrives while the limiter holds calls back, so the ETA counts down from the one last reported
+        (REST paging then reads a whole window's budget at once); once that runs out it is estimated afresh.
+        """
+        later = replace(self, elapsed_s=self.elapsed_s + max(0.0, since_s))
+        if self.eta_s is not None and self.eta_s - since_s > 0:
+            return later.rate, self.eta_s - since_s
+        return later.rate, later.eta_s
 
 
 ProgressCallback = Callable[[SyncProgress], None]

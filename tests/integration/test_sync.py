@@ -91,6 +91,41 @@ async def test_bulk_falls_back_to_rest_paging_when_the_export_quota_is_spent(san
     assert_cache_matches(db, running)
 
 
+async def test_progress_caps_the_eta_at_the_limiters_ceiling_only_while_paging(sandbox_factory, db):
+    running = sandbox_factory(**ROOMY, people=400, bulk_daily_bytes=1)
+    seen: list[Any] = []
+    async with fast_client(running) as client:
+        await sync_with_client(db, client, strategy="bulk", progress=seen.append)
+        ceiling = client.limiter.max_calls * 300 / client.limiter.window_s
+    initial = [s for s in seen if s.phase == "initial"]
+    # Bulk first (files, no per-call ceiling), then REST paging after the quota error: capped.
+    fallback = next(i for i, s in enumerate(initial) if "REST paging instead" in s.message)
+    assert all(s.ceiling_rate is None for s in initial[:fallback])
+    assert all(s.ceiling_rate == ceiling for s in initial[fallback:])
+
+
+async def test_a_resumed_rest_sync_reports_its_rate_from_what_it_reads_itself(sandbox_factory, db):
+    running = sandbox_factory(**ROOMY, people=1_500)
+
+    def crash_after_a_few_pages(snapshot: Any) -> None:
+        if snapshot.phase == "initial" and snapshot.done >= 600:
+            raise Crash
+
+    async with fast_client(running) as client:
+        with pytest.raises(Crash):
+            await sync_with_client(db, client, strategy="rest", progress=crash_after_a_few_pages)
+    read_before = get_state(db, INITIAL)["read"]
+    seen: list[Any] = []
+    async with fast_client(running) as client:
+        summary = await sync_with_client(db, client, progress=seen.append)
+    assert summary.resumed
+    first = next(s for s in seen if s.phase == "initial")
+    assert read_before > 0 and first.resumed_from == read_before == first.done
+    last = [s for s in seen if s.phase == "initial"][-1]
+    assert last.rate * last.elapsed_s == pytest.approx(last.done - read_before)
+    assert_cache_matches(db, running)
+
+
 async def test_an_interrupted_bulk_sync_resumes_its_jobs_instead_of_exporting_again(sandbox_factory, db):
     running = sandbox_factory(**ROOMY, people=400)
 
