@@ -8,6 +8,11 @@ questions cheap: "what did these 30 people do this week" (test each hour), and "
 an engagement tier that accepts more or fewer of their slots, and a few "hot" people are busy every day. Each
 session's activities come from ``random.Random(hash(seed, person, hour, lane))``.
 
+Everyone else is also on the nurture programme: one email touch every :data:`NURTURE_DAYS` days at an hour fixed
+per person (lane 2, which only hot people use otherwise), so every person has activity across any 90 days, however
+disengaged. The touch days and hours are arithmetic in the person's index, so "who gets a touch this hour" is
+enumerated, never scanned.
+
 Activity ids: ``hour * 10**10 + person * 32 + k`` (k < 30 for behaviour, 30/31 for the seeded Change Data Value /
 New Lead records), so they are unique, stable and roughly time-ordered; ids of stored (API-written) activities use
 ``hour * 10**10 + 9 * 10**9 + seq``. All stay below 2**53 so JSON clients keep them exact.
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sia_tui.sandbox.activity_types import SALES_CALL_TYPE_ID
 from sia_tui.sandbox.datagen import EN_TITLES, FIRST_LEAD_ID
 from sia_tui.sandbox.ids import mix64
 
@@ -37,6 +43,9 @@ _WEEKEND = 0.3
 _WEEK_NORM = 7 / (5 + 2 * _WEEKEND)
 #: acceptance per engagement tier (per mille) on lane 0; tier 4 and hot people also use lane 1
 _ACCEPT = (0, 100, 350, 1000, 1000)
+NURTURE_DAYS = 14  # every person not "hot" gets a nurture email this often
+NURTURE_HOURS = tuple(range(13, 21))  # UTC; which one is fixed per person
+NURTURE_LANE = 2
 
 # flags (same bits as state.py)
 FLAG_SEEDED = 1
@@ -95,6 +104,23 @@ SALES_TEMPLATES = (
     (506, "Checking in before the quarter ends"),
 )
 SALES_CAMPAIGNS = ("Q1 Outbound – Enterprise", "Webinar Follow-up", "APAC Expansion", "Re-engage Closed Lost")
+NURTURE_ASSETS = (
+    (1201, "Nurture – Evergreen.Tips from the Field"),
+    (1202, "Nurture – Evergreen.Customer Story of the Month"),
+    (1203, "Nurture – Evergreen.Product Update Digest"),
+    (1204, "Nurture – APAC.お客様事例のご紹介"),
+    (1205, "Nurture – APAC.客户成功案例"),
+)
+CALL_OUTCOMES = (
+    ("completed", "Connected – interested"),
+    ("completed", "Connected – follow up next quarter"),
+    ("completed", "Connected – not the right person"),
+    ("completed", "Meeting booked"),
+    ("no answer", "Left voicemail"),
+    ("no answer", "No answer"),
+    ("failed", "Wrong number"),
+)
+CALL_REASONS = ("Follow-up", "Discovery", "Demo request", "Renewal", "Cold call")
 MILESTONES = (
     "Milestone: Lead score passed 100",
     "Milestone: Became a Marketing Qualified Lead",
@@ -213,18 +239,36 @@ class Generator:
         if not self.seeded(lead_id):
             return []
         tier = self.tier(lead_id)
-        if tier == 0:
-            return []
         x = lead_id - FIRST_LEAD_ID
         n = self.n
+        nurture_hour = self.nurture_hour(x)
         out = []
         for slot in range(max(first_slot, self.start_ms // HOUR_MS), last_slot + 1):
-            for lane, (a, b, k, _inv) in enumerate(self.lanes(slot)):
-                if (a * x + b) % n < k and self._accepts(lead_id, tier, slot, lane):
-                    out.append((slot, lane))
-            if tier == 5 and self._hot_lane(lead_id, slot):
-                out.append((slot, 2))
+            if tier:
+                for lane, (a, b, k, _inv) in enumerate(self.lanes(slot)):
+                    if (a * x + b) % n < k and self._accepts(lead_id, tier, slot, lane):
+                        out.append((slot, lane))
+            if tier == 5:
+                if self._hot_lane(lead_id, slot):
+                    out.append((slot, 2))
+            elif slot % 24 == nurture_hour and (slot // 24 + x) % NURTURE_DAYS == 0:
+                out.append((slot, NURTURE_LANE))
         return out
+
+    @staticmethod
+    def nurture_hour(x: int) -> int:
+        """The UTC hour of person index ``x``'s nurture touches (spread evenly over :data:`NURTURE_HOURS`)."""
+        return NURTURE_HOURS[x // NURTURE_DAYS % len(NURTURE_HOURS)]
+
+    def nurtured_in(self, slot: int) -> list[int]:
+        """Lead ids with a nurture touch in hour ``slot``: ``x ≡ -day (mod NURTURE_DAYS)`` at their hour."""
+        hour = slot % 24
+        if hour not in NURTURE_HOURS:
+            return []
+        residue = (-(slot // 24)) % NURTURE_DAYS
+        step = NURTURE_DAYS * len(NURTURE_HOURS)
+        first = residue + NURTURE_DAYS * NURTURE_HOURS.index(hour)
+        return [x + FIRST_LEAD_ID for x in range(first, self.n, step) if x + FIRST_LEAD_ID not in self.hot]
 
     def sessions_in(self, slot: int) -> list[tuple[int, int]]:
         """(lead id, lane) of everyone's sessions in hour ``slot``."""
@@ -241,6 +285,7 @@ class Generator:
         for lead_id in self.hot:
             if self.seeded(lead_id) and self._hot_lane(lead_id, slot):
                 out.append((lead_id, 2))
+        out.extend((lead_id, NURTURE_LANE) for lead_id in self.nurtured_in(slot))
         return out
 
     # -- what a session holds ------------------------------------------------------------------------------
@@ -251,15 +296,23 @@ class Generator:
         if base_ms < info.created_ms:
             return []
         has_owner = bool(info.flags & FLAG_HAS_OWNER) and info.owner_email is not None
-        weights = (45, 30, 20 if has_owner else 0, 5)
-        scenario = rng.choices(("email", "web", "sales", "moment"), weights=weights)[0]
         b = _Builder(info, slot, lane, base_ms, rng)
+        if lane == NURTURE_LANE and info.id not in self.hot:
+            if info.flags & FLAG_UNSUBSCRIBED:
+                b.web_visit()  # no more marketing email; the person still reads the site now and then
+            else:
+                b.email_campaign(open_rate=0.2, nurture=True)
+            return b.out
+        weights = (45, 30, 14 if has_owner else 0, 6 if has_owner else 0, 5)
+        scenario = rng.choices(("email", "web", "sales", "call", "moment"), weights=weights)[0]
         if scenario == "email":
             b.email_campaign()
         elif scenario == "web":
             b.web_visit()
         elif scenario == "sales":
             b.sales_thread()
+        elif scenario == "call":
+            b.sales_call()
         else:
             b.moment(rng.choice(MILESTONES), "Milestone", "Marketo")
         return b.out
@@ -312,9 +365,9 @@ class _Builder:
             ),
         })  # fmt: skip
 
-    def email_campaign(self) -> None:
+    def email_campaign(self, *, open_rate: float = 0.45, nurture: bool = False) -> None:
         rng, info = self.rng, self.info
-        mailing_id, name = rng.choice(EMAIL_ASSETS)
+        mailing_id, name = rng.choice(NURTURE_ASSETS if nurture else EMAIL_ASSETS)
         campaign_id = 1000 + mailing_id % 97
         common = {
             "primaryAttributeValueId": mailing_id,
@@ -341,7 +394,7 @@ class _Builder:
             )})  # fmt: skip
             return
         self.add(7, (2_000, 40_000), {**common, "attributes": attrs(*run)})
-        if rng.random() >= 0.45:
+        if rng.random() >= open_rate:
             return
         mobile = "iPhone" in self.ua or "Android" in self.ua
         device = (("Device", "Mobile" if mobile else "Desktop"), ("Is Mobile Device", mobile),
@@ -433,6 +486,23 @@ class _Builder:
                 ("Marketo Sales Person ID", info.owner_number), ("Artifact ID", artifact),
             )})  # fmt: skip
             self.moment(f"Replied to sales email: {subject}", "Email", "Sales App")
+
+    def sales_call(self) -> None:
+        """A call the person's owner logged in MSIA (the native Received Sales Call type)."""
+        rng, info = self.rng, self.info
+        status, outcome = rng.choice(CALL_OUTCOMES)
+        duration = rng.randrange(180, 1_800) if status == "completed" else rng.randrange(0, 40)
+        self.add(SALES_CALL_TYPE_ID, (0, 1), {
+            "primaryAttributeValue": outcome,
+            "attributes": attrs(
+                ("Sales Call Made By", info.owner_email), ("Sales Call Status", status),
+                ("Sales Call Duration", duration), ("Sales Call Reason", rng.choice(CALL_REASONS)),
+                ("Source", "Sales App"), ("Marketo Sales Person ID", info.owner_number),
+                ("Artifact ID", rng.randrange(10_000_000, 99_999_999)),
+            ),
+        })  # fmt: skip
+        if status == "completed" and rng.random() < 0.3:
+            self.moment(f"Spoke with sales: {outcome}", "Call", "Sales App")
 
 
 def new_lead_record(row: Any, ms: int) -> Activity:

@@ -1,12 +1,16 @@
 """Marketo's standard activity types (ids, names, primary and secondary attributes) as types.json serves them.
 
 Ids and attribute names follow Adobe's activity type table and a live instance's types.json; the sales types
-(39-48) carry the Sales Insight Actions attributes from its activity glossary.
+(39-48) carry the Sales Insight Actions attributes from its activity glossary. MSIA's native "Received Sales Call"
+has no published id, so the sandbox gives it :data:`SALES_CALL_TYPE_ID`: clients must find it by name, as they
+must on a real instance.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+SALES_CALL_TYPE_ID = 155
 
 
 def _attrs(*pairs: str) -> list[dict[str, str]]:
@@ -92,12 +96,16 @@ STANDARD_TYPES: list[dict[str, Any]] = [
     _type(48, "Sales Email Bounced", "Email sent by a sales person bounced", None,
           "Details:string", "Email:string", "Sent By:string", "Marketo Sales Person ID:integer",
           "Template ID:integer"),
+    _type(SALES_CALL_TYPE_ID, "Received Sales Call", "Sales person logs a call with a person",
+          ("Sales Call Subject", "string"), "Sales Call Made By:string", "Sales Call Status:string",
+          "Sales Call Duration:integer", "Sales Phone Number Called:string", "Sales Call Reason:string",
+          "Sales Call Notes:text", "Source:string", "Marketo Sales Person ID:integer", "Artifact ID:integer"),
 ]  # fmt: skip
 
 STANDARD_BY_ID: dict[int, dict[str, Any]] = {t["id"]: t for t in STANDARD_TYPES}
 
 #: Types produced by the behaviour generator (people doing things), as opposed to database events.
-BEHAVIOUR_TYPE_IDS = frozenset({1, 2, 3, 6, 7, 8, 9, 10, 11, 27, 39, 40, 41, 45, 46, 48})
+BEHAVIOUR_TYPE_IDS = frozenset({1, 2, 3, 6, 7, 8, 9, 10, 11, 27, 39, 40, 41, 45, 46, 48, SALES_CALL_TYPE_ID})
 LEAD_CHANGE_TYPE_IDS = frozenset({12, 13})
 LIST_CHANGE_TYPE_IDS = frozenset({24, 25})  # Add to List / Remove from List (static list membership)
 DELETE_LEAD_TYPE_ID = 37

@@ -257,6 +257,25 @@ async def test_calls_and_sales_emails_logged_as_custom_activities_show_in_the_sa
     assert email.type == "Send Sales Email" and email.detail == "sent by ann@sia.example · logged in sia-tui"
 
 
+async def test_calls_logged_in_msia_show_in_the_sales_tab_with_outcome_duration_and_seller(sandbox):
+    async with client(sandbox) as marketo:
+        call_id = next(t.id for t in await marketo.activity_types() if t.name == "Received Sales Call")
+        calls = [r async for r in marketo.iter_activities([call_id], since=SINCE)]
+        assert calls
+        lead = calls[-1]["leadId"]
+        grid = await load_grid(marketo, lead, now=NOW, tokens=TokenCache())
+    rows = [r for r in grid.by_tab("sales") if r.type == "Sales Call"]
+    mine = [c for c in calls if c["leadId"] == lead]
+    assert len(rows) == len(mine)
+    attributes = {a["name"]: a["value"] for a in mine[-1]["attributes"]}
+    newest = max(rows, key=lambda r: r.date)
+    assert newest.title == mine[-1]["primaryAttributeValue"]
+    assert (
+        attributes["Sales Call Status"] in newest.detail
+        and f"by {attributes['Sales Call Made By']}" in newest.detail
+    )
+
+
 async def test_prefetched_tokens_spare_the_first_open_its_token_calls(sandbox):
     lead = hot_ids(sandbox)[0]
     tokens = TokenCache()

@@ -272,3 +272,62 @@ def test_list_scoped_activities_cover_only_members_exactly_once(marketo: Marketo
         )
         == "1013"
     )
+
+
+ALL_GRID_EMAIL_WEB = "1,2,3,6,7,8,9,10,11,27"
+SALES = "39,40,41,45,46,48,155"
+
+
+def test_every_person_has_activity_in_each_month_of_the_last_90_days(marketo: MarketoHttp):
+    """However disengaged (or unsubscribed, or with a bouncing address), everyone has a 90-day history."""
+    ids = list(range(1001, 1301))
+    created = {}
+    for i in range(0, len(ids), 300):
+        body = marketo.get("/rest/v1/leads.json", filterType="id", filterValues=",".join(map(str, ids[i : i + 300])),
+                           fields="id,createdAt")  # fmt: skip
+        created.update({r["id"]: r["createdAt"] for r in body["result"]})
+    start = SANDBOX_NOW - timedelta(days=90)
+    old_enough = [i for i in ids if i in created and created[i] < start.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert len(old_enough) > 200
+    months: dict[int, set[int]] = {i: set() for i in old_enough}
+    for i in range(0, len(old_enough), 30):
+        batch = ",".join(map(str, old_enough[i : i + 30]))
+        for types in (ALL_GRID_EMAIL_WEB, SALES):
+            records, _ = walk(marketo, "/rest/v1/activities.json", since(marketo, 90), activityTypeIds=types,
+                              leadIds=batch)  # fmt: skip
+            for r in records:
+                day = (SANDBOX_NOW - _parse(r["activityDate"])).days
+                months[r["leadId"]].add(min(2, day // 30))
+    without = {i: sorted(m) for i, m in months.items() if m != {0, 1, 2}}
+    assert not without, f"people missing activity in some month (0 = latest): {without}"
+
+
+def test_sellers_calls_are_native_received_sales_call_activities(marketo: MarketoHttp):
+    types = {t["name"]: t for t in marketo.get("/rest/v1/activities/types.json")["result"]}
+    call_type = types["Received Sales Call"]
+    assert call_type["primaryAttribute"]["name"] == "Sales Call Subject"
+    records, _ = walk(
+        marketo, "/rest/v1/activities.json", since(marketo, 30), activityTypeIds=str(call_type["id"])
+    )
+    assert records, "no calls logged across the instance in 30 days"
+    attributes = {a["name"]: a["value"] for a in records[0]["attributes"]}
+    assert {"Sales Call Made By", "Sales Call Status", "Sales Call Duration"} <= set(attributes)
+    assert "@" in attributes["Sales Call Made By"]
+
+
+def test_nurture_touches_agree_between_whole_instance_and_per_person_scans(marketo: MarketoHttp):
+    records, _ = walk(marketo, "/rest/v1/activities.json", since(marketo, 15), activityTypeIds="6,7,8,27")
+    people = sorted({r["leadId"] for r in records})
+    assert len(people) > 250  # a 14-day cycle reaches nearly everyone in 15 days
+    sample = people[::10][:30]
+    per_person, _ = walk(marketo, "/rest/v1/activities.json", since(marketo, 15), activityTypeIds="6,7,8,27",
+                         leadIds=",".join(map(str, sample)))  # fmt: skip
+    assert sorted(r["marketoGUID"] for r in per_person) == sorted(
+        r["marketoGUID"] for r in records if r["leadId"] in sample
+    )
+
+
+def _parse(text: str):
+    from datetime import datetime
+
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=SANDBOX_NOW.tzinfo)
