@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -39,7 +40,8 @@ _PHASES = {
 class ProgressView:
     """Sync progress on stderr: a live bar on a terminal; the plan and fallbacks as lines (none with --json)."""
 
-    def __init__(self, *, live: bool, quiet: bool) -> None:
+    def __init__(self, *, live: bool, quiet: bool, console: Console | None = None) -> None:
+        self.console = console or stderr
         self.live = live
         self.quiet = quiet
         self.bar: Progress | None = None
@@ -53,11 +55,11 @@ class ProgressView:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("people"),
+                TextColumn("people read"),
                 LiveColumn("rate"),
                 LiveColumn("eta"),
                 TimeElapsedColumn(),
-                console=stderr,
+                console=self.console,
                 transient=False,
             )
             self.bar.start()
