@@ -2,9 +2,28 @@
 
 The TUI and ``sia-tui worker`` both pass :func:`worker_hooks` to ``open_worker(..., hooks=...)``. Settings are read
 again from the profile's file on every cycle, so turning ``salesforce.sync_tasks`` on, or changing
-``salesforce.optout_field``, applies from the next cycle without a restart. To spare the org's API allocation a
-full task pull runs at most every ``sync.interval_s`` seconds (or ``min_interval_s``), and a failed opt-out is
-retried on that rhythm too; a local task change or a new opt-out still goes out in the very next cycle.
+``salesforce.optout_field``, applies from the next cycle without a restart.
+
+**What "one cycle" means for reminder tasks.** A task-sync cycle is one task-sync run
+(:func:`sia_tui.tasks.sync.sync_tasks`: pull from Salesforce, then push). The worker cycles every few seconds
+(≤ 5 s), but even a quiet run costs two API calls (the delete log and a SOQL query) from the org's rolling
+24-hour API allocation, shared by every user and integration (15,000 a day on a Developer Edition org): one run
+per worker cycle would be about 35,000 calls a day per seller. So the worker does **not** run one per worker
+cycle. It runs one:
+
+- on its first cycle;
+- on the first worker cycle at least ``sync.interval_s`` seconds (default 60) after the previous run *started*;
+  a change made in Salesforce therefore arrives within ``sync.interval_s`` plus one worker cycle;
+- on the very next worker cycle after a local change (a task created, edited, completed or deleted here since
+  the previous run started, or a create left in doubt), whatever the interval, so a seller's change goes out at
+  once; that run pulls too.
+
+A run that fails (Salesforce unreachable, limits spent) is tried again at the next interval, or sooner when a
+create was left in doubt or a new local change waits.
+
+``sia-tui sync-tasks`` runs one on demand. ``min_interval_s`` replaces ``sync.interval_s`` (tests), and
+``clock`` (seconds, monotonic) can be injected so the rhythm is tested without sleeping. The opt-out push runs
+in the next worker cycle after a new opt-out is queued; a failed one is retried on the same interval.
 """
 
 from __future__ import annotations
@@ -56,7 +75,11 @@ def _report(worker: OutboxWorker, key: str, data: dict[str, Any], summary: str) 
 def worker_hooks(
     settings: Settings, *, min_interval_s: float | None = None, clock: Callable[[], float] = time.monotonic
 ) -> list[Hook]:
-    """The hooks for ``open_worker(settings, hooks=worker_hooks(settings))``: task sync, then the opt-out push."""
+    """The hooks for ``open_worker(settings, hooks=worker_hooks(settings))``: task sync, then the opt-out push.
+
+    A task-sync run happens on the rhythm the module docstring states (``sync.interval_s``, or ``min_interval_s``
+    when given, measured on ``clock``).
+    """
     last_run: dict[str, float] = {}
     last_wall: dict[str, str] = {}
 

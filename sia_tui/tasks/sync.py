@@ -4,7 +4,10 @@ Which Salesforce Tasks: reminders (not logged emails or calls) owned by the sell
 whose Email is ``seller.email``, else the API user — so a seller sees their own. Field mapping:
 :mod:`sia_tui.tasks.mapping` (due dates travel as ``YYYY-MM-DD`` text and never shift with time zones).
 
-One run (:func:`sync_tasks`, also a worker hook, see :mod:`sia_tui.tasks.hooks`):
+A **task-sync cycle** is one run of :func:`sync_tasks`. The outbox worker (in the app and ``sia-tui worker``) runs
+one every ``sync.interval_s`` seconds (default 60) and on its next cycle after a local change, not on each of its
+few-second cycles, to spare the org's daily API allocation (:mod:`sia_tui.tasks.hooks` states the exact rhythm);
+``sia-tui sync-tasks`` runs one on demand. One run:
 
 1. **First enable** (no watermark yet): tasks that already exist locally are never pushed (``push_allowed = 0``,
    as MSIA does, "to reduce clutter and duplicates"); Salesforce Tasks changed in the last 24 hours are imported.
@@ -13,10 +16,13 @@ One run (:func:`sync_tasks`, also a worker hook, see :mod:`sia_tui.tasks.hooks`)
    ``[sia-tui task <id>]`` marker in Description — and linked if found, created again if not. A task created here
    therefore appears in Salesforce exactly once.
 3. **Pull**: ``queryAll`` of the Tasks whose ``SystemModstamp`` is at or after the watermark minus a 5-minute
-   overlap (commits can become visible out of order), which also returns deletes still in the recycle bin; and
-   ``/sobjects/Task/deleted`` for deletes whose recycle bin was emptied. When that delete log no longer reaches
-   back to the watermark (Salesforce keeps 15 days), every linked task is checked by id instead. The watermark is
-   Salesforce's own clock (``latestDateCovered``), never this machine's.
+   overlap (a save is stamped when it starts but seen only once it commits, so it can show up after a run that
+   already covered its stamp), which also returns deletes still in the recycle bin. A record pulled again within
+   the overlap is recognised by its stamp (not newer than the one last seen: skipped), so nothing is imported
+   twice and no local edit is overwritten by an old version. ``/sobjects/Task/deleted`` adds the deletes whose
+   recycle bin was emptied. When that delete log no longer reaches back to the watermark (Salesforce keeps 15
+   days), every linked task is checked by id instead. The watermark is Salesforce's own clock
+   (``latestDateCovered``), never this machine's.
 4. **Push**: local deletes (tombstones), creates (≤200 per composite call; upserts by the external-id field when
    one is set) and edits. Every record written is read back, so our own write is not taken for a Salesforce edit
    next time, and an edit made in Salesforce meanwhile is not lost.

@@ -1,5 +1,6 @@
-"""Unsubscribes written to Salesforce (issue 7): Marketo-observed ones (a queue row, as the people sync writes it)
-and seller opt-outs reach the Lead/Contact opt-out field within one worker cycle; re-subscribes are never pushed."""
+"""Unsubscribes written to Salesforce (issue 7): Marketo-observed ones (end to end: an unsubscribe in Marketo, one
+incremental people sync, one worker cycle; and from a queue row, as the people sync writes it) and seller opt-outs
+reach the Lead/Contact opt-out field within one worker cycle; re-subscribes are never pushed."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ import httpx
 import pytest
 import sqlite_utils
 
+from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.compliance.optouts import add_optout
 from sia_tui.compliance.salesforce_optout_push import push_optouts
 from sia_tui.compliance.salesforce_optouts import queue_for_salesforce, queue_row, record_seller_optout
 from sia_tui.config import Settings
+from sia_tui.outbox.compose import prepare_email, seller_from_settings
+from sia_tui.outbox.queue import enqueue_email, get_item
 from sia_tui.outbox.worker import OutboxWorker, open_worker
 from sia_tui.salesforce.client import SalesforceClient
 from sia_tui.sandbox.server import RunningSandbox
-from sia_tui.store.people import upsert_people
+from sia_tui.store.people import get_person, upsert_people
+from sia_tui.sync.engine import run_sync
 from sia_tui.tasks.hooks import worker_hooks
+from tests.conftest import MarketoHttp
 from tests.integration.test_task_sync import convert_lead, fast_client
-from tests.support.outbox_env import fetch_people, open_cache, sandbox_env, settings_for
+from tests.support.outbox_env import fetch_people, open_cache, reachable, sandbox_env, settings_for
 
 FIELD = "HasOptedOutOfEmail"
 
@@ -110,6 +116,66 @@ async def test_a_marketo_unsubscribe_and_a_seller_optout_reach_salesforce_after_
         writes = e.writes()
         quiet = await e.cycle(worker)
         assert "optouts" not in quiet and e.writes() == writes, "nothing is written twice"
+
+
+async def test_an_unsubscribe_in_marketo_reaches_salesforce_after_one_sync_and_one_worker_cycle(make_env):
+    """End to end: a person unsubscribes in Marketo; one incremental people sync sees it and queues it; the next
+    worker cycle blocks the email already waiting for them (the compliance ledger says why) and sets the Contact's
+    opt-out field."""
+    e = await make_env()
+    initial = await run_sync(e.settings)  # the profile's own people sync, as `sia-tui sync` runs it
+    assert initial.kind == "initial"
+    flagged = {p["email"].lower() for p in e.people if p["email"] and not reachable(p)}
+    person = next(
+        p
+        for p in e.pick("contact", 300)
+        if reachable(p) and p["email"].lower() not in flagged and get_person(e.db, p["marketo_id"])
+    )
+    contact = person["sfdc_contact_id"]
+    assert not await e.opted_out(contact)
+    draft = prepare_email(
+        e.db,
+        person["marketo_id"],
+        subject="Following up",
+        body="Hi {{first_name}}, a short note.",
+        seller=seller_from_settings(e.settings),
+    )
+    email = enqueue_email(e.db, draft)  # written before the unsubscribe, not sent yet
+
+    api = MarketoHttp(e.running)
+    try:
+        api.post(
+            "/rest/v1/leads.json",
+            {
+                "action": "updateOnly",
+                "lookupField": "id",
+                "input": [{"id": person["marketo_id"], "unsubscribed": True}],
+            },
+        )
+    finally:
+        api.close()
+
+    summary = await run_sync(e.settings)
+    assert summary.kind == "incremental" and summary.unsubscribed == 1
+    cached = get_person(e.db, person["marketo_id"])
+    assert cached is not None and cached["unsubscribed"] == 1
+    queued = queue_row(e.db, person["marketo_id"])
+    assert queued is not None and queued["source"] == "marketo" and queued["pushed_at"] is None
+    assert not await e.opted_out(contact), "nothing is written to Salesforce by the sync itself"
+
+    async with open_worker(e.settings, db=e.db, hooks=worker_hooks(e.settings), hold_delay_s=0.0) as worker:
+        report = await e.cycle(worker)
+
+    assert report["optouts"]["pushed"] == [person["marketo_id"]]
+    assert report["optouts"]["records_updated"] == [contact]
+    assert await e.opted_out(contact)
+    pushed = queue_row(e.db, person["marketo_id"])
+    assert pushed is not None and pushed["pushed_at"] and pushed["last_error"] is None
+    blocked = get_item(e.db, email.id)
+    assert blocked is not None and blocked.state == "blocked" and report["blocked"] == 1
+    [entry] = ledger_entries(e.db, item_id=email.id)
+    assert entry["decision"] == "blocked" and entry["marketo_id"] == person["marketo_id"]
+    assert "unsubscribed" in entry["reason"]
 
 
 async def test_a_converted_leads_contact_gets_the_optout(make_env):

@@ -166,6 +166,29 @@ def pause() -> None:
     time.sleep(0.02)
 
 
+class FakeClock:
+    """The worker hooks' monotonic clock, moved by hand: the sync interval is tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def backdate(running: RunningSandbox, sf_ids: list[str], when: datetime) -> None:
+    """Give records an earlier SystemModstamp and LastModifiedDate in the sandbox's own store: what a save that
+    started at ``when`` but committed later looks like to the next query."""
+    from sia_tui.sandbox.salesforce_store import fmt_datetime
+
+    stamp = fmt_datetime(when)
+    with running.state.tx() as db:
+        db.executemany(
+            "UPDATE sf_records SET system_modstamp = ?, last_modified_date = ? WHERE id = ?",
+            [(stamp, stamp, sf_id) for sf_id in sf_ids],
+        )
+
+
 # ------------------------------------------------------------------------------------------------ first enable
 
 
@@ -348,17 +371,25 @@ async def test_due_dates_do_not_shift_with_the_time_zone(make_env):
 # ------------------------------------------------------------------------------------------------ Salesforce → local
 
 
-async def test_salesforce_changes_reach_the_local_task_after_one_worker_cycle(make_env):
+async def test_salesforce_changes_reach_the_local_task_after_one_task_sync_cycle(make_env):
+    """A task-sync cycle is one task-sync run; the worker runs one every ``sync.interval_s`` (the injected clock
+    moves one interval between worker cycles, so each worker cycle here is also a task-sync cycle)."""
     e = await make_env()
     person = e.person(index=1)
-    hooks = worker_hooks(e.settings, min_interval_s=0)
-    async with open_worker(e.settings, db=e.db, hooks=hooks) as worker:
-        await worker.run_once()  # first enable
+    clock = FakeClock()
+    interval = float(e.settings.get("sync.interval_s"))
+
+    async def one_cycle() -> dict[str, Any]:
+        clock.now += interval
+        return (await worker.run_once()).to_json()
+
+    async with open_worker(e.settings, db=e.db, hooks=worker_hooks(e.settings, clock=clock)) as worker:
+        await one_cycle()  # first enable
         sf_id = await e.sf_create(
             Subject="Prepare the QBR", ActivityDate="2026-12-10", WhoId=person["sfdc_contact_id"]
         )
-        report = await worker.run_once()
-        assert report.to_json()["tasks"]["imported"] == 1
+        report = await one_cycle()
+        assert report["tasks"]["imported"] == 1
         [task] = [t for t in list_tasks(e.db) if t.sf_id == sf_id]
         assert (task.subject, task.due_date, task.priority, task.status) == (
             "Prepare the QBR",
@@ -378,7 +409,7 @@ async def test_salesforce_changes_reach_the_local_task_after_one_worker_cycle(ma
                 "Description": "x",
             },
         )
-        await worker.run_once()
+        await one_cycle()
         updated = get_task(e.db, task.id)
         assert updated is not None
         assert (updated.subject, updated.due_date, updated.priority, updated.details) == (
@@ -389,14 +420,124 @@ async def test_salesforce_changes_reach_the_local_task_after_one_worker_cycle(ma
         )
 
         await e.admin.update("Task", sf_id, {"Status": "Completed"})
-        await worker.run_once()
+        await one_cycle()
         done = get_task(e.db, task.id)
         assert done is not None and done.status == "done"
 
         await e.admin.delete("Task", sf_id)
-        report = await worker.run_once()
-        assert report.to_json()["tasks"]["removed_locally"] == 1
+        report = await one_cycle()
+        assert report["tasks"]["removed_locally"] == 1
         assert get_task(e.db, task.id) is None
+
+
+async def test_the_worker_pulls_once_per_sync_interval_and_pushes_local_changes_on_its_next_cycle(make_env):
+    """With the default ``sync.interval_s`` (60 s) and worker cycles a few seconds apart: a completion or delete
+    made in Salesforce is not pulled (not even asked for) by worker cycles before the interval has passed since
+    the last task-sync run, and is pulled by the first worker cycle after it; a task created or edited here goes
+    out on the very next worker cycle, whatever the interval."""
+    e = await make_env()
+    interval = float(e.settings.get("sync.interval_s"))
+    assert interval == 60, "the default interval"
+    clock = FakeClock()
+    person = e.person()
+    async with open_worker(e.settings, db=e.db, hooks=worker_hooks(e.settings, clock=clock)) as worker:
+        assert worker.salesforce is not None
+
+        async def cycle_at(moment: float) -> dict[str, Any]:
+            clock.now = moment
+            return (await worker.run_once()).to_json()
+
+        start = clock.now
+        assert (await cycle_at(start))["tasks"]["first_enable"]
+
+        # Local changes: pushed on the next worker cycle, seconds later.
+        to_complete = add_task(
+            e.db, subject="Complete me there", due="2026-12-05", marketo_id=person["marketo_id"]
+        )
+        to_delete = add_task(
+            e.db, subject="Delete me there", due="2026-12-06", marketo_id=person["marketo_id"]
+        )
+        report = await cycle_at(start + 5)
+        assert report["tasks"]["created_in_salesforce"] == 2
+        edit_task(e.db, to_complete.id, subject="Complete me there, renamed")
+        last_run = start + 10
+        report = await cycle_at(last_run)
+        assert report["tasks"]["updated_in_salesforce"] == 1
+        [remote] = await e.ours(to_complete.id)
+        assert remote["Subject"] == "Complete me there, renamed"
+        [gone] = await e.ours(to_delete.id)
+
+        # Salesforce-side changes wait for the interval.
+        await e.admin.update("Task", remote["Id"], {"Status": "Completed"})
+        await e.admin.delete("Task", gone["Id"])
+        calls = worker.salesforce.calls.total
+        for elapsed in (5, 30, interval - 5, interval - 0.001):
+            report = await cycle_at(last_run + elapsed)
+            assert "tasks" not in report, f"a task sync ran {elapsed} s after the last one"
+        assert worker.salesforce.calls.total == calls, "no Salesforce call before the interval"
+        waiting = get_task(e.db, to_complete.id)
+        assert waiting is not None and waiting.status == "open" and get_task(e.db, to_delete.id) is not None
+
+        report = await cycle_at(last_run + interval)
+        assert (report["tasks"]["updated_locally"], report["tasks"]["removed_locally"]) == (1, 1)
+        done = get_task(e.db, to_complete.id)
+        assert done is not None and done.status == "done"
+        assert get_task(e.db, to_delete.id) is None
+
+        # Even a quiet run costs two calls (the delete log and one query): why it is not run every worker cycle.
+        calls = worker.salesforce.calls.total
+        report = await cycle_at(last_run + 2 * interval)
+        assert "tasks" not in report  # it ran, found nothing new and reports nothing
+        assert worker.salesforce.calls.total - calls == 2
+
+
+# ------------------------------------------------------------------------------------------------ overlap window
+
+
+async def test_a_salesforce_change_stamped_just_before_the_watermark_is_pulled_once(make_env):
+    """Salesforce stamps SystemModstamp when a save starts, but other sessions see it only once it commits, so a
+    change can appear after a run whose watermark is already past its stamp. The 5-minute overlap pulls it; pulling
+    the overlap again imports nothing twice and does not overwrite local edits made since."""
+    overlap = timedelta(minutes=5)  # as documented (README, sia_tui.tasks.sync)
+    e = await make_env()
+    person = e.person(index=2)
+    old_id = await e.sf_create(Subject="Last saved hours ago", WhoId=person["sfdc_contact_id"])
+    backdate(e.running, [old_id], datetime.now(UTC) - timedelta(hours=3))
+    first = await e.sync()  # first enable: imports the seller's Tasks changed in the last 24 hours
+    watermark = mapping.instant(first.watermark)
+    assert watermark is not None
+    late = watermark - timedelta(minutes=2)  # before the watermark, inside the overlap
+    [edited] = [t for t in list_tasks(e.db) if t.sf_id == old_id]
+    await e.admin.update("Task", str(edited.sf_id), {"Subject": "Renamed in Salesforce, committed late"})
+    created = await e.sf_create(
+        Subject="Created in Salesforce, committed late", WhoId=person["sfdc_contact_id"]
+    )
+    backdate(e.running, [str(edited.sf_id), created], late)
+
+    result = await e.sync()
+
+    assert (result.updated_locally, result.imported) == (1, 1) and not result.conflicts
+    renamed = get_task(e.db, edited.id)
+    assert renamed is not None and renamed.subject == "Renamed in Salesforce, committed late"
+    [new] = [t for t in list_tasks(e.db, include_done=True) if t.sf_id == created]
+    assert new.subject == "Created in Salesforce, committed late" and new.marketo_id == person["marketo_id"]
+
+    # The next run pulls the same two records again (still inside its overlap) while both have local edits.
+    assert mapping.instant(result.watermark) - overlap <= late
+    edit_task(e.db, edited.id, subject="Renamed here afterwards")
+    edit_task(e.db, new.id, priority="high")
+    again = await e.sync()
+    assert (again.imported, again.updated_locally, again.conflicts) == (0, 0, [])
+    assert again.updated_in_salesforce == 2
+    mine = get_task(e.db, edited.id)
+    assert mine is not None and mine.subject == "Renamed here afterwards" and not mine.dirty
+    remote = await e.sf_task(str(edited.sf_id))
+    assert remote is not None and remote["Subject"] == "Renamed here afterwards"
+    high = get_task(e.db, new.id)
+    assert high is not None and high.priority == "High" and not high.dirty
+    linked = [t.sf_id for t in list_tasks(e.db, include_done=True) if t.sf_id]
+    assert len(linked) == len(set(linked)) and linked.count(created) == 1
+    assert not (await e.sync()).changed
 
 
 # ------------------------------------------------------------------------------------------------ conflicts
