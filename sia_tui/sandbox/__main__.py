@@ -25,7 +25,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--state", default="", help="SQLite file kept across restarts (default: temporary)")
     parser.add_argument("--smtp-port", type=int, default=0, help="SMTP sink port (0 = a free port)")
+    parser.add_argument("--tls-cert", default="", help="PEM certificate: serve HTTPS (with --tls-key)")
+    parser.add_argument("--tls-key", default="", help="PEM private key for --tls-cert")
+    parser.add_argument(
+        "--no-bulk",
+        action="store_true",
+        help="a subscription without Bulk Extract (export create answers 1035)",
+    )
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     if not 0 <= args.faults <= 1:
         parser.error("--faults is a rate between 0 and 1")
     if args.people < 1:
@@ -43,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         fault_kinds=kinds or None,
         state_path=args.state or None,
         smtp_port=args.smtp_port,
+        tls_certfile=args.tls_cert or None,
+        tls_keyfile=args.tls_key or None,
+        bulk_enabled=not args.no_bulk,
     )
     serve(config, host=args.host, port=args.port, smtp_port=args.smtp_port)
 

@@ -24,6 +24,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "502",
     "503",
     "604",
+    "608",
+    "611",
+    "713",
     "slow",
     "drop",
     "commit_drop",
@@ -52,6 +55,9 @@ class SandboxConfig:
     bulk_rows_per_s: float = 2500.0
     bulk_status_refresh_s: float = 60.0
     bulk_daily_bytes: int = 500 * 1024 * 1024
+    # False: a subscription without Bulk Extract; creating a lead export answers 1035 "Unsupported filter type
+    # for target subscription", as Marketo does for filters the subscription is not enabled for.
+    bulk_enabled: bool = True
     # Marketo activities
     activity_history_days: int = 120  # generated behaviour reaches this far back (>= 90 days)
     activity_block_days: float = 7.0  # the time block one activities page scans
@@ -62,6 +68,10 @@ class SandboxConfig:
     # Clock: a fixed ``now`` makes the generated data deterministic; time still advances from it while running
     now: datetime | None = None
     smtp_port: int = 0
+    # HTTPS: some clients (simple-salesforce) build every URL as ``https://{instance}``, as real Salesforce is
+    # TLS-only; give a certificate and key (PEM files) and the sandbox serves HTTPS instead of HTTP.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
     slow_fault_s: float = 2.0  # how long a "slow" fault holds a reply
 
     def kinds(self) -> list[str]:

@@ -5,7 +5,8 @@ processing at once, rows written at ``bulk_rows_per_s``, and the status a client
 ``bulk_status_refresh_s`` (once a minute, like the real service). Limits: ≤10 jobs queued or processing and
 500 MB of files a day (1029), one filter per job, date ranges ≤31 days. The file is CSV/TSV/SSV with ``null`` for
 empty values, UTF-8 bytes served as ``text/csv; charset=ISO-8859-1`` (a known quirk clients must work around),
-with Range support (206) and a plain-text 404 until the job completes.
+with Range support (206) and a plain-text 404 until the job completes. With ``bulk_enabled`` off (a subscription
+without Bulk Extract) every create answers 1035, so clients can prove their REST-paging fallback.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def routes(state: SandboxState) -> list[Route]:
         if len(flt) != 1:
             raise MarketoError("1003", "Only one filter type is allowed per export job")
         key, value = next(iter(flt.items()))
-        if key in ("smartListId", "smartListName"):
+        if not cfg.bulk_enabled or key in ("smartListId", "smartListName"):
             raise MarketoError("1035")
         if key in ("createdAt", "updatedAt"):
             if not isinstance(value, dict) or not value.get("startAt") or not value.get("endAt"):

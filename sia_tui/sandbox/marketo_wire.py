@@ -32,6 +32,7 @@ MESSAGES: dict[str, str] = {
     "612": "Invalid Content Type",
     "615": "Concurrent access limit reached",
     "701": "{name} cannot be blank",
+    "713": "Transient Error",
     "1001": "Invalid value '{value}'. Required of type '{type}'",
     "1003": "Invalid data",
     "1004": "Lead not found",

@@ -151,12 +151,24 @@ _SF_LIMIT = [
 _SF_UNAVAILABLE = [
     {"message": "Server unavailable. Please try again later.", "errorCode": "SERVER_UNAVAILABLE"}
 ]
+_SF_UNHANDLED = [
+    {
+        "message": "An unexpected error occurred. Please include this ErrorId if you contact support: "
+        "1946392301-21830 (-1184915734)",
+        "errorCode": "UNKNOWN_EXCEPTION",
+    }
+]
 _SF_TIMEOUT = [
     {
         "message": "Your request was running for too long, and has been stopped.",
         "errorCode": "REQUEST_RUNNING_TOO_LONG",
     }
 ]
+
+
+#: Faults answered in an API's own error format; token endpoints never answer them (they fail only by transport,
+#: 5xx or slowness).
+_ENVELOPE_KINDS = ("601", "602", "401", "606", "615", "604", "608", "611", "713")
 
 
 class FaultMiddleware:
@@ -171,7 +183,7 @@ class FaultMiddleware:
         path = scope["path"]
         api = api_of(path)
         kind = self.state.faults.pick() if api is not None else None
-        if kind is not None and path in _TOKEN_PATHS and kind in ("601", "602", "401", "606", "615", "604"):
+        if kind is not None and path in _TOKEN_PATHS and kind in _ENVELOPE_KINDS:
             kind = None  # token endpoints fail only by transport, 5xx or slowness
         if kind is None:
             await self.app(scope, receive, send)
@@ -214,6 +226,8 @@ class FaultMiddleware:
             status, body = 403, _SF_LIMIT
         elif kind == "604":
             status, body = 500, _SF_TIMEOUT
+        elif kind == "611":
+            status, body = 500, _SF_UNHANDLED
         else:
             status, body = 503, _SF_UNAVAILABLE
         await _send_json(send, status, json.dumps(body).encode(), "application/json;charset=UTF-8")

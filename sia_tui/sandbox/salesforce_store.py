@@ -317,6 +317,7 @@ def _person_fields() -> tuple[SfField, ...]:
         SfField("HasOptedOutOfEmail", "boolean", "Email Opt Out", default=False),
         SfField("DoNotCall", "boolean", "Do Not Call", default=False),
         SfField("HasOptedOutOfFax", "boolean", "Fax Opt Out", default=False),
+        SfField("Description", "textarea", "Description", 32000),
         SfField("LinkedIn_URL__c", "url", "LinkedIn URL", 255, custom=True),
     )
 
@@ -392,6 +393,7 @@ ACCOUNT = SfObject(
         SfField("NumberOfEmployees", "int", "Employees"),
         SfField("BillingCity", "string", "Billing City", 40),
         SfField("BillingCountry", "string", "Billing Country", 80),
+        SfField("Description", "textarea", "Account Description", 32000),
         _OWNER,
     )),
 )  # fmt: skip
@@ -404,6 +406,7 @@ OPPORTUNITY = SfObject(
         SfField("StageName", "picklist", "Stage", 255, required=True, picklist=OPPORTUNITY_STAGES, restricted=True),
         SfField("CloseDate", "date", "Close Date", required=True),
         SfField("Amount", "currency", "Amount"),
+        SfField("Description", "textarea", "Description", 32000),
         SfField("IsClosed", "boolean", "Closed", **_RO),
         SfField("IsWon", "boolean", "Won", **_RO),
         _OWNER,

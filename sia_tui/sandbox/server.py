@@ -3,7 +3,8 @@ foreground (``serve``, used by ``sia-tui sandbox serve`` and ``python -m sia_tui
 
 Both run uvicorn and the SMTP sink on one event loop, on sockets bound before start-up (port 0 = any free port), so
 the URLs are known the moment the sandbox is ready. The HTTP protocol class records each connection's transport in
-the ASGI scope so fault injection can cut connections the way a network does.
+the ASGI scope so fault injection can cut connections the way a network does. With ``tls_certfile`` /
+``tls_keyfile`` set it serves HTTPS (the URLs say ``https://``), for clients that only speak TLS.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ class _TransportAwareH11(H11Protocol):
             with contextlib.suppress(OSError):  # headers and body go out as separate writes: no Nagle delay
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def shutdown(self) -> None:
+        idle = self.cycle is None or self.cycle.response_complete
+        super().shutdown()
+        if idle and self.transport.get_extra_info("ssl_object") is not None:
+            # Closing TLS waits for the client's close_notify (up to 30 s) and the server waits for every
+            # connection: a client keeping an idle connection would stall ``stop()``. End it now instead.
+            self.transport.abort()
+
 
 class _Server(uvicorn.Server):
     """uvicorn's server without its signal capture: ``serve`` installs its own handlers and exits with status 0."""
@@ -63,12 +72,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, tls: bool = False) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
-def _uvicorn_config(app: Any) -> uvicorn.Config:
+def _tls(config: SandboxConfig) -> bool:
+    return bool(config.tls_certfile)
+
+
+def _uvicorn_config(app: Any, config: SandboxConfig) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         http=_TransportAwareH11,
@@ -77,6 +90,8 @@ def _uvicorn_config(app: Any) -> uvicorn.Config:
         access_log=False,
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,  # long URIs reach the app, which answers 414 like Marketo
+        ssl_certfile=config.tls_certfile,
+        ssl_keyfile=config.tls_keyfile,
     )
 
 
@@ -154,7 +169,7 @@ def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int =
         state.close()
         raise
     app = create_app(config, state=state)
-    server = _Server(_uvicorn_config(app))
+    server = _Server(_uvicorn_config(app, config))
     failure: list[BaseException] = []
 
     def target() -> None:
@@ -177,7 +192,7 @@ def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int =
         time.sleep(0.01)
     http_port = http_sock.getsockname()[1]
     smtp_port = smtp_sock.getsockname()[1]
-    return RunningSandbox(_url(host, http_port), host, smtp_port, state, config, server, thread)
+    return RunningSandbox(_url(host, http_port, _tls(config)), host, smtp_port, state, config, server, thread)
 
 
 def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_port: int = 0) -> None:
@@ -192,10 +207,10 @@ def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_po
         state.close()
         raise SystemExit(f"cannot listen on {host}: {exc}") from None
     app = create_app(config, state=state)
-    server = _Server(_uvicorn_config(app))
+    server = _Server(_uvicorn_config(app, config))
     ready = {
-        "marketo_url": _url(host, http_sock.getsockname()[1]),
-        "salesforce_url": _url(host, http_sock.getsockname()[1]),
+        "marketo_url": _url(host, http_sock.getsockname()[1], _tls(config)),
+        "salesforce_url": _url(host, http_sock.getsockname()[1], _tls(config)),
         "smtp_host": host,
         "smtp_port": smtp_sock.getsockname()[1],
         "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,

@@ -250,13 +250,113 @@ async def test_the_limiter_prevents_606_and_615_rather_than_recovering_from_them
 
 
 async def test_a_slow_reply_times_out_per_endpoint_and_the_read_is_retried():
-    running = start_sandbox(SandboxConfig(people=100, seed=2, slow_fault_s=1.0, rate_limit_window_s=1.0))
+    slow_s = 1.0
+    running = start_sandbox(SandboxConfig(people=100, seed=2, slow_fault_s=slow_s, rate_limit_window_s=1.0))
+    lead_endpoint = "GET /rest/v1/lead/{id}.json"
     try:
-        faults(running, 0.5, ["slow"])
-        async with client(running.base_url, timeouts={"GET /rest/v1/lead/{id}.json": 0.25}) as marketo:
+        async with client(running.base_url, timeouts={lead_endpoint: 0.25}) as marketo:
+            await marketo.get_lead(FIRST_ID)  # the token is fetched here, before any fault
+            faults(running, 0.5, ["slow"])
+            reset_stats(running)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             leads = [await marketo.get_lead(FIRST_ID + n) for n in range(8)]
+            elapsed = loop.time() - started
+            attempts = marketo.calls.snapshot()[lead_endpoint] - 1
+        served = stats(running)
+    finally:
+        running.stop()
+    slow = served["faults"].get("slow", 0)
+    assert [lead["id"] for lead in leads if lead] == [FIRST_ID + n for n in range(8)]
+    assert slow >= 2
+    # Every slow reply was abandoned at the endpoint's 0.25 s timeout and the read sent again: the sandbox saw
+    # one extra request per slow reply, and the reads took less than waiting out the slow replies would have.
+    assert served["requests"]["marketo"] == {lead_endpoint: 8 + slow}
+    assert attempts == 8 + slow
+    assert elapsed < slow * slow_s
+
+
+# ------------------------------------------------------------------------------------ 608 / 611 / 713
+
+
+TRANSIENT_FAULTS = {"608": "API Temporarily Unavailable", "611": "System error", "713": "Transient Error"}
+
+
+async def test_transient_codes_608_611_713_at_a_high_rate_still_give_exact_results():
+    running = start_sandbox(
+        SandboxConfig(people=600, seed=17, rate_limit_window_s=1.0, activity_history_days=30)
+    )
+    try:
+        # The sandbox answers each one as Marketo does: HTTP 200, success false, the documented message.
+        async with client(running.base_url) as marketo:
+            token = await marketo.tokens.token()
+        async with httpx.AsyncClient(base_url=running.base_url) as bare:
+            replies = {}
+            for code in TRANSIENT_FAULTS:
+                faults(running, 1.0, [code])
+                replies[code] = await bare.get(
+                    f"/rest/v1/lead/{FIRST_ID}.json", headers={"Authorization": f"Bearer {token}"}
+                )
+        for code, text in TRANSIENT_FAULTS.items():
+            reply = replies[code]
+            assert reply.status_code == 200
+            assert reply.json()["success"] is False
+            assert reply.json()["errors"] == [{"code": code, "message": text}]
+        faults(running, 0.0, [])
+        since = datetime.now(UTC) - timedelta(days=31)
+        ids = range(FIRST_ID, FIRST_ID + 600)
+        cutoff = cutoff_now()
+        async with client(running.base_url) as marketo:
+            clean_activities = await every_activity(marketo, since)
+            clean_leads = [lead async for lead in marketo.iter_leads("id", ids, batch_size=100)]
+        reset_stats(running)
+        faults(running, 0.4, list(TRANSIENT_FAULTS))
+        async with client(running.base_url) as marketo:
+            faulty_activities = await every_activity(marketo, since)
+            faulty_leads = [lead async for lead in marketo.iter_leads("id", ids, batch_size=100)]
+        served = stats(running)
+    finally:
+        running.stop()
+    assert len(clean_activities) > 1000 and len(clean_leads) == 600
+    assert sorted(before(faulty_activities, cutoff), key=key) == sorted(
+        before(clean_activities, cutoff), key=key
+    )
+    assert sorted(faulty_leads, key=lambda lead: lead["id"]) == sorted(
+        clean_leads, key=lambda lead: lead["id"]
+    )
+    for code in TRANSIENT_FAULTS:  # each code was really served, and counted as such
+        assert served["faults"].get(code, 0) >= 3, served["faults"]
+        assert served["errors"].get(code, 0) == served["faults"][code]
+
+
+async def test_a_write_answered_608_or_713_is_resent_but_611_is_outcome_unknown():
+    running = start_sandbox(SandboxConfig(people=100, seed=9, rate_limit_window_s=1.0))
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        async with client(running.base_url) as marketo:
+            activity_type = await marketo.ensure_custom_activity_type(NOTE_TYPE)
+            assert activity_type.id is not None
+            notes = [CustomActivity(FIRST_ID + 2, activity_type.id, f"Note {n}", now) for n in range(6)]
+            faults(running, 0.6, ["608", "713"])  # refused before anything was done: safe to send again
+            results = [await marketo.add_custom_activities([note]) for note in notes]
+            faults(running, 1.0, ["611"])  # an unhandled exception: Marketo may have written it
+            unknown = CustomActivity(FIRST_ID + 2, activity_type.id, "Maybe written", now)
+            with pytest.raises(OutcomeUnknownError) as info:
+                await marketo.add_custom_activities([unknown])
+            faults(running, 0.0, [])
+            stored = [
+                a
+                async for a in marketo.iter_activities(
+                    [activity_type.id], since=now - timedelta(minutes=1), lead_ids=[FIRST_ID + 2]
+                )
+            ]
         injected = stats(running)["faults"]
     finally:
         running.stop()
-    assert [lead["id"] for lead in leads if lead] == [FIRST_ID + n for n in range(8)]
-    assert injected.get("slow", 0) > 0
+    assert [r.status for batch in results for r in batch] == ["added"] * 6
+    assert injected.get("608", 0) + injected.get("713", 0) >= 3
+    assert info.value.code == "611" and info.value.unknown_items == [unknown]
+    # Each note exactly once; the 611 write was refused by the sandbox's fault (nothing stored).
+    assert sorted(a["primaryAttributeValue"] for a in stored) == sorted(
+        n.primary_attribute_value for n in notes
+    )

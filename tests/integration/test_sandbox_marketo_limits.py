@@ -153,3 +153,32 @@ def test_malformed_json_609_wrong_content_type_612_unknown_path_610_wrong_method
     assert error_code(marketo.get("/rest/v1/nothing/here.json")) == "610"
     wrong = marketo.client.get("/rest/v1/leads/delete.json", headers=marketo.headers)
     assert error_code(wrong.json()) == "605"
+
+
+async def test_the_101st_call_within_20_s_gets_606_at_the_default_window(sandbox_factory):
+    sb = sandbox_factory(people=50)  # Marketo's own limits: 100 calls per sliding 20 s, 10 in flight
+    cfg = sb.config
+    assert (cfg.rate_limit_calls, cfg.rate_limit_window_s, cfg.max_concurrency) == (100, 20.0, 10)
+    mk = MarketoHttp(sb)
+    url = "/rest/v1/activities/types.json"  # cheap: no lead lookup
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=sb.marketo_url, timeout=30) as http:
+        gate = asyncio.Semaphore(8)  # below Marketo's 10 in flight, so no 615 can mask a 606
+
+        async def call() -> dict:
+            async with gate:
+                return (await http.get(url, headers=mk.headers)).json()
+
+        first = await asyncio.gather(*(call() for _ in range(100)))
+        hundred_and_first = await call()
+        more = [error_code(await call()) for _ in range(3)]
+        elapsed = time.monotonic() - started
+        stats = (await http.get("/_sandbox/stats")).json()
+    mk.close()
+    assert elapsed < 15  # all of it well inside one 20-second window
+    assert [error_code(body) for body in first] == [None] * 100
+    assert hundred_and_first["errors"] == [
+        {"code": "606", "message": "Max rate limit '100' exceeded with in '20' secs"}
+    ]
+    assert more == ["606"] * 3
+    assert stats["errors"]["606"] == 4 and "615" not in stats["errors"]

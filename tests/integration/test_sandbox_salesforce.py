@@ -633,3 +633,81 @@ def sandbox_now(sf: Sf) -> datetime:
     task_id = sf.create("Task", {"Subject": "clock probe"})
     created = sf.get(f"sobjects/Task/{task_id}").json()["CreatedDate"]
     return datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+@pytest.mark.parametrize(
+    ("sobject", "required", "change"),
+    [
+        ("Account", {"Name": "Crud Account"}, {"Phone": "+1 555 0100", "Industry": "Retail"}),
+        (
+            "Opportunity",
+            {"Name": "Crud Deal", "StageName": "Prospecting", "CloseDate": "2026-06-30"},
+            {"StageName": "Qualification", "Amount": 1200.5},
+        ),
+        (
+            "Lead",
+            {"LastName": "Crud", "Company": "Crud Co"},
+            {"Title": "CTO", "Status": "Working - Contacted"},
+        ),
+        (
+            "Contact",
+            {"LastName": "Crud", "FirstName": "Ann"},
+            {"Title": "VP Sales", "Email": "ann@crud.example.com"},
+        ),
+    ],
+)
+def test_crud_with_description_on_people_accounts_and_opportunities(
+    sf: Sf, sobject: str, required: dict[str, Any], change: dict[str, Any]
+) -> None:
+    described = sf.get(f"sobjects/{sobject}/describe").json()
+    field = next(f for f in described["fields"] if f["name"] == "Description")
+    assert field["type"] == "textarea" and field["createable"] and field["updateable"]
+    record_id = sf.create(sobject, {**required, "Description": "Met at the trade fair.\n会議で会った"})
+    assert record_id.startswith(described["keyPrefix"]) and len(record_id) == 18
+    created = sf.get(f"sobjects/{sobject}/{record_id}")
+    assert created.status_code == 200
+    assert created.json()["Description"] == "Met at the trade fair.\n会議で会った"
+    assert {k: created.json()[k] for k in required} == required
+    patched = sf.call(
+        "PATCH", f"sobjects/{sobject}/{record_id}", json={**change, "Description": "Call back."}
+    )
+    assert patched.status_code == 204 and patched.content == b""
+    after = sf.get(
+        f"sobjects/{sobject}/{record_id}", params={"fields": ",".join([*change, "Description"])}
+    ).json()
+    assert {k: after[k] for k in change} == change and after["Description"] == "Call back."
+    found = sf.records(f"SELECT Id, Description FROM {sobject} WHERE Id = '{record_id}'")
+    assert [(r["Id"], r["Description"]) for r in found] == [(record_id, "Call back.")]
+    assert sf.call("DELETE", f"sobjects/{sobject}/{record_id}").status_code == 204
+    # In the recycle bin: ENTITY_IS_DELETED; an id that never existed: NOT_FOUND.
+    assert error(sf.get(f"sobjects/{sobject}/{record_id}")) == (404, "ENTITY_IS_DELETED")
+    assert sf.records(f"SELECT Id FROM {sobject} WHERE Id = '{record_id}'") == []
+    never = described["keyPrefix"] + "8Z0000099999"
+    assert error(sf.get(f"sobjects/{sobject}/{never}")) == (404, "NOT_FOUND")
+    assert error(sf.call("PATCH", f"sobjects/{sobject}/{never}", json={"Description": "x"}))[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("608", 503, "SERVER_UNAVAILABLE"),
+        ("611", 500, "UNKNOWN_EXCEPTION"),
+        ("713", 503, "SERVER_UNAVAILABLE"),
+    ],
+)
+def test_marketo_transient_fault_kinds_answer_in_salesforce_form(
+    sandbox: Any, kind: str, status: int, code: str
+) -> None:
+    httpx.post(f"{sandbox.base_url}/_sandbox/faults", json={"rate": 1.0, "kinds": [kind]}).raise_for_status()
+    reply = httpx.get(f"{sandbox.salesforce_url}/services/data/{VERSION}/sobjects/Lead/describe")
+    token = httpx.post(
+        f"{sandbox.salesforce_url}/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": SALESFORCE_CLIENT_ID,
+            "client_secret": SALESFORCE_CLIENT_SECRET,
+        },
+    )
+    httpx.post(f"{sandbox.base_url}/_sandbox/faults", json={"rate": 0.0}).raise_for_status()
+    assert error(reply) == (status, code)
+    assert token.status_code == 200 and token.json()["access_token"]  # token endpoints never answer these

@@ -294,3 +294,20 @@ async def test_names_with_markup_and_escape_sequences_are_stored_byte_for_byte(s
             ):
                 assert person[column].encode("utf-8") == h[key].encode("utf-8"), (strategy, column)
     assert_cache_matches(db, running)
+
+
+async def test_bulk_initial_sync_falls_back_to_rest_paging_when_bulk_extract_is_unavailable(
+    sandbox_factory, db
+):
+    # A subscription without Bulk Extract answers 1035 to every export create. ("auto" plans REST paging at test
+    # sizes, where it is the faster path, so the fallback is exercised by asking for bulk extract.)
+    running = sandbox_factory(**ROOMY, people=400, bulk_enabled=False)
+    async with fast_client(running) as client:
+        summary = await sync_with_client(db, client, strategy="bulk")
+    fell_back = summary.fell_back or ""
+    assert summary.strategy == "rest"
+    assert "bulk extract unavailable" in fell_back and "1035" in fell_back
+    assert summary.calls_by_endpoint[CREATE] == 1  # refused once, not retried
+    assert not any("/bulk/v1/leads/export/{exportId}" in e for e in summary.calls_by_endpoint)
+    assert_cache_matches(db, running)
+    assert summary.people == summary.created == len(expected_people(running))
