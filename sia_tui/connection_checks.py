@@ -1,8 +1,13 @@
 """``settings test``: check each connection and report precisely what works and what does not.
 
 UI-free, so the settings screen (one "Test" action per connection: :func:`check_connection`) and the CLI show the
-same results. Every check is a dict ``{"connection", "check", "ok", "detail"}`` whose detail is one sentence an
-admin can act on (which setting to fix), never a traceback and never a secret.
+same results. Every check is a dict ``{"connection", "check", "ok", "status", "detail"}`` (plus ``data`` with the
+figures behind it, where there are any) whose detail says what an admin can act on (which setting to fix, which
+command to run), never a traceback and never a secret. ``status`` is ``ok``, ``warning`` (works now, but needs
+attention: ``ok`` stays true) or ``failed``.
+
+Marketo's checks name what sia-tui itself needs: the custom activity types the outbox logs to (present, missing,
+awaiting approval) and today's API usage against the daily quota.
 """
 
 from __future__ import annotations
@@ -14,26 +19,58 @@ from typing import Any
 
 from sia_tui.config import Settings
 from sia_tui.connections import Endpoints, NotConfiguredError, marketo_client, resolve, salesforce_client
+from sia_tui.outbox.activity_types import SPECS as ACTIVITY_TYPE_SPECS
 
 Check = dict[str, Any]
 CONNECTIONS = ("marketo", "salesforce", "smtp")
 SMTP_TIMEOUT_S = 10.0
 
+#: "Each subscription is allocated 50,000 API calls per day" (reference marketo-api.md §3); sia-tui has no setting
+#: for a larger allocation, so usage is reported against this one.
+MARKETO_DAILY_QUOTA = 50_000
+#: Usage at or above this share of the quota is a warning: a full sync or a large outbox could spend the rest.
+USAGE_WARNING_SHARE = 0.8
+#: Marketo allows this many custom activity types per subscription (reference marketo-api.md §3).
+MAX_CUSTOM_ACTIVITY_TYPES = 10
+PROVISION_HINT = (
+    "press 'Provision types' in the settings screen or run "
+    "`sia-tui --headless marketo provision-activity-types`"
+)
 
-def _check(connection: str, check: str, ok: bool, detail: str) -> Check:
-    return {"connection": connection, "check": check, "ok": ok, "detail": detail}
+
+def _check(
+    connection: str,
+    check: str,
+    ok: bool,
+    detail: str,
+    *,
+    status: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Check:
+    out: Check = {
+        "connection": connection,
+        "check": check,
+        "ok": ok,
+        "status": status or ("ok" if ok else "failed"),
+        "detail": detail,
+    }
+    if data:
+        out["data"] = data
+    return out
 
 
 def _normalise(connection: str, items: Any) -> list[Check]:
     out: list[Check] = []
     for item in items or []:
         get = item.get if isinstance(item, dict) else lambda k, d=None, i=item: getattr(i, k, d)
+        data = get("data")
         out.append(
             _check(
                 connection,
                 str(get("check") or get("name") or "check"),
                 bool(get("ok")),
                 str(get("detail") or get("message") or ""),
+                data=dict(data) if isinstance(data, dict) else None,
             )
         )
     return out
@@ -48,11 +85,150 @@ async def check_marketo(settings: Settings, endpoints: Endpoints) -> list[Check]
         client = marketo_client(settings, endpoints)
     except NotConfiguredError as exc:
         return _failure("marketo", "configured", exc)
+    quota = MARKETO_DAILY_QUOTA
     try:
         async with client:
-            return _normalise("marketo", await client.check())
+            report = await client.check(
+                custom_type_api_names=[spec.api_name for spec in ACTIVITY_TYPE_SPECS.values()],
+                daily_quota=quota,
+            )
+            return await _explain_marketo(client, _normalise("marketo", report), quota)
     except Exception as exc:
         return _failure("marketo", "connect", exc)
+
+
+async def _explain_marketo(client: Any, checks: list[Check], quota: int) -> list[Check]:
+    """Marketo's raw answers restated in terms of what sia-tui needs, with the action that fixes each gap."""
+    if not any(c["check"] == "token" and c["ok"] for c in checks):
+        return checks
+    out: list[Check] = []
+    for check in checks:
+        if check["check"] == "api_usage" and "data" in check:
+            out.append(usage_check(check["data"], quota))
+        elif check["check"] == "custom_activity_types":
+            if not any(c["check"] == "api_usage" for c in checks):
+                out.append(_usage_unavailable())
+            out.append(await _custom_types_from(client, check))
+        else:
+            out.append(check)
+    return out
+
+
+async def _custom_types_from(client: Any, check: Check) -> Check:
+    """The custom-types check from the listing the Marketo check made (``data``: apiName -> {id, status})."""
+    if "data" in check:
+        return custom_types_check(check["data"])
+    # No figures: either the instance has no custom activity types at all, or listing them failed (then the
+    # Marketo check's own sentence, naming the missing permission, is the precise one).
+    try:
+        types = await client.custom_activity_types()
+    except Exception:
+        return check
+    return custom_types_check({t.api_name: {"id": t.id, "status": t.status} for t in types})
+
+
+def _usage_unavailable() -> Check:
+    return _check(
+        "marketo",
+        "api_usage",
+        True,
+        "This Marketo instance does not report API usage (GET /rest/v1/stats/usage.json is not found), so the "
+        "calls left today are unknown.",
+        status="warning",
+    )
+
+
+def usage_check(data: dict[str, Any], quota: int) -> Check:
+    """Today's API usage (``{"date", "total", "users"}``) against the daily ``quota``."""
+    total, date = int(data.get("total") or 0), str(data.get("date") or "today")
+    users: dict[str, int] = {str(k): int(v) for k, v in (data.get("users") or {}).items()}
+    left = max(0, quota - total)
+    detail = (
+        f"{total:,} of the {quota:,} API calls of Marketo's standard daily quota used today ({date}): "
+        f"{left:,} left until the quota resets at midnight US Central."
+    )
+    if users:
+        top = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        detail += " By API user: " + ", ".join(f"{user} {count:,}" for user, count in top) + "."
+    figures = {"date": date, "total": total, "quota": quota, "left": left, "users": users}
+    if total >= quota:
+        return _check(
+            "marketo",
+            "api_usage",
+            False,
+            detail + " The quota is spent: Marketo refuses every call (error 607) until it resets.",
+            data=figures,
+        )
+    if total >= quota * USAGE_WARNING_SHARE:
+        return _check(
+            "marketo",
+            "api_usage",
+            True,
+            detail + " Less than a fifth is left: a full sync or a large outbox may stop at the quota.",
+            status="warning",
+            data=figures,
+        )
+    return _check("marketo", "api_usage", True, detail, data=figures)
+
+
+def custom_types_check(found: dict[str, Any]) -> Check:
+    """Which of the custom activity types the outbox logs to exist (``found``: apiName -> {id, status})."""
+    present: list[str] = []
+    missing: list[str] = []
+    unapproved: list[str] = []
+    deleted: list[str] = []
+    for kind, spec in ACTIVITY_TYPE_SPECS.items():
+        entry = found.get(spec.api_name)
+        label = f"{spec.api_name} (for {kind}s)"
+        status = str((entry or {}).get("status") or "").lower()
+        if entry is None:
+            missing.append(label)
+        elif status == "deleted":
+            deleted.append(label)
+        elif not status.startswith("approved"):
+            unapproved.append(f"{spec.api_name} (for {kind}s, {status or 'status unknown'})")
+        else:
+            present.append(f"{spec.api_name} (for {kind}s, id {entry.get('id')})")
+    data = {"needed": [s.api_name for s in ACTIVITY_TYPE_SPECS.values()], "found": found}
+    if deleted:
+        return _check(
+            "marketo",
+            "custom_activity_types",
+            False,
+            f"Deleted in Marketo: {'; '.join(deleted)}. The outbox cannot log to a deleted type: a Marketo admin "
+            "must restore it (Admin > Marketo Custom Activities).",
+            data=data,
+        )
+    if not missing and not unapproved:
+        return _check(
+            "marketo",
+            "custom_activity_types",
+            True,
+            f"The custom activity types sia-tui logs to exist and are approved: {'; '.join(present)}.",
+            data=data,
+        )
+    in_use = sum(1 for entry in found.values() if str(entry.get("status") or "").lower() != "deleted")
+    if missing and in_use + len(missing) > MAX_CUSTOM_ACTIVITY_TYPES:
+        return _check(
+            "marketo",
+            "custom_activity_types",
+            False,
+            f"Missing: {'; '.join(missing)}. Marketo allows {MAX_CUSTOM_ACTIVITY_TYPES} custom activity types "
+            f"and this instance has {in_use}: a Marketo admin must delete unused ones before sia-tui can create "
+            "its own.",
+            data=data,
+        )
+    parts = [f"Present: {'; '.join(present)}."] if present else []
+    if missing:
+        parts.append(f"Missing: {'; '.join(missing)}.")
+    if unapproved:
+        parts.append(f"Not approved yet: {'; '.join(unapproved)}.")
+    verbs = " and ".join(v for v, needed in (("creates", missing), ("approves", True)) if needed)
+    parts.append(
+        f"The outbox worker {verbs} them before it logs the first email or call to Marketo (the API user needs "
+        f"the Read-Write Activity Metadata permission); to do it now, {PROVISION_HINT}."
+    )
+    return _check("marketo", "custom_activity_types", True, " ".join(parts), status="warning", data=data)
 
 
 async def check_salesforce(settings: Settings, endpoints: Endpoints) -> list[Check]:

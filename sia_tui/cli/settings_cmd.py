@@ -97,6 +97,13 @@ def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.clien
         info(f"{key} stored in the OS keyring (service sia-tui/{settings.profile})")
 
 
+def _result(check: dict[str, Any]) -> str:
+    """ok / warning (works, needs attention) / FAILED."""
+    if not check["ok"]:
+        return "FAILED"
+    return "warning" if check.get("status") == "warning" else "ok"
+
+
 @settings_app.command("test")
 def test(
     connection: str | None = typer.Argument(None, help="Only this connection: marketo, salesforce or smtp."),
@@ -117,7 +124,7 @@ def test(
         table(
             f"profile {settings.profile}",
             ["connection", "check", "result", "detail"],
-            [(r["connection"], r["check"], "ok" if r["ok"] else "FAILED", r["detail"]) for r in results],
+            [(r["connection"], r["check"], _result(r), r["detail"]) for r in results],
         )
     if not ok:
         raise typer.Exit(1)

@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from sia_tui.sandbox import control, marketo_activities, marketo_bulk, marketo_identity, marketo_leads
+from sia_tui.sandbox import (
+    control,
+    marketo_activities,
+    marketo_bulk,
+    marketo_identity,
+    marketo_leads,
+    marketo_usage,
+)
 from sia_tui.sandbox.activity_store import ActivityEngine
 from sia_tui.sandbox.config import SandboxConfig
 from sia_tui.sandbox.marketo_wire import MarketoError, error
@@ -72,6 +79,7 @@ def create_app(config: SandboxConfig, *, state: SandboxState | None = None) -> S
         *marketo_leads.routes(sandbox, engine),
         *marketo_activities.routes(sandbox, engine),
         *marketo_bulk.routes(sandbox),
+        *marketo_usage.routes(sandbox),
         *control.routes(sandbox, engine),
         *_salesforce_routes(sandbox),
     ]

@@ -265,3 +265,53 @@ async def test_permanent_salesforce_refusal_is_dead_with_salesforces_words(runni
     assert sf.state == "dead" and "INVALID_CROSS_REFERENCE_KEY" in sf.reason
     assert get_item(db, call.id).destinations["marketo"].state == "done"
     assert [i.id for i in list_items(db, states=["dead"])] == [call.id]
+
+
+async def test_record_only_logs_once_to_marketo_and_salesforce_and_sends_nothing(running, people, env):
+    settings = settings_for(env)
+    db = open_cache(settings, people)
+    contact = pick(people, 5, kind="contact")[4]
+    since = now_utc() - timedelta(minutes=5)
+    item = queue_email(
+        db,
+        settings,
+        contact,
+        subject="Lunch with {{first_name}}",
+        body="Sent from my phone.",
+        record_only=True,
+    )
+    assert item.record_only and item.state == "queued"
+    assert item.destinations["smtp"].state == "skipped"
+    assert "recorded only" in item.destinations["smtp"].reason
+    [entry] = ledger_entries(db, item_id=item.id)
+    assert (entry["decision"], entry["source"]) == ("recorded", "record only")
+    assert entry["email"] == contact["email"] and "outside sia-tui" in entry["reason"]
+
+    async with open_worker(settings, db=db, **FAST) as worker:
+        report = await worker.run_once()
+    assert report.to_json() == {
+        "sent": 0, "logged_marketo": 1, "logged_salesforce": 1, "blocked": 0, "failed": 0, "pending": 0,
+    }  # fmt: skip
+    done = get_item(db, item.id)
+    assert done.state == "done"
+    assert {name: d.state for name, d in done.destinations.items()} == {
+        "smtp": "skipped",
+        "marketo": "done",
+        "salesforce": "done",
+    }
+
+    # A second run finds nothing to do; nothing reached the SMTP sink, and each system has the email once.
+    async with open_worker(settings, db=db, **FAST) as worker:
+        again = await worker.run_once()
+    assert (again.sent, again.logged_marketo, again.logged_salesforce) == (0, 0, 0)
+    assert item.id not in sink_messages(running)
+    activities = (await marketo_activities(running, [contact["marketo_id"]], since))[item.id]
+    assert len(activities) == 1
+    attrs = {a["name"]: a["value"] for a in activities[0]["attributes"]}
+    assert str(attrs["Recorded Only"]).lower() == "true"
+    assert activities[0]["primaryAttributeValue"].startswith(f"Lunch with {contact['first_name']}")
+    [task] = (await salesforce_tasks(running, [contact["sfdc_contact_id"]]))[item.id]
+    assert (task["TaskSubtype"], task["Status"]) == ("Email", "Completed")
+    assert task["Subject"] == f"Email: Lunch with {contact['first_name']}"
+    # The ledger still holds the one "recorded" decision: no send-time check, nothing "allowed".
+    assert [e["decision"] for e in ledger_entries(db, item_id=item.id)] == ["recorded"]

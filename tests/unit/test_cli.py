@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from sia_tui import __version__
 from sia_tui.cli import main
@@ -74,6 +76,86 @@ def test_settings_secret_reads_stdin_and_stores_in_keyring(sia_home, tmp_path):
     )
     assert proc.returncode == 1
     assert "SIA_MARKETO_CLIENT_SECRET" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_settings_secret_from_stdin_is_stored_for_the_profile_and_never_echoed(
+    capsys, sia_home, memory_keyring, monkeypatch
+):
+    secret = "s3cr3t-Marketo-Value-42"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(secret + "\n"))
+    code, out, err = run(capsys, "--profile", "prod", "settings", "secret", "marketo.client_secret")
+    assert code == 0, err
+    assert memory_keyring == {("sia-tui/prod", "marketo.client_secret"): secret}
+    assert secret not in out + err
+    assert "stored in the OS keyring (service sia-tui/prod)" in err
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("an0ther-Secret-Value\n"))
+    code, out, err = run(capsys, "settings", "secret", "smtp.password", "--json")
+    assert code == 0 and json.loads(out) == {"profile": "sandbox", "key": "smtp.password", "stored": True}
+    assert memory_keyring[("sia-tui/sandbox", "smtp.password")] == "an0ther-Secret-Value"
+    assert "an0ther" not in out + err
+
+    # Shown masked, from the keyring; never written to the settings file or anywhere else under SIA_HOME.
+    code, out, _ = run(capsys, "settings", "show", "--json", "--profile", "prod")
+    row = next(r for r in json.loads(out)["settings"] if r["key"] == "marketo.client_secret")
+    assert row == {"key": "marketo.client_secret", "value": "********", "source": "keyring", "secret": True}
+    assert secret not in out
+    for path in Path(sia_home).rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_settings_secret_refuses_an_empty_value_and_a_key_that_is_not_secret(
+    capsys, sia_home, memory_keyring, monkeypatch
+):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
+    code, _, err = run(capsys, "settings", "secret", "marketo.client_secret")
+    assert code == 1 and "nothing was stored" in err and memory_keyring == {}
+    monkeypatch.setattr(sys, "stdin", io.StringIO("https://example.com\n"))
+    code, _, err = run(capsys, "settings", "secret", "marketo.base_url")
+    assert code == 1 and "is not a secret" in err and memory_keyring == {}
+
+
+def test_no_command_opens_the_tui_for_the_chosen_profile(capsys, sia_home, monkeypatch):
+    import sia_tui.tui.app
+
+    opened: list[str | None] = []
+
+    def fake_run_app(profile: str | None = None) -> int:
+        opened.append(profile)
+        return 0
+
+    monkeypatch.setattr(sia_tui.tui.app, "run_app", fake_run_app)
+    assert main([]) == 0
+    assert main(["--profile", "prod"]) == 0
+    assert opened == [None, "prod"]
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_a_failure_opening_the_tui_is_one_sentence(capsys, sia_home, monkeypatch):
+    import sia_tui.tui.app
+    from sia_tui.config import SettingError
+
+    def broken_run_app(profile: str | None = None) -> int:
+        raise SettingError("The settings file is not valid TOML.")
+
+    monkeypatch.setattr(sia_tui.tui.app, "run_app", broken_run_app)
+    code, out, err = run(capsys)
+    assert code == 1 and out == ""
+    assert err.strip() == "error: The settings file is not valid TOML." and "Traceback" not in err
+
+
+def test_headless_without_a_command_is_a_usage_error_and_opens_nothing(capsys, sia_home, monkeypatch):
+    import sia_tui.tui.app
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(sia_tui.tui.app, "run_app", lambda profile=None: opened.append(profile) or 0)
+    code, out, err = run(capsys, "--headless")
+    assert code == 2 and out == "" and opened == []
+    assert err.strip() == "error: --headless needs a command; see `sia-tui --help`."
+    code, _, err = run(capsys, "--headless", "--json", "--profile", "prod")
+    assert code == 2 and "--headless needs a command" in err and opened == []
 
 
 def test_console_script_version():

@@ -141,3 +141,56 @@ def test_damage_met_later_is_one_sentence_too(tmp_path, monkeypatch):
         ).fetchone()
     assert "damaged" in one_sentence(store_db.store_error(path, err.value))
     assert check_integrity(d) is not None
+
+
+def test_the_compliance_ledger_is_append_only(tmp_path):
+    from sia_tui.compliance.ledger import ledger_entries, record_decision
+    from sia_tui.store.db import transaction
+
+    path = tmp_path / "cache.db"
+    d = open_db(path)
+    with transaction(d):
+        first = record_decision(
+            d, item_id="a" * 32, marketo_id=1001, email="ann@example.com", decision="blocked",
+            reason="Marketo has ann@example.com as unsubscribed", source="marketo live check",
+        )  # fmt: skip
+    before = ledger_entries(d)
+    assert [e["seq"] for e in before] == [first] and before[0]["decision"] == "blocked"
+
+    attempts = [
+        ("UPDATE compliance_ledger SET decision = 'allowed' WHERE seq = ?", (first,)),
+        ("UPDATE compliance_ledger SET reason = ''", ()),
+        ("DELETE FROM compliance_ledger WHERE seq = ?", (first,)),
+        ("DELETE FROM compliance_ledger", ()),
+        (  # a REPLACE deletes the old row first: refused as well
+            "INSERT OR REPLACE INTO compliance_ledger (seq, at, item_id, marketo_id, email, decision, reason, "
+            "source) VALUES (?, '2026-01-01T00:00:00', ?, 1001, 'ann@example.com', 'allowed', 'edited', 'x')",
+            (first, "a" * 32),
+        ),
+    ]
+    for sql, args in attempts:
+        with pytest.raises(sqlite3.DatabaseError, match="the compliance ledger is append-only"):
+            d.conn.execute(sql, args)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        d.table("compliance_ledger").delete(first)
+    assert ledger_entries(d) == before
+
+    # Appending still works, and the refusal is part of the file: any other connection meets it too.
+    with transaction(d):
+        second = record_decision(
+            d, item_id="b" * 32, marketo_id=1002, email="bo@example.com", decision="allowed",
+            reason="no unsubscribe flag in Marketo", source="marketo live check",
+        )  # fmt: skip
+    d.conn.close()
+    other = sqlite3.connect(path)
+    try:
+        for sql, args in attempts[:4]:
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                other.execute(sql, args)
+        rows = other.execute("SELECT seq, decision, reason FROM compliance_ledger ORDER BY seq").fetchall()
+    finally:
+        other.close()
+    assert rows == [
+        (first, "blocked", "Marketo has ann@example.com as unsubscribed"),
+        (second, "allowed", "no unsubscribe flag in Marketo"),
+    ]
