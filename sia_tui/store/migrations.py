@@ -305,6 +305,24 @@ def _m006_people_search_at_scale(conn: sqlite3.Connection) -> None:
     rebuild_search_index(conn)
 
 
+def _m007_ledger_refuses_replace(conn: sqlite3.Connection) -> None:
+    """``INSERT OR REPLACE`` of an existing ledger row must fail on any connection.
+
+    SQLite fires delete triggers for a REPLACE only with ``recursive_triggers`` on, which our connections set but
+    a plain ``sqlite3`` shell or script does not; a BEFORE INSERT check on the sequence number closes that door.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TRIGGER compliance_ledger_no_replace BEFORE INSERT ON compliance_ledger
+        WHEN new.seq IS NOT NULL AND EXISTS (SELECT 1 FROM compliance_ledger WHERE seq = new.seq)
+        BEGIN
+            SELECT RAISE(ABORT, 'the compliance ledger is append-only');
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
     _m002_reminder_tasks,
@@ -312,4 +330,5 @@ MIGRATIONS: list[Migration] = [
     _m004_grid_cache,
     _m005_salesforce_optout_queue,
     _m006_people_search_at_scale,
+    _m007_ledger_refuses_replace,
 ]
