@@ -20,6 +20,11 @@ def serve(
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
     state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
     smtp_port: int = typer.Option(0, "--smtp-port", help="SMTP sink port (0 = a free port)."),
+    tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)."),
+    tls_key: str = typer.Option("", "--tls-key", help="PEM private key for --tls-cert."),
+    no_bulk: bool = typer.Option(
+        False, "--no-bulk", help="A subscription without Bulk Extract (export create answers 1035)."
+    ),
 ) -> None:
     """Serve both APIs on one port; prints one JSON line with the URLs and demo credentials when ready."""
     from sia_tui.sandbox.config import SandboxConfig
@@ -29,6 +34,8 @@ def serve(
         raise CliError("--faults is a rate between 0 and 1, e.g. 0.2.", exit_code=2)
     if people < 1:
         raise CliError("--people must be at least 1.", exit_code=2)
+    if bool(tls_cert) != bool(tls_key):
+        raise CliError("--tls-cert and --tls-key go together.", exit_code=2)
     config = SandboxConfig(
         people=people,
         seed=seed,
@@ -36,5 +43,8 @@ def serve(
         fault_rate=faults,
         state_path=state or None,
         smtp_port=smtp_port,
+        tls_certfile=tls_cert or None,
+        tls_keyfile=tls_key or None,
+        bulk_enabled=not no_bulk,
     )
     serve_forever(config, host=host, port=port, smtp_port=smtp_port)
