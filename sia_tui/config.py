@@ -211,6 +211,12 @@ SPECS: dict[str, SettingSpec] = {
         _spec("marketo.client_secret", _parse_str, "", "Marketo LaunchPoint client secret", secret=True),
         _spec("marketo.max_calls_per_20s", _int_parser(1, 100), 50, "Marketo calls allowed per 20 s (≤100)"),
         _spec("marketo.max_concurrency", _int_parser(1, 10), 5, "Marketo calls in flight at once (≤10)"),
+        _spec(
+            "marketo.daily_quota",
+            _int_parser(1),
+            50_000,
+            "The subscription's daily API call quota (Marketo's standard is 50,000; some have 10,000)",
+        ),
         _spec("marketo.static_list_id", _int_parser(0), 0, "Sync only this static list (0 = whole database)"),
         _spec("salesforce.instance_url", _parse_url, "", "Salesforce My Domain URL"),
         _spec("salesforce.client_id", _parse_str, "", "Salesforce connected/external app consumer key"),

@@ -85,7 +85,7 @@ async def check_marketo(settings: Settings, endpoints: Endpoints) -> list[Check]
         client = marketo_client(settings, endpoints)
     except NotConfiguredError as exc:
         return _failure("marketo", "configured", exc)
-    quota = MARKETO_DAILY_QUOTA
+    quota = int(settings.get("marketo.daily_quota") or MARKETO_DAILY_QUOTA)
     try:
         async with client:
             report = await client.check(
@@ -144,7 +144,7 @@ def usage_check(data: dict[str, Any], quota: int) -> Check:
     users: dict[str, int] = {str(k): int(v) for k, v in (data.get("users") or {}).items()}
     left = max(0, quota - total)
     detail = (
-        f"{total:,} of the {quota:,} API calls of Marketo's standard daily quota used today ({date}): "
+        f"{total:,} of the {quota:,} API calls of the daily quota (marketo.daily_quota) used today ({date}): "
         f"{left:,} left until the quota resets at midnight US Central."
     )
     if users:

@@ -15,7 +15,7 @@ from tests.conftest import MarketoHttp
 
 CHECKS = ["token", "read_leads", "read_activities", "write_activities", "api_usage", "custom_activity_types"]
 USAGE = re.compile(
-    r"^(?P<n>[\d,]+) of the 50,000 API calls of Marketo's standard daily quota used today \((?P<date>[\d-]{10})\): "
+    r"^(?P<n>[\d,]+) of the 50,000 API calls of the daily quota \(marketo\.daily_quota\) used today \((?P<date>[\d-]{10})\): "
     r"(?P<left>[\d,]+) left until the quota resets at midnight US Central\. By API user: (?P<user>\S+) "
     r"(?P<count>[\d,]+)\.$"
 )
@@ -150,6 +150,13 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
         f"{CALL_SPEC.api_name} (for calls, id {ids[CALL_SPEC.api_name]})."
     )
     assert types["data"]["needed"] == [EMAIL_SPEC.api_name, CALL_SPEC.api_name]
+
+
+def test_usage_is_measured_against_the_subscriptions_own_quota(cli, monkeypatch):
+    monkeypatch.setenv("SIA_MARKETO_DAILY_QUOTA", "10000")  # a subscription on the smaller 10,000 allocation
+    usage = marketo_checks(cli)["api_usage"]
+    assert usage["detail"].startswith(f"{usage['data']['total']:,} of the 10,000 API calls")
+    assert usage["data"]["quota"] == 10_000 and usage["data"]["left"] == 10_000 - usage["data"]["total"]
 
 
 # ------------------------------------------------------------------------- the sentences for the other cases
