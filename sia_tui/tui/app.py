@@ -117,9 +117,11 @@ class SiaApp(App[int]):
         display_tz: tzinfo | None = None,
         db_path: str | Path | None = None,
         auto_sync: bool | None = None,
+        sync_interval_s: float | None = None,
         probe_network: bool = True,
         run_worker: bool = True,
     ) -> None:
+        """``sync_interval_s`` overrides the setting's period (≥ 10 s there) so tests can see periodic runs."""
         super().__init__()
         self.settings = settings or load_settings(profile)
         self.clock: Clock = clock or system_clock
@@ -129,6 +131,7 @@ class SiaApp(App[int]):
         )
         self.sync_enabled = bool(self.settings.get("sync.enabled"))
         self.forced_auto_sync = auto_sync  # None: follow sync.enabled (tests and benchmarks force it)
+        self.forced_sync_interval_s = sync_interval_s  # None: follow sync.interval_s
         self.probe_network = probe_network
         self.worker_enabled = run_worker
         self.runner: Any = None  # the OutboxRunner while the in-app worker runs
@@ -151,6 +154,12 @@ class SiaApp(App[int]):
     @property
     def auto_sync(self) -> bool:
         return self.sync_enabled if self.forced_auto_sync is None else self.forced_auto_sync
+
+    def sync_interval(self) -> float:
+        """Seconds between the periodic people syncs: ``sync.interval_s`` (at least 10) unless overridden."""
+        if self.forced_sync_interval_s is not None:
+            return self.forced_sync_interval_s
+        return max(10, int(self.settings.get("sync.interval_s")))
 
     # ----------------------------------------------------------------------------------------- start-up
 
@@ -231,8 +240,7 @@ class SiaApp(App[int]):
             empty = (self.status.people or 0) == 0
             # An empty cache syncs at once (initial sync); otherwise give the first paint a head start.
             self.set_timer(0.1 if empty else 2.0, self.action_sync_now)
-        interval = max(10, int(self.settings.get("sync.interval_s")))
-        self._sync_timer = self.set_interval(interval, lambda: self._start_sync(quiet=True))
+        self._sync_timer = self.set_interval(self.sync_interval(), lambda: self._start_sync(quiet=True))
 
     # ----------------------------------------------------------------------------------------- outbox worker
 
@@ -264,7 +272,7 @@ class SiaApp(App[int]):
         for note in event.notes:
             if note and note not in self._worker_notes:  # each distinct note once (they repeat every cycle)
                 self._worker_notes.add(note)
-                self.notify(f"Outbox worker: {printable(note)}", timeout=6)
+                self.notify(f"Outbox worker: {printable(note)}", timeout=6, markup=False)
         extra = getattr(event.report, "extra", None) or {}
         if "tasks" in extra:  # the task sync pulled or pushed changes: show them where tasks are on screen
             self._tasks_changed()
@@ -439,7 +447,8 @@ class SiaApp(App[int]):
         for header in self._headers:
             if header.is_attached:
                 header.status = self.status
-        if "people" in changes:
+        if "people" in changes or "sync" in changes:
+            # The count, and the empty list's message (it says whether the first sync is running or failed).
             for screen in self.screen_stack:
                 if isinstance(screen, PeopleScreen):
                     screen.set_people_total(self.status.people)
@@ -583,7 +592,7 @@ class SiaApp(App[int]):
         """A compose or call-log screen closed: say what was queued, update the header and wake the worker."""
         if item is not None:
             summary = getattr(item, "subject", None) or getattr(item, "kind", "item")
-            self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4)
+            self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
             self.wake_worker()
         self._refresh_outbox()
 

@@ -27,7 +27,8 @@ class KeySpec:
     id: str
     keys: str  # default keys, comma-separated; the first is shown in the footer
     description: str
-    where: str  # "everywhere", "people", "person", "screens", "tasks", "settings"
+    where: str  # "everywhere", "people", "person", "screens", "tasks", "settings", "compose", "call",
+    # "outbox", "task-form", "dialogs"
 
 
 KEY_SPECS: tuple[KeySpec, ...] = (
@@ -77,6 +78,25 @@ KEY_SPECS: tuple[KeySpec, ...] = (
     KeySpec("settings-next", "down", "Next setting", "settings"),
     KeySpec("settings-prev", "up", "Previous setting", "settings"),
     KeySpec("test-connections", "ctrl+t", "Test every connection", "settings"),
+    KeySpec("compose-send", "ctrl+s,ctrl+j", "Send the email (ctrl+j when ctrl+s is swallowed)", "compose"),
+    KeySpec("compose-record", "ctrl+r", "Record only: log an email you sent elsewhere", "compose"),
+    KeySpec("compose-editor", "ctrl+e", "Write the body in $VISUAL / $EDITOR", "compose"),
+    KeySpec("call-save", "ctrl+s,ctrl+j", "Log the call (ctrl+j when ctrl+s is swallowed)", "call"),
+    KeySpec("call-timer", "ctrl+t", "Start / stop the call timer", "call"),
+    KeySpec("outbox-retry", "r", "Retry the highlighted item now", "outbox"),
+    KeySpec("outbox-cancel", "c", "Cancel the highlighted item (it is not sent or logged)", "outbox"),
+    KeySpec("outbox-refresh", "f5", "Refresh the outbox now (it also refreshes every 2 s)", "outbox"),
+    KeySpec("outbox-close", "escape,q", "Back from the outbox", "outbox"),
+    KeySpec("task-save", "ctrl+s,ctrl+j", "Save the task (ctrl+j when ctrl+s is swallowed)", "task-form"),
+    KeySpec(
+        "optout-record", "ctrl+s,ctrl+j", "Record the opt-out (enter in the reason works too)", "dialogs"
+    ),
+    KeySpec("confirm-yes", "y", "Yes, in a confirmation (e.g. delete a task)", "dialogs"),
+    KeySpec("confirm-no", "n,escape", "No, in a confirmation", "dialogs"),
+    KeySpec(
+        "dialog-cancel", "escape", "Close the email, call, task or opt-out form: nothing is kept", "dialogs"
+    ),
+    KeySpec("keys-help-close", "escape,q,question_mark,f1", "Close this list of keys", "dialogs"),
 )
 
 SPEC_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEY_SPECS}

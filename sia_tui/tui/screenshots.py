@@ -6,7 +6,8 @@
 A temporary SIA_HOME is used (your own settings, keyring and cache are never touched: secrets go to an in-memory
 keyring). The sandbox runs with a fixed seed and a fixed "now"; the app gets the same fixed clock and UTC, so the
 same code always draws the same pictures. The cache is filled by one real sync from the sandbox, and grids are
-fetched from it, as a seller would see them; a few reminder tasks are added for the tasks screen.
+fetched from it, as a seller would see them; a few reminder tasks are added for the tasks screen, and outbox items
+in each state a seller meets (queued, done, dead, blocked) for the outbox screen.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,19 @@ async def _shoot(make_app: Callable[[], Any], size: tuple[int, int], path: Path,
         await _settle(pilot)
         await steps(pilot)
         await _settle(pilot)
+        _steady_cursors(app)
+        await pilot.pause()
         app.save_screenshot(filename=path.name, path=str(path.parent))
     print(f"  {path}")
+
+
+def _steady_cursors(app: Any) -> None:
+    """Text cursors shown steadily: a picture must not depend on where in the blink cycle it was taken."""
+    from textual.widgets import Input, TextArea
+
+    for widget in app.screen.query("Input, TextArea"):
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = False
 
 
 def _memory_keyring() -> None:
@@ -223,6 +235,33 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         await _shoot(online, NARROW, out / "tasks-80x24.svg", tasks)
         await _shoot(online, NARROW, out / "task-form-80x24.svg", task_form)
         await _shoot(online, WIDE, out / "person-optout.svg", optout)
+
+        async def compose(pilot: Any) -> None:
+            await person()(pilot)
+            await pilot.press("w")
+            await _settle(pilot)
+            pilot.app.screen.query_one("#template").value = "follow-up"
+
+        async def call_log(pilot: Any) -> None:
+            await person()(pilot)
+            await pilot.press("l")
+            await _settle(pilot)
+            fill_call_log(pilot.app.screen)
+
+        async def outbox(pilot: Any) -> None:
+            await pilot.press("O")
+            await _settle(pilot)
+            await pilot.press("down")  # the dead item, with why it failed
+
+        await _shoot(online, WIDE, out / "compose-email.svg", compose)
+        await _shoot(online, WIDE, out / "call-log.svg", call_log)
+        await _shoot(online, NARROW, out / "call-log-80x24.svg", call_log)
+        db = open_db(settings.db_path)
+        try:
+            seed_outbox(db, [hot_id, *others], settings)
+        finally:
+            db.conn.close()
+        await _shoot(online, WIDE, out / "outbox.svg", outbox)
     finally:
         sandbox.stop()
         from sia_tui.connections import stop_embedded_sandboxes
@@ -249,6 +288,76 @@ def _seed_tasks(db_path: str, today: Any, candidates: list[int]) -> None:
     done = add_task(db, subject="Send the NDA", due=today - timedelta(days=4), marketo_id=who[0])
     complete_task(db, done.id)
     db.conn.close()
+
+
+def fill_call_log(screen: Any) -> None:
+    """A call as a seller logs it: outcome, reason, a typed duration (a running timer would tick) and notes."""
+    screen.query_one("#outcome").value = "Meeting booked"
+    screen.query_one("#reason").value = "Demo"
+    screen.query_one("#duration").value = "340"
+    screen.query_one("#notes").text = "Demo booked for Thursday; wants pricing for 50 seats."
+
+
+#: Fixed outbox ids (random in real use), so the outbox picture is the same on every run.
+OUTBOX_IDS = (
+    "1c0ffee0a4b54c2d9e8f7a6b5c4d3e2f",
+    "2b1ead5e7c6d4f3a8b9c0d1e2f3a4b5c",
+    "3dead0c1b2a34e5f6a7b8c9d0e1f2a3b",
+    "4a11ed0e5f6a4b7c8d9e0f1a2b3c4d5e",
+)
+
+
+def seed_outbox(db: Any, people: Sequence[int], settings: Any) -> None:
+    """Outbox items in the states a seller meets, oldest first: a call logged everywhere, an email blocked by the
+    send-time check, a call Marketo refused for good (dead), and an email still queued."""
+    from sia_tui.compliance.check import SOURCE_LIVE
+    from sia_tui.outbox.compose import prepare_call, prepare_email, seller_from_settings
+    from sia_tui.outbox.queue import (
+        enqueue_call,
+        enqueue_email,
+        mark_blocked,
+        mark_done,
+        mark_failed,
+        mark_sending,
+    )
+    from sia_tui.store.people import get_person
+
+    seller = seller_from_settings(settings)
+    cached = [i for i in people if get_person(db, i) is not None]
+    who = (cached * 4)[:4]
+    unsubscribed = db.conn.execute(
+        "SELECT marketo_id FROM people WHERE unsubscribed = 1 AND email IS NOT NULL ORDER BY marketo_id LIMIT 1"
+    ).fetchone()
+    if unsubscribed:  # the blocked email goes to someone Marketo really has as unsubscribed
+        who[2] = int(unsubscribed[0])
+    lists = {"outcomes": settings.get("calls.outcomes"), "reasons": settings.get("calls.reasons")}
+    done, blocked, dead, queued = OUTBOX_IDS
+
+    call = prepare_call(db, who[1], outcome="Connected", reason="Follow-up", duration_s=340, seller=seller,
+                        notes="Talked about the renewal.", **lists)  # fmt: skip
+    enqueue_call(db, call, item_id=done)
+    for destination, ref in (("marketo", "50123"), ("salesforce", "00T5g00000AbCdEAAV")):
+        mark_sending(db, destination, {done: {}})
+        mark_done(db, destination, {done: ref})
+
+    email = prepare_email(db, who[2], subject="Pricing for {{company_friendly}}", seller=seller,
+                          body="Hi {{first_name}},\n\nHere is the pricing we discussed.")  # fmt: skip
+    enqueue_email(db, email, item_id=blocked)
+    address = str((get_person(db, who[2]) or {}).get("email") or "")
+    mark_blocked(db, blocked, reason=f"{address} is unsubscribed in Marketo", source=SOURCE_LIVE,
+                 marketo_id=who[2], email=address, detail=None)  # fmt: skip
+
+    call = prepare_call(db, who[3], outcome="Left voicemail", seller=seller, **lists)
+    enqueue_call(db, call, item_id=dead)
+    mark_sending(db, "salesforce", {dead: {}})
+    mark_done(db, "salesforce", {dead: "00T5g00000XyZwVAAV"})
+    mark_sending(db, "marketo", {dead: {}})
+    mark_failed(db, "marketo", {dead: "Marketo refused the activity: its type is not approved (1003)"},
+                permanent=True, max_attempts=5, base_s=1, cap_s=1)  # fmt: skip
+
+    email = prepare_email(db, who[0], subject="Following up, {{first_name}}", seller=seller,
+                          body="Hi {{first_name}},\n\nIs this worth a short conversation?")  # fmt: skip
+    enqueue_email(db, email, item_id=queued)
 
 
 LEAD_FIELDS = (

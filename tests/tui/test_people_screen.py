@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
+import threading
 
-from sia_tui.tui.people_source import PAGE_SIZE
+from rich.cells import cell_len
+from textual import work
+from textual.widgets import Input, TextArea
+
+from sia_tui.compliance.optouts import list_optouts
+from sia_tui.outbox.queue import list_items
+from sia_tui.tui.people_source import PAGE_SIZE, PeopleReader
+from sia_tui.tui.screens.compose import ComposeScreen
+from sia_tui.tui.screens.dialogs import OptOutScreen
 from sia_tui.tui.screens.keys_help import KeysHelpScreen
 from sia_tui.tui.screens.people import PeopleScreen
 from sia_tui.tui.screens.person import PersonScreen
 from sia_tui.tui.widgets.people_list import PeopleList, columns_for
-from tests.tui.conftest import PEOPLE, settle
+from tests.tui.conftest import PEOPLE, settle, wait_until
 from tests.tui.people_factory import ESCAPE_NAME, MARKUP_NAME, OWNERS
+
+PERSON_TO_EMAIL = 1004  # subscribed, no Marketo flags, has an email (people factory)
 
 
 def visible_lines(app) -> list[str]:
@@ -38,22 +48,63 @@ async def test_lists_cached_people_by_name_with_count(people_cache, make_app):
         assert keys == sorted(keys)
 
 
-async def test_search_as_you_type_latest_query_wins(people_cache, make_app):
+async def test_search_as_you_type_latest_query_wins(people_cache, make_app, monkeypatch):
+    """An older query whose read is slow answers after a newer one has rendered: its rows are dropped."""
     people_cache()
+    slow, fast = "grace", "田中"
+    entered, release, stale_done = threading.Event(), threading.Event(), threading.Event()
+    stale_pages: list = []
+
+    def slowed(read):
+        def wrapper(reader, generation, query, *args, **kwargs):
+            if query.text != slow:
+                return read(reader, generation, query, *args, **kwargs)
+            entered.set()
+            assert release.wait(30), "the test never released the slow query"
+            page = read(reader, generation, query, *args, **kwargs)
+            stale_pages.append(page)
+            return page
+
+        return wrapper
+
+    # The search reader the people screen uses: the "grace" read waits until the test lets it go.
+    monkeypatch.setattr(PeopleReader, "quick_page", slowed(PeopleReader.quick_page))
+    monkeypatch.setattr(PeopleReader, "page", slowed(PeopleReader.page))
+    search_body = PeopleScreen._search.__wrapped__
+
+    @work(thread=True, exclusive=True, group="people-search", exit_on_error=False)
+    def tracked_search(screen, generation, query, keep_cursor):
+        try:
+            search_body(screen, generation, query, keep_cursor)
+        finally:
+            if query.text == slow:
+                stale_done.set()
+
+    monkeypatch.setattr(PeopleScreen, "_search", tracked_search)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash")
-        # Keystrokes arrive faster than searches finish: only the last query may end up on screen.
-        await pilot.press(*"gracex")
-        await pilot.press("backspace")
-        await settle(pilot)
-        screen = app.screen
-        assert screen.query_state.text == "grace"
-        rows = shown_people(app)
-        assert rows and all("grace" in (r["first_name"] + r["email"]).lower() for r in rows)
-        assert screen.query_one(PeopleList).people_query.text == "grace"
-        assert f"{len(rows)} match" in str(screen.query_one("#filter-bar").render())
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            people = screen.query_one(PeopleList)
+            await pilot.press("slash", *slow)
+            await wait_until(pilot, entered.is_set)  # "grace" is being read, slowly
+            await pilot.press(*["backspace"] * len(slow), *fast)
+            await wait_until(pilot, lambda: people.people_query.text == fast and people.row_count > 0)
+            assert stale_pages == []  # the newer query rendered first; now the older one answers
+            release.set()
+            await wait_until(pilot, stale_done.is_set)
+            await settle(pilot)
+            assert stale_pages and any(
+                "grace" in r["first_name"].lower() for r in stale_pages[0].rows
+            )  # the stale answer did arrive, with rows that would have been shown
+            assert screen.query_state.text == fast
+            assert people.people_query.text == fast
+            rows = shown_people(app)
+            assert rows and all(r["last_name"] == fast for r in rows)
+            assert f"{len(rows)} match" in str(screen.query_one("#filter-bar").render())
+    finally:
+        release.set()
 
 
 async def test_cjk_substring_search(people_cache, make_app):
@@ -232,19 +283,65 @@ async def test_user_keymap_and_warnings(people_cache, make_app, tui_home):
     people_cache()
     config = tui_home / "config" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[keys]\nfocus-search = "f2"\nno-such-binding = "x"\n', encoding="utf-8")
+    config.write_text(
+        '[keys]\nfocus-search = "f2"\nno-such-binding = "x"\ncompose-send = "f9"\noptout-record = "f8"\n',
+        encoding="utf-8",
+    )
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.keymap == {"focus-search": "f2"}
+        assert app.keymap == {"focus-search": "f2", "compose-send": "f9", "optout-record": "f8"}
         assert any("no-such-binding" in w for w in app.keymap_warnings)
         await pilot.press("f2")
         assert app.focused is app.screen.query_one("#search")
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, KeysHelpScreen)
+        remapped = keys_help_rows(app)
+        assert remapped["compose-send"] == "f9 *" and remapped["optout-record"] == "f8 *"
+        assert remapped["call-save"] == "ctrl+s, ctrl+j"  # not remapped: the default and its alias
         await pilot.press("escape")
         assert isinstance(app.screen, PeopleScreen)
+
+        # The email form: ctrl+s no longer sends, the remapped f9 does.
+        app.open_person(app.backend.person(PERSON_TO_EMAIL))
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        compose.query_one("#subject", Input).value = "Hello {{first_name}}"
+        compose.query_one("#body", TextArea).text = "Hi {{first_name}}"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is compose and list_items(app.backend.db) == []
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen)
+        [item] = list_items(app.backend.db)
+        assert item.kind == "email" and item.payload["body"].startswith("Hi ")
+
+        # The opt-out dialog: ctrl+s no longer records, the remapped f8 does.
+        await pilot.press("X")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, OptOutScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is dialog and list_optouts(app.backend.db) == []
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen)
+        assert [o["marketo_id"] for o in list_optouts(app.backend.db)] == [PERSON_TO_EMAIL]
+
+
+def keys_help_rows(app) -> dict[str, str]:
+    """Binding id -> the keys column of the keys help screen."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(DataTable)
+    rows = (table.get_row_at(i) for i in range(table.row_count))
+    return {str(row[1]): str(row[2]) for row in rows}
 
 
 async def test_palette_commands_fit_the_screen(people_cache, make_app):

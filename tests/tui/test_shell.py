@@ -57,23 +57,61 @@ async def test_at_80_columns_the_header_keeps_what_matters_whole(people_cache, m
         assert "syncing" in text and "12%" in text and "online" in text
 
 
+def assert_header_lines_up(app) -> None:
+    """The painted column titles sit exactly over the columns of the rows, whatever the rows' width."""
+    from rich.cells import cell_len
+
+    from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList, columns_for, header_text
+
+    header = app.screen.query_one(PeopleHeader)
+    people = app.screen.query_one(PeopleList)
+    row = "".join(seg.text for seg in people.render_line(0))
+    width = cell_len(row)
+    # What is painted: the header's cached line (stale if nothing refreshed it when the rows' width changed).
+    titles = header.render_line(0).text
+    assert header.region.x == people.region.x
+    assert width == people.scrollable_content_region.width
+    assert titles[:width] == header_text(width).plain, (titles, row)
+    columns = columns_for(width)
+    flags_at = sum(c.width + 1 for c in columns[: [c.key for c in columns].index("flags")])
+    assert titles.index("Flags") == flags_at
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_the_people_header_lines_up_with_the_rows(people_cache, make_app, size):
-    from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList, columns_for
+    from sia_tui.tui.widgets.people_list import PeopleList
 
     people_cache(200)  # more people than fit: the list shows its scrollbar, which narrows the rows
     app = make_app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        header = app.screen.query_one(PeopleHeader)
         people = app.screen.query_one(PeopleList)
-        row = "".join(seg.text for seg in people.render_line(1))
-        titles = str(header.render()).rstrip()
-        assert header.region.x == people.region.x
-        # Same column layout: every title starts where its column starts in the rows.
-        assert len(str(header.render())) == people.scrollable_content_region.width, (titles, row)
-        flags_at = sum(c.width + 1 for c in columns_for(len(row)) if c.key not in ("flags", "score"))
-        assert titles.index("Flags") == flags_at
+        assert people.show_vertical_scrollbar
+        assert_header_lines_up(app)
+        # A search narrows the list to a few people: the scrollbar goes, the rows widen, the titles follow.
+        await pilot.press("slash", *"田中")
+        await settle(pilot)
+        assert 0 < people.row_count < people.size.height
+        assert not people.show_vertical_scrollbar
+        assert_header_lines_up(app)
+        # Back to everyone: the scrollbar returns and the titles narrow with the rows again.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert people.row_count == 200 and people.show_vertical_scrollbar
+        assert_header_lines_up(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_people_header_lines_up_on_a_short_list(people_cache, make_app, size):
+    from sia_tui.tui.widgets.people_list import PeopleList
+
+    people_cache(3)  # fewer people than fit: no scrollbar from the start
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        people = app.screen.query_one(PeopleList)
+        assert people.row_count == 3 and not people.show_vertical_scrollbar
+        assert_header_lines_up(app)
 
 
 async def test_a_real_marketo_profile_has_no_sandbox_mark(people_cache, make_app):

@@ -8,12 +8,14 @@ Same validation and queueing as ``sia-tui --headless call`` (:mod:`sia_tui.outbo
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
@@ -21,6 +23,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
 from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
 from sia_tui.outbox.queue import enqueue_call
+from sia_tui.textsafe import printable
+from sia_tui.tui.keys import keys_for
 
 
 def format_duration(seconds: int) -> str:
@@ -29,31 +33,47 @@ def format_duration(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def literal(value: str) -> Text:
+    """An admin's outcome or reason as typed (never parsed as markup)."""
+    return Text(printable(value), end="")
+
+
 class CallLogScreen(ModalScreen[OutboxItem | None]):
     DEFAULT_CSS = """
     CallLogScreen { align: center middle; }
     CallLogScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 96%; border: thick $primary;
                                padding: 0 1; background: $surface; }
+    CallLogScreen #call-with { text-style: bold; padding: 0 0 1 0; }
     CallLogScreen .row { height: auto; }
-    CallLogScreen .row Label { width: 10; padding: 1 0 0 0; }
+    CallLogScreen .row Label { width: 10; }
     CallLogScreen .row Input, CallLogScreen .row Select { width: 1fr; }
-    CallLogScreen #timer { width: 12; padding: 1 1 0 1; text-style: bold; }
-    CallLogScreen #notes { height: 6; }
+    CallLogScreen #timer { width: 10; padding: 0 1; text-style: bold; }
+    CallLogScreen #timer_button { margin: 0 1 0 0; }
+    CallLogScreen #notes { height: 6; margin: 0 0 1 0; }
     CallLogScreen #error { color: $error; height: auto; }
-    CallLogScreen #buttons { height: auto; align: right middle; }
+    CallLogScreen #buttons { height: 1; align: right middle; }
     CallLogScreen #buttons Button { margin-left: 1; }
     """
-    BINDINGS = [
-        Binding("ctrl+s,ctrl+j", "log", "Log the call", priority=True),
-        Binding("ctrl+t", "timer", "Start/stop timer", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("call-save"), "log", "Log the call", id="call-save", priority=True),
+        Binding(keys_for("call-timer"), "timer", "Start/stop timer", id="call-timer", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]
 
-    def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        db: sqlite_utils.Database,
+        person: dict[str, Any],
+        *,
+        stopwatch: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``stopwatch``: the seconds clock the call timer reads (monotonic; tests pass a fake one)."""
         super().__init__()
         self.settings = settings
         self.db = db
         self.person = person
+        self.stopwatch = stopwatch
         self._started: float | None = None
         self._elapsed = 0.0
 
@@ -62,32 +82,41 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         outcomes = list(self.settings.get("calls.outcomes"))
         reasons = list(self.settings.get("calls.reasons"))
         with Vertical():
-            yield Static(f"Call with {name or 'this person'}")
+            yield Static(Text(f"Call with {printable(name) or 'this person'}", end=""), id="call-with")
             with Horizontal(classes="row"):
                 yield Label("Number")
-                yield Input(str(self.person.get("phone") or ""), id="phone")
+                yield Input(str(self.person.get("phone") or ""), id="phone", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Outcome")
-                yield Select([(o, o) for o in outcomes], prompt="choose an outcome", id="outcome")
+                yield Select(
+                    [(literal(o), o) for o in outcomes],
+                    prompt="choose an outcome",
+                    id="outcome",
+                    compact=True,
+                )
             with Horizontal(classes="row"):
                 yield Label("Reason")
-                yield Select([(r, r) for r in reasons], prompt="(none)", id="reason")
+                yield Select([(literal(r), r) for r in reasons], prompt="(none)", id="reason", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Status")
                 yield Select(
-                    [(s, s) for s in CALL_STATUSES], value="completed", allow_blank=False, id="status"
+                    [(s, s) for s in CALL_STATUSES],
+                    value="completed",
+                    allow_blank=False,
+                    id="status",
+                    compact=True,
                 )
             with Horizontal(classes="row"):
                 yield Label("Duration")
                 yield Static(format_duration(0), id="timer")
-                yield Button("Start timer", id="timer_button")
-                yield Input(placeholder="or seconds", id="duration", type="integer")
+                yield Button("Start timer", id="timer_button", compact=True)
+                yield Input(placeholder="or type the seconds", id="duration", type="integer", compact=True)
             yield Label("Notes")
             yield TextArea(id="notes", soft_wrap=True)
             yield Static(id="error")
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Log the call", id="log", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Log the call", id="log", variant="primary", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -97,7 +126,7 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
     # -------------------------------------------------------------------------------------------------- timer
 
     def seconds(self) -> int:
-        running = time.monotonic() - self._started if self._started is not None else 0.0
+        running = self.stopwatch() - self._started if self._started is not None else 0.0
         return int(self._elapsed + running)
 
     def _tick(self) -> None:
@@ -107,10 +136,10 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
     def action_timer(self) -> None:
         button = self.query_one("#timer_button", Button)
         if self._started is None:
-            self._started = time.monotonic()
+            self._started = self.stopwatch()
             button.label = "Stop timer"
         else:
-            self._elapsed += time.monotonic() - self._started
+            self._elapsed += self.stopwatch() - self._started
             self._started = None
             button.label = "Start timer"
         self._tick()
@@ -148,7 +177,7 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
                 reason_required=self.settings.get("calls.reason_required"),
             )
         except OutboxInputError as exc:
-            self.query_one("#error", Static).update(f"✗ {exc} Nothing was logged.")
+            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was logged.", end=""))
             return
         self.dismiss(enqueue_call(self.db, draft))
 

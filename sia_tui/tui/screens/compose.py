@@ -16,12 +16,13 @@ import subprocess
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
@@ -30,6 +31,8 @@ from sia_tui.mail.templates import load_templates, person_context, render
 from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import enqueue_email
+from sia_tui.textsafe import printable
+from sia_tui.tui.keys import keys_for
 
 
 class ComposeScreen(ModalScreen[OutboxItem | None]):
@@ -37,21 +40,23 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
     ComposeScreen { align: center middle; }
     ComposeScreen > Vertical { width: 96%; max-width: 120; height: 96%; border: thick $primary; padding: 0 1;
                                background: $surface; }
-    ComposeScreen .row { height: auto; }
-    ComposeScreen .row Label { width: 9; padding: 1 0 0 0; }
+    ComposeScreen #to { text-style: bold; }
+    ComposeScreen .row { height: auto; margin: 0 0 0 0; }
+    ComposeScreen .row Label { width: 9; }
     ComposeScreen .row Input, ComposeScreen .row Select { width: 1fr; }
-    ComposeScreen #body { height: 1fr; min-height: 6; }
-    ComposeScreen #preview { height: auto; max-height: 12; border: round $secondary; padding: 0 1; }
+    ComposeScreen #body { height: 1fr; min-height: 4; margin: 1 0 0 0; }
+    ComposeScreen #preview { height: auto; max-height: 40%; min-height: 3; border: round $secondary;
+                             border-title-color: $text-muted; padding: 0 1; overflow-y: auto; }
     ComposeScreen #warning { color: $warning; height: auto; }
     ComposeScreen #error { color: $error; height: auto; }
-    ComposeScreen #buttons { height: auto; align: right middle; }
+    ComposeScreen #buttons { dock: bottom; height: 1; align: right middle; }  /* always on screen */
     ComposeScreen #buttons Button { margin-left: 1; }
     """
-    BINDINGS = [
-        Binding("ctrl+s,ctrl+j", "send", "Send", priority=True),
-        Binding("ctrl+r", "record", "Record only", priority=True),
-        Binding("ctrl+e", "editor", "Edit in $EDITOR", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("compose-send"), "send", "Send", id="compose-send", priority=True),
+        Binding(keys_for("compose-record"), "record", "Record only", id="compose-record", priority=True),
+        Binding(keys_for("compose-editor"), "editor", "Edit in $EDITOR", id="compose-editor", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]
 
     def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
@@ -64,31 +69,39 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
 
     def compose(self) -> ComposeResult:
         name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        email = self.person.get("email") or "no email"
         with Vertical():
+            # Names, subjects and bodies are shown as Text, never parsed as markup: "[/]" in a body is text.
             yield Static(
-                f"Email to {name or 'this person'} <{self.person.get('email') or 'no email'}>", id="to"
+                Text(f"Email to {printable(name) or 'this person'} <{printable(email)}>", end=""), id="to"
             )
             warnings = cached_warnings(self.person)
-            yield Static("⚠ " + " ".join(warnings) if warnings else "", id="warning")
+            warning = Static(
+                Text("⚠ " + printable(" ".join(warnings)) if warnings else "", end=""), id="warning"
+            )
+            warning.display = bool(warnings)  # no blank line when the cache has nothing to warn about
+            yield warning
             with Horizontal(classes="row"):
                 yield Label("Template")
-                yield Select([(n, n) for n in self.templates], prompt="(none)", id="template")
+                yield Select([(n, n) for n in self.templates], prompt="(none)", id="template", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Subject")
-                yield Input(placeholder="Subject; fields like {{first_name}} work here", id="subject")
+                yield Input(
+                    placeholder="Subject; fields like {{first_name}} work here", id="subject", compact=True
+                )
             with Horizontal(classes="row"):
                 yield Label("CC")
-                yield Input(placeholder="a@x.com, b@y.com", id="cc")
+                yield Input(placeholder="a@x.com, b@y.com", id="cc", compact=True)
             with Horizontal(classes="row"):
                 yield Label("BCC")
-                yield Input(id="bcc")
+                yield Input(placeholder="optional", id="bcc", compact=True)
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="preview")
             yield Static(id="error")
             with Horizontal(id="buttons"):
-                yield Checkbox("Record only (sent elsewhere)", id="record_only")
-                yield Button("Cancel", id="cancel")
-                yield Button("Send", id="send", variant="primary")
+                yield Checkbox("Record only (sent elsewhere)", id="record_only", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Send", id="send", variant="primary", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -130,7 +143,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         text = f"Subject: {subject.text}\n\n{body.text}".rstrip()
         if problems:
             text += "\n\n✗ " + "\n✗ ".join(problems)
-        self.query_one("#preview", Static).update(text)
+        self.query_one("#preview", Static).update(Text(printable(text, single_line=False), end=""))
 
     # ---------------------------------------------------------------------------------------------- actions
 
@@ -150,7 +163,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 config_dir=self.settings.paths.config_dir,
             )
         except OutboxInputError as exc:
-            self.query_one("#error", Static).update(f"✗ {exc} Nothing was queued.")
+            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
             return
         draft = replace(draft, template=values["template"])
         item = enqueue_email(self.db, draft)

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
 from sia_tui.textsafe import printable
+from sia_tui.tui.keys import keys_for
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -31,8 +32,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", show=False),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding(keys_for("confirm-yes"), "answer(True)", "Yes", id="confirm-yes", show=False),
+        Binding(keys_for("confirm-no"), "answer(False)", "No", id="confirm-no"),
     ]
 
     def __init__(self, title: str, body: Text | str, yes: str = "Yes") -> None:
@@ -68,8 +69,8 @@ class OptOutScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="OptOutScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s,ctrl+j", "record", "Record", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("optout-record"), "record", "Record", id="optout-record", priority=True),
     ]
 
     def __init__(self, name: str, email: str, optout_field: str) -> None:

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from sia_tui.tui.keys import KEY_SPECS
+from sia_tui.tui.keys import KEY_SPECS, keys_for
 
 WHERE = {
     "everywhere": "everywhere",
@@ -20,6 +20,11 @@ WHERE = {
     "screens": "other screens",
     "tasks": "tasks",
     "settings": "settings",
+    "compose": "email",
+    "call": "call log",
+    "outbox": "outbox",
+    "task-form": "task form",
+    "dialogs": "dialogs",
 }
 
 
@@ -38,7 +43,7 @@ def pretty_keys(keys: str) -> str:
 
 class KeysHelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+        Binding(keys_for("keys-help-close"), "dismiss", "Close", id="keys-help-close"),
     ]
 
     DEFAULT_CSS = """

@@ -7,12 +7,13 @@ works. Open it with ``app.push_screen(OutboxScreen(settings, db))`` (all items) 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -20,9 +21,15 @@ from textual.widgets import DataTable, Footer, Static
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import OutboxError, cancel_item, counts, get_item, list_items, retry_item
+from sia_tui.textsafe import clip, printable
+from sia_tui.tui.keys import keys_for
 
 COLUMNS = ("id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce")
 REFRESH_S = 2.0
+
+
+def literal(value: str) -> Text:
+    return Text(printable(value), end="")
 
 
 class OutboxScreen(Screen[None]):
@@ -31,11 +38,11 @@ class OutboxScreen(Screen[None]):
     OutboxScreen DataTable { height: 1fr; }
     OutboxScreen #detail { height: auto; max-height: 12; border-top: solid $secondary; padding: 0 1; }
     """
-    BINDINGS = [
-        Binding("r", "retry", "Retry"),
-        Binding("c", "cancel_item", "Cancel item"),
-        Binding("f5", "refresh", "Refresh"),
-        Binding("escape,q", "close", "Back"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("outbox-retry"), "retry", "Retry", id="outbox-retry"),
+        Binding(keys_for("outbox-cancel"), "cancel_item", "Cancel item", id="outbox-cancel"),
+        Binding(keys_for("outbox-refresh"), "refresh", "Refresh", id="outbox-refresh"),
+        Binding(keys_for("outbox-close"), "close", "Back", id="outbox-close"),
     ]
 
     def __init__(
@@ -66,14 +73,14 @@ class OutboxScreen(Screen[None]):
         if self.person is None:
             return "Outbox"
         name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
-        return f"Outbox · {name or self.person.get('marketo_id')}"
+        return f"Outbox · {printable(name) or self.person.get('marketo_id')}"
 
     def action_refresh(self) -> None:
         marketo_id = int(self.person["marketo_id"]) if self.person else None
         items = list_items(self.db, marketo_id=marketo_id, limit=500)
         self.items = {i.id: i for i in items}
         summary = ", ".join(f"{k} {v}" for k, v in counts(self.db).items() if v) or "empty"
-        self.query_one("#summary", Static).update(f"{self._title()} — {summary}")
+        self.query_one("#summary", Static).update(Text(f"{self._title()} — {summary}", end=""))
         table = self.query_one("#items", DataTable)
         current = self._current_id()
         with self.app.batch_update():
@@ -84,8 +91,8 @@ class OutboxScreen(Screen[None]):
                     item.id[:8],
                     item.kind,
                     item.state,
-                    item.person_name,
-                    item.subject[:50],
+                    literal(item.person_name),  # names and subjects are text, never markup
+                    literal(clip(printable(item.subject), 50)),
                     dest["smtp"].state if "smtp" in dest else "—",
                     dest["marketo"].state if "marketo" in dest else "—",
                     dest["salesforce"].state if "salesforce" in dest else "—",
@@ -129,7 +136,7 @@ class OutboxScreen(Screen[None]):
         if entries:
             e = entries[0]
             lines.append(f"  compliance: {e['decision']} ({e['source']}): {e['reason']}")
-        detail.update("\n".join(lines))
+        detail.update(Text(printable("\n".join(lines), single_line=False), end=""))
 
     def _act(self, fn: Any, verb: str) -> None:
         item_id = self._current_id()

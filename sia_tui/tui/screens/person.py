@@ -333,7 +333,7 @@ class PersonScreen(Screen[None]):
 
         def saved(task: Any) -> None:
             if task is not None:
-                self.notify(f"Task saved: {printable(task.subject)}", timeout=3)
+                self.notify(f"Task saved: {printable(task.subject)}", timeout=3, markup=False)
                 self.sia.wake_worker()
                 self.show_card()
 
@@ -346,7 +346,11 @@ class PersonScreen(Screen[None]):
         existing = self.person.get("local_optout")
         if existing:
             when = str(existing.get("created_at") or "")[:10]
-            self.notify(f"An opt-out is already recorded for {person_name(self.person)} ({when}).", timeout=4)
+            self.notify(
+                f"An opt-out is already recorded for {person_name(self.person)} ({when}).",
+                timeout=4,
+                markup=False,
+            )
             return
         field = str(self.sia.settings.get("salesforce.optout_field") or "HasOptedOutOfEmail")
         dialog = OptOutScreen(person_name(self.person), str(self.person.get("email") or ""), field)

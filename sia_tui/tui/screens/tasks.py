@@ -388,8 +388,8 @@ class TaskFormScreen(ModalScreen["Task | None"]):
     TaskFormScreen #form-buttons Button { margin-left: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s,ctrl+j", "save", "Save", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding(keys_for("task-save"), "save", "Save", id="task-save", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]
 
     def __init__(self, *, task: Task | None = None, person: dict[str, Any] | None = None) -> None:

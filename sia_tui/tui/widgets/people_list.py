@@ -276,8 +276,16 @@ class PeopleList(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._resize_virtual()
         self._scroll_cursor_into_view()
-        for header in self.screen.query(PeopleHeader):
-            header.refresh()  # its columns follow the rows' width, which the scrollbar narrows
+        self._refresh_headers()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        """The scrollbar came (a long list) or went (a short one): the rows' width changed without a resize."""
+        self._refresh_headers()
+
+    def _refresh_headers(self) -> None:
+        if self.is_attached:
+            for header in self.screen.query(PeopleHeader):
+                header.refresh()  # its columns follow the rows' width, which the scrollbar narrows
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -371,6 +379,7 @@ class PeopleHeader(Widget):
     """
 
     def render(self) -> Text:
+        """Titles for the rows' width: the list's width less its scrollbar when one is shown (a long list)."""
         lists = self.screen.query(PeopleList)
         width = lists.first().scrollable_content_region.width if lists else 0
         return header_text(width if width > 0 else self.size.width)
