@@ -129,3 +129,19 @@ async def test_offline_shows_the_cached_grid_clearly_marked(people_cache, make_a
         line = status_line(screen)
         assert "OFFLINE" in line and "cached" in line and "retry" in line
         assert app.status.online is False
+
+
+async def test_an_empty_tab_says_what_it_has_none_of(people_cache, make_app, sandbox):
+    people_cache()
+    app = make_app(endpoints=endpoints_for(sandbox.base_url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_person(pilot, 1002)  # an ordinary person with no sales emails or calls
+        await settle(pilot)
+        rows = screen._shown_rows()
+        assert rows and not [r for r in rows if r.tab == "sales"]
+        await pilot.press("5")
+        empty = screen.query_one("#empty-sales")
+        assert empty.display and str(empty.render()) == "No sales emails or calls in the last 90 days."
+        await pilot.press("4")  # a tab with rows shows its table, not the sentence
+        assert screen.query_one("#table-email", ActivityTable).row_count > 0
+        assert not screen.query_one("#empty-email").display

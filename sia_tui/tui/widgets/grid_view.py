@@ -35,6 +35,13 @@ SHORT_LABELS: dict[str, str] = {
     "sales": "Sales",
 }
 LONG_LABELS_FROM = 84  # panel width from which the full tab names fit
+#: What an empty tab says it has none of (a blank table reads as "still loading" or "broken").
+EMPTY_NOUNS: dict[str, str] = {
+    "interesting_moments": "interesting moments",
+    "web": "web visits, form fills or link clicks",
+    "email": "Marketo emails",
+    "sales": "sales emails or calls",
+}
 
 
 @dataclass(frozen=True)
@@ -271,6 +278,7 @@ class GridPanel(Vertical):
     GridPanel #grid-status { height: auto; padding: 0 1; }
     GridPanel TabbedContent { height: 1fr; }
     GridPanel TabPane { padding: 0; }
+    GridPanel .grid-empty { height: auto; padding: 1 2; color: $text-muted; display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -278,6 +286,7 @@ class GridPanel(Vertical):
         self.counts: dict[str, int] = {}
         self._short: bool | None = None
         self._pending: dict[str, tuple[list[Any], tzinfo | None]] = {}
+        self._loading = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="grid-status")
@@ -286,6 +295,7 @@ class GridPanel(Vertical):
                 yield Overview(id="overview")
             for tab in DATA_TABS:
                 with TabPane(TAB_LABELS[tab], id=f"tab-{tab}"):
+                    yield Static(id=f"empty-{tab}", classes="grid-empty")
                     yield ActivityTable(tab, id=f"table-{tab}")
             with TabPane("Fields", id="tab-fields"):
                 yield FieldsTable(id="fields-tab-table")
@@ -301,6 +311,7 @@ class GridPanel(Vertical):
         self.query_one("#grid-status", Static).update(status_text(state, len(rows), now))
         tabbed = self.query_one(TabbedContent)
         tabbed.loading = state.loading and not rows
+        self._loading = state.loading
         self.query_one(Overview).show(rows, person, now, tz)
         for tab in DATA_TABS:
             subset = rows_for_tab(rows, tab)
@@ -315,6 +326,9 @@ class GridPanel(Vertical):
         pending = self._pending.pop(active, None)
         if pending is not None:
             self.query_one(f"#table-{active}", ActivityTable).show(*pending)
+            empty = self.query_one(f"#empty-{active}", Static)
+            empty.update(f"No {EMPTY_NOUNS[active]} in the last {GRID_DAYS} days.")
+            empty.display = not pending[0] and not self._loading
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._fill_active()
