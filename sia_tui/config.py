@@ -20,6 +20,10 @@ from urllib.parse import urlparse
 import platformdirs
 import tomlkit
 
+#: "Each subscription is allocated 50,000 API calls per day" (reference marketo-api.md §3): the default of
+#: ``marketo.daily_quota``, which subscriptions with another allocation set.
+MARKETO_DAILY_QUOTA = 50_000
+
 APP_NAME = "sia-tui"
 DEFAULT_PROFILE = "sandbox"
 SANDBOX_PROFILE = "sandbox"
@@ -214,7 +218,7 @@ SPECS: dict[str, SettingSpec] = {
         _spec(
             "marketo.daily_quota",
             _int_parser(1),
-            50_000,
+            MARKETO_DAILY_QUOTA,
             "The subscription's daily API call quota (Marketo's standard is 50,000; some have 10,000)",
         ),
         _spec("marketo.static_list_id", _int_parser(0), 0, "Sync only this static list (0 = whole database)"),

@@ -25,9 +25,6 @@ Check = dict[str, Any]
 CONNECTIONS = ("marketo", "salesforce", "smtp")
 SMTP_TIMEOUT_S = 10.0
 
-#: "Each subscription is allocated 50,000 API calls per day" (reference marketo-api.md §3); sia-tui has no setting
-#: for a larger allocation, so usage is reported against this one.
-MARKETO_DAILY_QUOTA = 50_000
 #: Usage at or above this share of the quota is a warning: a full sync or a large outbox could spend the rest.
 USAGE_WARNING_SHARE = 0.8
 #: Marketo allows this many custom activity types per subscription (reference marketo-api.md §3).
@@ -85,20 +82,27 @@ async def check_marketo(settings: Settings, endpoints: Endpoints) -> list[Check]
         client = marketo_client(settings, endpoints)
     except NotConfiguredError as exc:
         return _failure("marketo", "configured", exc)
-    quota = int(settings.get("marketo.daily_quota") or MARKETO_DAILY_QUOTA)
+    quota = int(settings.get("marketo.daily_quota"))
     try:
         async with client:
             report = await client.check(
                 custom_type_api_names=[spec.api_name for spec in ACTIVITY_TYPE_SPECS.values()],
                 daily_quota=quota,
             )
-            return await _explain_marketo(client, _normalise("marketo", report), quota)
     except Exception as exc:
         return _failure("marketo", "connect", exc)
+    listed = next(
+        (i.data for i in report.items if i.name == "custom_activity_types" and i.data is not None), None
+    )
+    return _explain_marketo(_normalise("marketo", report), quota, listed)
 
 
-async def _explain_marketo(client: Any, checks: list[Check], quota: int) -> list[Check]:
-    """Marketo's raw answers restated in terms of what sia-tui needs, with the action that fixes each gap."""
+def _explain_marketo(checks: list[Check], quota: int, listed_types: dict[str, Any] | None) -> list[Check]:
+    """Marketo's raw answers restated in terms of what sia-tui needs, with the action that fixes each gap.
+
+    ``listed_types`` is the check's own listing of custom activity types (apiName -> {id, status}; None when
+    listing failed, and then the Marketo check's sentence, naming the missing permission, is the precise one).
+    """
     if not any(c["check"] == "token" and c["ok"] for c in checks):
         return checks
     out: list[Check] = []
@@ -108,23 +112,10 @@ async def _explain_marketo(client: Any, checks: list[Check], quota: int) -> list
         elif check["check"] == "custom_activity_types":
             if not any(c["check"] == "api_usage" for c in checks):
                 out.append(_usage_unavailable())
-            out.append(await _custom_types_from(client, check))
+            out.append(check if listed_types is None else custom_types_check(listed_types))
         else:
             out.append(check)
     return out
-
-
-async def _custom_types_from(client: Any, check: Check) -> Check:
-    """The custom-types check from the listing the Marketo check made (``data``: apiName -> {id, status})."""
-    if "data" in check:
-        return custom_types_check(check["data"])
-    # No figures: either the instance has no custom activity types at all, or listing them failed (then the
-    # Marketo check's own sentence, naming the missing permission, is the precise one).
-    try:
-        types = await client.custom_activity_types()
-    except Exception:
-        return check
-    return custom_types_check({t.api_name: {"id": t.id, "status": t.status} for t in types})
 
 
 def _usage_unavailable() -> Check:

@@ -362,12 +362,13 @@ class ApiUsage:
 
 @dataclass(frozen=True)
 class CheckItem:
-    """One line of ``settings test``: ``message`` is the precise sentence; ``data`` any figures behind it."""
+    """One line of ``settings test``: ``message`` is the precise sentence; ``data`` any figures behind it (None:
+    nothing was measured, e.g. the call failed; an empty dict: measured, and there was nothing)."""
 
     name: str
     ok: bool
     message: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "ok": self.ok, "message": self.message}

@@ -87,11 +87,10 @@ class Reporter:
         message: str = "",
         *,
         resumed_from: int = 0,
-        ceiling_rate: float | None = None,
     ) -> None:
         """A new phase; ``resumed_from`` records were read by an interrupted run this one continues."""
         self.phase, self.total, self.done = phase, total, resumed_from
-        self.resumed_from, self.ceiling_rate = resumed_from, ceiling_rate
+        self.resumed_from, self.ceiling_rate = resumed_from, None
         self.phase_started = time.monotonic()
         self.emit(message, force=True)
 

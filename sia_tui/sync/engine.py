@@ -257,7 +257,6 @@ async def _initial(
         total=state.estimated or None,
         message=_describe(state.strategy),
         resumed_from=state.read,
-        ceiling_rate=_ceiling(client, state.strategy),
     )
     run = InitialRun(db, client, state, tally, reporter, client.limiter.max_concurrency)
     if not resumed:

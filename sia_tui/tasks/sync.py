@@ -92,20 +92,22 @@ class TaskSyncResult:
     watermark: str | None = None
     api_calls: int = 0
 
+    def _counts(self) -> list[tuple[int, str]]:
+        return [
+            (self.imported, "imported"),
+            (self.updated_locally, "updated here"),
+            (self.removed_locally, "removed here"),
+            (self.created_in_salesforce, "created in Salesforce"),
+            (self.updated_in_salesforce, "updated in Salesforce"),
+            (self.deleted_in_salesforce, "deleted in Salesforce"),
+            (self.linked, "settled after a lost reply"),
+            (len(self.conflicts), "conflicts resolved"),
+            (len(self.errors), "failed"),
+        ]
+
     @property
     def changed(self) -> bool:
-        return bool(
-            self.first_enable
-            or self.imported
-            or self.updated_locally
-            or self.removed_locally
-            or self.created_in_salesforce
-            or self.updated_in_salesforce
-            or self.deleted_in_salesforce
-            or self.linked
-            or self.conflicts
-            or self.errors
-        )
+        return self.first_enable or any(n for n, _ in self._counts())
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,21 +115,7 @@ class TaskSyncResult:
     def summary(self) -> str:
         if not self.enabled:
             return "reminder task sync is off (salesforce.sync_tasks)"
-        parts = [
-            f"{n} {label}"
-            for n, label in (
-                (self.imported, "imported"),
-                (self.updated_locally, "updated here"),
-                (self.removed_locally, "removed here"),
-                (self.created_in_salesforce, "created in Salesforce"),
-                (self.updated_in_salesforce, "updated in Salesforce"),
-                (self.deleted_in_salesforce, "deleted in Salesforce"),
-                (self.linked, "settled after a lost reply"),
-                (len(self.conflicts), "conflicts resolved"),
-                (len(self.errors), "failed"),
-            )
-            if n
-        ]
+        parts = [f"{n} {label}" for n, label in self._counts() if n]
         head = "first sync: existing local tasks stay local; " if self.first_enable else ""
         return head + (", ".join(parts) if parts else "tasks in sync")
 

@@ -11,28 +11,22 @@ from sia_tui.cli import main
 from sia_tui.config import load_settings
 from sia_tui.store.db import open_db
 from sia_tui.store.people import JSON_KEYS, upsert_people
+from tests.support.people_rows import person as minimal_person
 
 MARKUP = "[bold red]x[/]"
 ESCAPE = "Evil\x1b[2J"
 
 
 def person(i: int, **kw: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "marketo_id": i,
-        "first_name": f"First{i}",
-        "last_name": f"Last{i}",
-        "email": f"p{i}@example.com",
+    """The shared minimal person with every field ``people show`` prints filled in."""
+    full: dict[str, object] = {
         "phone": "+1 555 0100",
-        "company": "Acme",
-        "title": "CTO",
         "linkedin_url": f"https://www.linkedin.com/in/p{i}",
         "source": "Website",
         "sfdc_lead_id": f"00Q{i:015d}",
-        "owner_id": "005A",
         "owner_email": "seller@example.com",
     }
-    base.update(kw)
-    return base
+    return minimal_person(i, **{**full, **kw})
 
 
 @pytest.fixture
