@@ -45,8 +45,8 @@ _sandboxes: dict[str, Any] = {}
 
 def _embedded_sandbox(settings: Settings) -> Any:
     """One embedded sandbox per profile per process (the TUI, worker and sync share it)."""
-    from sia_tui.sandbox.config import SandboxConfig
-    from sia_tui.sandbox.server import start_sandbox
+    from sia_sandbox.config import SandboxConfig
+    from sia_sandbox.server import start_sandbox
 
     with _sandbox_lock:
         running = _sandboxes.get(settings.profile)
@@ -72,7 +72,7 @@ def stop_embedded_sandboxes() -> None:
 
 def resolve(settings: Settings) -> Endpoints:
     if settings.uses_sandbox:
-        from sia_tui.sandbox import config as sb
+        from sia_sandbox import config as sb
 
         running = _embedded_sandbox(settings)
         return Endpoints(

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from sia_tui.sandbox.config import SandboxConfig
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+from sia_sandbox.config import SandboxConfig
+from sia_sandbox.server import RunningSandbox, start_sandbox
 
 #: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
 SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ class MarketoHttp:
     def __init__(self, running: RunningSandbox) -> None:
         import httpx
 
-        from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+        from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 
         self.running = running
         self.client = httpx.Client(base_url=running.marketo_url, timeout=30)

@@ -27,8 +27,8 @@ def serve(
     ),
 ) -> None:
     """Serve both APIs on one port; prints one JSON line with the URLs and demo credentials when ready."""
-    from sia_tui.sandbox.config import SandboxConfig
-    from sia_tui.sandbox.server import serve as serve_forever
+    from sia_sandbox.config import SandboxConfig
+    from sia_sandbox.server import serve as serve_forever
 
     if not 0 <= faults <= 1:
         raise CliError("--faults is a rate between 0 and 1, e.g. 0.2.", exit_code=2)

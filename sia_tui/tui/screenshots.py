@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, out: Path) -> None:
     import httpx
 
+    from sia_sandbox import config as sb
+    from sia_sandbox.config import SandboxConfig
+    from sia_sandbox.server import start_sandbox
     from sia_tui.config import load_settings
     from sia_tui.connections import Endpoints
-    from sia_tui.sandbox import config as sb
-    from sia_tui.sandbox.config import SandboxConfig
-    from sia_tui.sandbox.server import start_sandbox
     from sia_tui.store.db import open_db
     from sia_tui.tui import sync_adapter
     from sia_tui.tui.app import SiaApp

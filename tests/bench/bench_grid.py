@@ -44,14 +44,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig  # noqa: E402
+from sia_sandbox.server import start_sandbox  # noqa: E402
 from sia_tui.grid.catalog import chunk_types, resolve_types  # noqa: E402
 from sia_tui.grid.fetch import expected_pages, fetch_grid  # noqa: E402
 from sia_tui.grid.models import FetchStats  # noqa: E402
 from sia_tui.grid.plan import TOKENS, block_count, choose_window_count  # noqa: E402
 from sia_tui.grid.shape import parse_activity_date  # noqa: E402
 from sia_tui.marketo.client import MarketoClient, clear_metadata_cache  # noqa: E402
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig  # noqa: E402
-from sia_tui.sandbox.server import start_sandbox  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig  # noqa: E402
+from sia_sandbox.server import start_sandbox  # noqa: E402
 from sia_tui.marketo.client import MarketoClient  # noqa: E402
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig  # noqa: E402
-from sia_tui.sandbox.server import start_sandbox  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIRST_ID = 1001

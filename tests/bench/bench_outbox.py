@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sia_sandbox.config import SandboxConfig  # noqa: E402
+from sia_sandbox.server import start_sandbox  # noqa: E402
 from sia_tui.outbox.compose import prepare_call, seller_from_settings  # noqa: E402
 from sia_tui.outbox.queue import counts, enqueue_call  # noqa: E402
 from sia_tui.outbox.worker import open_worker  # noqa: E402
-from sia_tui.sandbox.config import SandboxConfig  # noqa: E402
-from sia_tui.sandbox.server import start_sandbox  # noqa: E402
 from tests.support.outbox_env import fetch_people, open_cache, sandbox_env, settings_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

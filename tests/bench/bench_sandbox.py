@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
+from sia_sandbox.server import RunningSandbox, start_sandbox
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RESULTS = Path(__file__).parent / "results"

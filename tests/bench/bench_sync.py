@@ -3,7 +3,7 @@
     uv run python tests/bench/bench_sync.py                 # ~9 minutes (100,000 people, bulk measured too)
     uv run python tests/bench/bench_sync.py --no-bulk       # ~4 minutes: REST scenarios, incremental, bytes/row
 
-The sandbox runs in its own process (``python -m sia_tui.sandbox``) with Marketo's real limits (100 calls per
+The sandbox runs in its own process (``python -m sia_sandbox``) with Marketo's real limits (100 calls per
 sliding 20 s, 10 in flight), realistic bulk-export timing (15 s queue wait, 2,500 rows/s, two jobs at a time,
 status refreshed once a minute) and ``--latency-ms`` per request. Scenarios:
 
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET  # noqa: E402
 from sia_tui.marketo.client import MarketoClient  # noqa: E402
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET  # noqa: E402
 from sia_tui.store.db import open_db  # noqa: E402
 from sia_tui.sync import plan  # noqa: E402
 from sia_tui.sync.engine import sync_with_client  # noqa: E402
@@ -55,7 +55,7 @@ MSIA_CAP = 1_500_000
 
 def start_sandbox(people: int, state: Path, latency_ms: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sia_tui.sandbox", "--people", str(people), "--seed", "7", "--state", str(state),
+        [sys.executable, "-m", "sia_sandbox", "--people", str(people), "--seed", "7", "--state", str(state),
          "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.cli import main
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
 from tests.conftest import sandbox_config
 from tests.support.outbox_env import fetch_people, open_cache, sandbox_env, settings_for
 

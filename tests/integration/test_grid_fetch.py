@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_sandbox.server import RunningSandbox
 from sia_tui.grid.cache import load_cached_grid, save_grid
 from sia_tui.grid.catalog import chunk_types, resolve_types
 from sia_tui.grid.fetch import fetch_grid, load_grid, prefetch_tokens
@@ -19,8 +21,6 @@ from sia_tui.grid.shape import parse_activity_date
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import CustomActivity, CustomActivityTypeSpec, CustomAttributeSpec
 from sia_tui.net import ApiError
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.db import open_db
 from tests.conftest import SANDBOX_NOW
 

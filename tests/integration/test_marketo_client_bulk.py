@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.marketo.bulk import ExportFilter, split_date_range
 from sia_tui.marketo.client import MarketoClient
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
 
 FIRST_ID = 1001
 PEOPLE = 1500

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import CustomActivity, CustomActivityTypeSpec, CustomAttributeSpec
 from sia_tui.net import OutcomeUnknownError
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET, SandboxConfig
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
 from tests.support.activities import before, cutoff_now
 
 FIRST_ID = 1001

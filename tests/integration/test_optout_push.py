@@ -13,6 +13,7 @@ import httpx
 import pytest
 import sqlite_utils
 
+from sia_sandbox.server import RunningSandbox
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.compliance.optouts import add_optout
 from sia_tui.compliance.salesforce_optout_push import push_optouts
@@ -22,7 +23,6 @@ from sia_tui.outbox.compose import prepare_email, seller_from_settings
 from sia_tui.outbox.queue import enqueue_email, get_item
 from sia_tui.outbox.worker import OutboxWorker, open_worker
 from sia_tui.salesforce.client import SalesforceClient
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.people import get_person, upsert_people
 from sia_tui.sync.engine import run_sync
 from sia_tui.tasks.hooks import worker_hooks

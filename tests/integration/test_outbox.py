@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sia_sandbox.server import RunningSandbox
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.compliance.optouts import add_optout
 from sia_tui.outbox.compose import prepare_call, prepare_email, seller_from_settings
@@ -24,7 +25,6 @@ from sia_tui.outbox.queue import (
 )
 from sia_tui.outbox.worker import open_worker
 from sia_tui.salesforce.ids import to_18
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.people import upsert_people
 from tests.support.outbox_env import (
     marketo_activities,

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sia_sandbox import config as sb
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.mail.message import build_message
 from sia_tui.mail.smtp import SmtpConfig, SmtpSender
@@ -17,8 +19,6 @@ from sia_tui.marketo.client import MarketoClient
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.model import now_utc
 from sia_tui.outbox.worker import OutboxWorker, WorkerConfig, open_worker
-from sia_tui.sandbox import config as sb
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
 from tests.conftest import sandbox_config
 from tests.integration.test_outbox import FAST, pick, queue_call, queue_email
 from tests.support.outbox_env import (

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
+from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import AuthError, NotFoundError, ValidationError
 from sia_tui.salesforce.client import (
     MultipleMatchesError,
@@ -16,8 +18,6 @@ from sia_tui.salesforce.client import (
 )
 from sia_tui.salesforce.ids import same_id, to_18
 from sia_tui.salesforce.soql import format_date, format_datetime, parse_date, parse_datetime, quote_like, soql
-from sia_tui.sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_tui.sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05}
 

@@ -20,6 +20,9 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from sia_sandbox.app import create_app, sandbox_of
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
+from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import (
     AuthError,
     OutcomeUnknownError,
@@ -29,9 +32,6 @@ from sia_tui.net import (
 )
 from sia_tui.salesforce.client import SalesforceClient
 from sia_tui.salesforce.soql import soql
-from sia_tui.sandbox.app import create_app, sandbox_of
-from sia_tui.sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_tui.sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
 from tests.conftest import sandbox_config
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05}

@@ -16,10 +16,10 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from sia_tui.sandbox import datagen
-from sia_tui.sandbox.app import create_app
-from sia_tui.sandbox.config import FAULT_KINDS, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
-from sia_tui.sandbox.ids import is_valid_id18
+from sia_sandbox import datagen
+from sia_sandbox.app import create_app
+from sia_sandbox.config import FAULT_KINDS, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_sandbox.ids import is_valid_id18
 from tests.conftest import SANDBOX_NOW, MarketoHttp, sandbox_config
 
 CREDS = {
@@ -51,7 +51,7 @@ def lead_exists(mk: MarketoHttp, email: str) -> bool:
 
 def test_serve_prints_one_json_line_and_stops_on_sigterm(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sia_tui.sandbox", "--people", "60", "--seed", "7", "--state", str(tmp_path / "s.db")],
+        [sys.executable, "-m", "sia_sandbox", "--people", "60", "--seed", "7", "--state", str(tmp_path / "s.db")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from sia_tui.sandbox.ids import is_valid_id18
+from sia_sandbox.ids import is_valid_id18
 from tests.conftest import SANDBOX_NOW, MarketoHttp
 
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from tests.conftest import MarketoHttp
 
 CREDS = {

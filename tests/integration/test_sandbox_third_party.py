@@ -26,13 +26,13 @@ from marketorestpython.helper.exceptions import MarketoException
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
-from sia_tui.sandbox.config import (
+from sia_sandbox.config import (
     MARKETO_CLIENT_ID,
     MARKETO_CLIENT_SECRET,
     SALESFORCE_CLIENT_ID,
     SALESFORCE_CLIENT_SECRET,
 )
-from sia_tui.sandbox.server import RunningSandbox
+from sia_sandbox.server import RunningSandbox
 from tests.conftest import MarketoHttp
 from tests.support.activities import before
 

@@ -8,10 +8,10 @@ import re
 
 import httpx
 
+from sia_sandbox.marketo_identity import SCOPE as SANDBOX_API_USER
 from sia_tui.config import MARKETO_DAILY_QUOTA
 from sia_tui.connection_checks import custom_types_check, usage_check
 from sia_tui.outbox.activity_types import CALL_SPEC, EMAIL_SPEC
-from sia_tui.sandbox.marketo_identity import SCOPE as SANDBOX_API_USER
 from tests.conftest import MarketoHttp
 
 CHECKS = ["token", "read_leads", "read_activities", "write_activities", "api_usage", "custom_activity_types"]

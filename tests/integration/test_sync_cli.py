@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_tui.config import load_settings
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_tui.store.db import open_db
 from sia_tui.sync.engine import SyncBusyError, last_summary, run_sync
 from sia_tui.sync.lock import SyncLock

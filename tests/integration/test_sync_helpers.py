@@ -12,10 +12,10 @@ from typing import Any
 
 import sqlite_utils
 
+from sia_sandbox.activity_gen import iso
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_sandbox.server import RunningSandbox
 from sia_tui.marketo.client import MarketoClient
-from sia_tui.sandbox.activity_gen import iso
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.people import COLUMNS
 
 #: The cache columns compared with Marketo (everything but synced_at).

@@ -20,12 +20,12 @@ import httpx
 import pytest
 import sqlite_utils
 
+from sia_sandbox import config as sb
+from sia_sandbox.server import RunningSandbox
 from sia_tui.config import Settings
 from sia_tui.outbox.worker import open_worker
 from sia_tui.salesforce.client import SalesforceClient
 from sia_tui.salesforce.soql import soql
-from sia_tui.sandbox import config as sb
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.people import upsert_people
 from sia_tui.tasks import mapping
 from sia_tui.tasks.hooks import worker_hooks
@@ -179,7 +179,7 @@ class FakeClock:
 def backdate(running: RunningSandbox, sf_ids: list[str], when: datetime) -> None:
     """Give records an earlier SystemModstamp and LastModifiedDate in the sandbox's own store: what a save that
     started at ``when`` but committed later looks like to the next query."""
-    from sia_tui.sandbox.salesforce_store import fmt_datetime
+    from sia_sandbox.salesforce_store import fmt_datetime
 
     stamp = fmt_datetime(when)
     with running.state.tx() as db:

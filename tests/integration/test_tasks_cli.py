@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sia_tui.sandbox.server import RunningSandbox
+from sia_sandbox.server import RunningSandbox
 from tests.integration.test_task_sync import fast_client
 
 

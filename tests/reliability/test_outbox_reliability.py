@@ -20,12 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sia_sandbox.config import FAULT_KINDS
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.compose import prepare_call, prepare_email, seller_from_settings
 from sia_tui.outbox.model import now_utc
-from sia_tui.sandbox.config import FAULT_KINDS
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.store.db import open_db
 from tests.conftest import sandbox_config
 from tests.support.outbox_env import (

@@ -10,10 +10,10 @@ from typing import Any
 
 import sqlite_utils
 
+from sia_sandbox import config as sb
+from sia_sandbox.server import RunningSandbox
 from sia_tui.config import Paths, Settings
 from sia_tui.marketo.client import MarketoClient
-from sia_tui.sandbox import config as sb
-from sia_tui.sandbox.server import RunningSandbox
 from sia_tui.store.db import open_db
 from sia_tui.store.people import upsert_people
 

@@ -33,7 +33,7 @@ def closed_port() -> int:
 
 
 def endpoints_for(url: str, *, sandbox: bool = True) -> Endpoints:
-    from sia_tui.sandbox import config as sb
+    from sia_sandbox import config as sb
 
     return Endpoints(
         marketo_url=url,

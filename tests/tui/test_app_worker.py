@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from sia_sandbox import config as sb
 from sia_tui.outbox.compose import prepare_call, seller_from_settings
 from sia_tui.outbox.lock import WorkerLock
 from sia_tui.outbox.queue import enqueue_call, get_item
-from sia_tui.sandbox import config as sb
 from sia_tui.tui.widgets.status_header import Status, StatusHeader, outbox_text
 from tests.tui.conftest import endpoints_for, settle, wait_until
 

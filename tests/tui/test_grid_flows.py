@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sia_tui.sandbox.config import SandboxConfig
-from sia_tui.sandbox.server import RunningSandbox, start_sandbox
+from sia_sandbox.config import SandboxConfig
+from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.tui import grid_adapter
 from sia_tui.tui.screens.person import PersonScreen
 from sia_tui.tui.widgets.grid_view import ActivityTable

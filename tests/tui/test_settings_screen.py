@@ -7,8 +7,8 @@ import keyring
 from keyring.backends import fail
 from textual.widgets import Input
 
+from sia_sandbox import config as sb
 from sia_tui.config import load_settings
-from sia_tui.sandbox import config as sb
 from sia_tui.tui.screens.settings import SettingsScreen
 from sia_tui.tui.settings_model import widget_id
 from tests.support.memory_keyring import MemoryKeyring

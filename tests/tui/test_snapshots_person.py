@@ -45,8 +45,8 @@ def test_person_fields_tab_narrow(people_cache, make_app, snap_compare):
 
 @pytest.fixture
 def sandbox_endpoints(monkeypatch: pytest.MonkeyPatch, tui_home):
-    from sia_tui.sandbox.config import SandboxConfig
-    from sia_tui.sandbox.server import start_sandbox
+    from sia_sandbox.config import SandboxConfig
+    from sia_sandbox.server import start_sandbox
     from tests.tui.conftest import NOW, endpoints_for
 
     monkeypatch.setenv("SIA_MARKETO_MAX_CALLS_PER_20S", "100")

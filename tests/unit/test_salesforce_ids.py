@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sia_sandbox.ids import to18 as sandbox_to18  # an independent implementation, as an oracle
 from sia_tui.salesforce.ids import is_id, normalise, normalise_record, same_id, to_15, to_18
-from sia_tui.sandbox.ids import to18 as sandbox_to18  # an independent implementation, as an oracle
 
 BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 ID15 = st.text(alphabet=BASE62, min_size=15, max_size=15)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from sia_sandbox import soql as oracle
 from sia_tui.salesforce.soql import (
     Raw,
     format_date,
@@ -26,7 +27,6 @@ from sia_tui.salesforce.soql import (
     quote_list,
     soql,
 )
-from sia_tui.sandbox import soql as oracle
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 NASTY = st.text(alphabet="'\"\\%_\n\r\t\b\fab ()=OR", max_size=20)

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sia_tui.sandbox import soql
-from sia_tui.sandbox.ids import to18
-from sia_tui.sandbox.salesforce_store import canonical_id
+from sia_sandbox import soql
+from sia_sandbox.ids import to18
+from sia_sandbox.salesforce_store import canonical_id
 
 NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -23,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sia_tui.sandbox import lead_fields as lf
-from sia_tui.sandbox.activity_gen import iso
-from sia_tui.sandbox.marketo_activities import parse_datetime
-from sia_tui.sandbox.marketo_leads import lead_value, parse_fields
-from sia_tui.sandbox.marketo_wire import (
+from sia_sandbox import lead_fields as lf
+from sia_sandbox.activity_gen import iso
+from sia_sandbox.marketo_activities import parse_datetime
+from sia_sandbox.marketo_leads import lead_value, parse_fields
+from sia_sandbox.marketo_wire import (
     MarketoError,
     batch_size,
     json_body,
@@ -36,8 +36,8 @@ from sia_tui.sandbox.marketo_wire import (
     ok,
     require_object,
 )
-from sia_tui.sandbox.paging import decode_leads_token, leads_token
-from sia_tui.sandbox.state import SandboxState, dumps
+from sia_sandbox.paging import decode_leads_token, leads_token
+from sia_sandbox.state import SandboxState, dumps
 
 MAX_QUEUED = 10
 MAX_PROCESSING = 2

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sia_tui.sandbox import config as sandbox_config
-from sia_tui.sandbox.activity_store import ActivityEngine
-from sia_tui.sandbox.datagen import iso
-from sia_tui.sandbox.smtp_sink import messages
-from sia_tui.sandbox.state import SandboxState
+from sia_sandbox import config as sandbox_config
+from sia_sandbox.activity_store import ActivityEngine
+from sia_sandbox.datagen import iso
+from sia_sandbox.smtp_sink import messages
+from sia_sandbox.state import SandboxState
 
 
 def _bad(text: str) -> JSONResponse:

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sia_tui.sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
-from sia_tui.sandbox.state import SandboxState
+from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
+from sia_sandbox.state import SandboxState
 
 SCOPE = "sia-sandbox-api@sandbox.example.com"
 

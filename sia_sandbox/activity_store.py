@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sia_tui.sandbox.activity_gen import (
+from sia_sandbox.activity_gen import (
     HOUR_MS,
     SLOT_ID,
     STORED_ID_OFFSET,
@@ -27,8 +27,8 @@ from sia_tui.sandbox.activity_gen import (
     new_lead_record,
     seeded_change_record,
 )
-from sia_tui.sandbox.activity_types import BEHAVIOUR_TYPE_IDS
-from sia_tui.sandbox.state import FLAG_SEEDED, SandboxState, dumps
+from sia_sandbox.activity_types import BEHAVIOUR_TYPE_IDS
+from sia_sandbox.state import FLAG_SEEDED, SandboxState, dumps
 
 _INFO_COLUMNS = (
     'id, created_ms, seed_flags, email, "firstName", "lastName", "sfdcLeadOwnerId", "externalSalesPersonId"'

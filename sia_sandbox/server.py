@@ -1,5 +1,5 @@
 """Running the sandbox: in a background thread (``start_sandbox``, used by the app and tests) or in the
-foreground (``serve``, used by ``sia-tui sandbox serve`` and ``python -m sia_tui.sandbox``).
+foreground (``serve``, used by ``sia-tui sandbox serve`` and ``python -m sia_sandbox``).
 
 Both run uvicorn and the SMTP sink on one event loop, on sockets bound before start-up (port 0 = any free port), so
 the URLs are known the moment the sandbox is ready. The HTTP protocol class records each connection's transport in
@@ -24,14 +24,14 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sia_tui.sandbox import config as sandbox_config
-from sia_tui.sandbox.app import create_app
-from sia_tui.sandbox.config import SandboxConfig
-from sia_tui.sandbox.middleware import TRANSPORT_KEY
-from sia_tui.sandbox.smtp_sink import start_smtp
-from sia_tui.sandbox.state import SandboxState, open_state
+from sia_sandbox import config as sandbox_config
+from sia_sandbox.app import create_app
+from sia_sandbox.config import SandboxConfig
+from sia_sandbox.middleware import TRANSPORT_KEY
+from sia_sandbox.smtp_sink import start_smtp
+from sia_sandbox.state import SandboxState, open_state
 
-log = logging.getLogger("sia_tui.sandbox")
+log = logging.getLogger("sia_sandbox")
 
 
 class _TransportAwareH11(H11Protocol):

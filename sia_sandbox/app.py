@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from sia_tui.sandbox import (
+from sia_sandbox import (
     control,
     marketo_activities,
     marketo_bulk,
@@ -25,25 +25,25 @@ from sia_tui.sandbox import (
     marketo_leads,
     marketo_usage,
 )
-from sia_tui.sandbox.activity_store import ActivityEngine
-from sia_tui.sandbox.config import SandboxConfig
-from sia_tui.sandbox.marketo_wire import MarketoError, error
-from sia_tui.sandbox.middleware import (
+from sia_sandbox.activity_store import ActivityEngine
+from sia_sandbox.config import SandboxConfig
+from sia_sandbox.marketo_wire import MarketoError, error
+from sia_sandbox.middleware import (
     FaultMiddleware,
     LatencyMiddleware,
     MarketoGateMiddleware,
     StatsMiddleware,
 )
-from sia_tui.sandbox.state import SandboxState, open_state
+from sia_sandbox.state import SandboxState, open_state
 
-log = logging.getLogger("sia_tui.sandbox")
+log = logging.getLogger("sia_sandbox")
 
 
 def _salesforce_routes(state: SandboxState) -> list[BaseRoute]:
     try:
-        module = importlib.import_module("sia_tui.sandbox.salesforce_api")
+        module = importlib.import_module("sia_sandbox.salesforce_api")
     except ModuleNotFoundError as exc:
-        if exc.name != "sia_tui.sandbox.salesforce_api":
+        if exc.name != "sia_sandbox.salesforce_api":
             raise
         return []
     return [Mount("/services", routes=module.salesforce_routes(state))]

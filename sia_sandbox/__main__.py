@@ -1,4 +1,4 @@
-"""``python -m sia_tui.sandbox``: serve the sandbox in the foreground (same as ``sia-tui sandbox serve``)."""
+"""``python -m sia_sandbox``: serve the sandbox in the foreground (same as ``sia-tui sandbox serve``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import logging
 import sys
 
-from sia_tui.sandbox.config import FAULT_KINDS, SandboxConfig
-from sia_tui.sandbox.server import serve
+from sia_sandbox.config import FAULT_KINDS, SandboxConfig
+from sia_sandbox.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sia_tui.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sia_sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=0, help="HTTP port for both APIs (0 = a free port)")
     parser.add_argument("--people", type=int, default=2000, help="demo people to generate")

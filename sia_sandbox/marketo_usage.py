@@ -1,7 +1,7 @@
 """Marketo Usage API: ``GET /rest/v1/stats/usage.json`` and ``/rest/v1/stats/usage/last7days.json``.
 
 The figures are the calls this sandbox actually let through its gate (middleware.py), counted per Marketo day
-(midnight US Central) by :class:`~sia_tui.sandbox.state.MarketoLimits` — the same counter that answers 607 once the
+(midnight US Central) by :class:`~sia_sandbox.state.MarketoLimits` — the same counter that answers 607 once the
 daily quota is spent. Calls refused with 601/602/606/615/607 are not counted, as Marketo does not count them; the
 usage call itself is. The sandbox issues tokens to one API user, so each day has at most one ``users`` entry.
 
@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sia_tui.sandbox.marketo_identity import SCOPE as API_USER
-from sia_tui.sandbox.marketo_wire import ok
-from sia_tui.sandbox.state import SandboxState
+from sia_sandbox.marketo_identity import SCOPE as API_USER
+from sia_sandbox.marketo_wire import ok
+from sia_sandbox.state import SandboxState
 
 DAYS_IN_HISTORY = 7
 

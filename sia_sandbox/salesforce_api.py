@@ -38,11 +38,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sia_tui.sandbox import config as sandbox_config
-from sia_tui.sandbox import salesforce_store as store
-from sia_tui.sandbox import soql
-from sia_tui.sandbox.ids import sfdc_id
-from sia_tui.sandbox.salesforce_store import RecordError, SfObject, Stored, WriteContext
+from sia_sandbox import config as sandbox_config
+from sia_sandbox import salesforce_store as store
+from sia_sandbox import soql
+from sia_sandbox.ids import sfdc_id
+from sia_sandbox.salesforce_store import RecordError, SfObject, Stored, WriteContext
 
 #: The demo refresh token the sandbox accepts for ``grant_type=refresh_token`` (config.py may define its own).
 SALESFORCE_REFRESH_TOKEN: str = getattr(

@@ -7,7 +7,7 @@ generated for; asking for a different seed or size regenerates it). Generated be
 opens, ...) is never stored: it is recomputed from (seed, lead id, hour) when read, so a million people start in
 seconds.
 
-Salesforce side: if ``sia_tui.sandbox.salesforce_store`` defines ``seed_salesforce(db, people, users, now)``, it is
+Salesforce side: if ``sia_sandbox.salesforce_store`` defines ``seed_salesforce(db, people, users, now)``, it is
 called once when the data is generated, with this ``sqlite3.Connection``, a single-pass *iterator* of the
 people dicts (see datagen.py; up to a million, so never materialise it as a list), the sales users and the anchor
 time. Its tables live in the same file. API-specific runtime state goes in ``SandboxState.ext``.
@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sia_tui.sandbox import datagen
-from sia_tui.sandbox.clock import Clock
-from sia_tui.sandbox.config import SandboxConfig
-from sia_tui.sandbox.lead_fields import STORED, sql_type
+from sia_sandbox import datagen
+from sia_sandbox.clock import Clock
+from sia_sandbox.config import SandboxConfig
+from sia_sandbox.lead_fields import STORED, sql_type
 
-log = logging.getLogger("sia_tui.sandbox")
+log = logging.getLogger("sia_sandbox")
 
 SCHEMA_VERSION = 3
 BATCH = 20_000
@@ -391,9 +391,9 @@ def _parse_ms(text: str) -> int:
 def _salesforce_store() -> Any:
     """The Salesforce helper's store module, if this build has one."""
     try:
-        return importlib.import_module("sia_tui.sandbox.salesforce_store")
+        return importlib.import_module("sia_sandbox.salesforce_store")
     except ModuleNotFoundError as exc:
-        if exc.name != "sia_tui.sandbox.salesforce_store":
+        if exc.name != "sia_sandbox.salesforce_store":
             raise
         return None
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sia_tui.sandbox.ids import checksum_suffix, sfdc_id, to18
+from sia_sandbox.ids import checksum_suffix, sfdc_id, to18
 
 # --------------------------------------------------------------------------------------------------- ids
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sia_tui.sandbox.ids import sfdc_id
+from sia_sandbox.ids import sfdc_id
 
 FIRST_LEAD_ID = 1001
 HISTORY_YEARS_DAYS = 3 * 365

@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from sia_tui.sandbox.marketo_wire import JSON_MEDIA, error_bytes, message
-from sia_tui.sandbox.state import SandboxState
+from sia_sandbox.marketo_wire import JSON_MEDIA, error_bytes, message
+from sia_sandbox.state import SandboxState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -17,16 +17,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sia_tui.sandbox import lead_fields as lf
-from sia_tui.sandbox.activity_gen import Activity, iso
-from sia_tui.sandbox.activity_store import ActivityEngine, Scope
-from sia_tui.sandbox.activity_types import (
+from sia_sandbox import lead_fields as lf
+from sia_sandbox.activity_gen import Activity, iso
+from sia_sandbox.activity_store import ActivityEngine, Scope
+from sia_sandbox.activity_types import (
     DELETE_LEAD_TYPE_ID,
     FIRST_CUSTOM_TYPE_ID,
     STANDARD_BY_ID,
     STANDARD_TYPES,
 )
-from sia_tui.sandbox.marketo_wire import (
+from sia_sandbox.marketo_wire import (
     MarketoError,
     batch_size,
     input_list,
@@ -38,8 +38,8 @@ from sia_tui.sandbox.marketo_wire import (
     reason,
     require_object,
 )
-from sia_tui.sandbox.paging import Position, date_token, decode_position, position_token
-from sia_tui.sandbox.state import SandboxState, dumps
+from sia_sandbox.paging import Position, date_token, decode_position, position_token
+from sia_sandbox.state import SandboxState, dumps
 
 MAX_TYPE_IDS = 10
 MAX_LEAD_IDS = 30

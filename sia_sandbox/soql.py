@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sia_tui.sandbox import salesforce_store as store
-from sia_tui.sandbox.salesforce_store import SfField, SfObject
+from sia_sandbox import salesforce_store as store
+from sia_sandbox.salesforce_store import SfField, SfObject
 
 MAX_OFFSET = 2000
 

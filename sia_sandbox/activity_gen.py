@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sia_tui.sandbox.activity_types import SALES_CALL_TYPE_ID
-from sia_tui.sandbox.datagen import EN_TITLES, FIRST_LEAD_ID
-from sia_tui.sandbox.ids import mix64
+from sia_sandbox.activity_types import SALES_CALL_TYPE_ID
+from sia_sandbox.datagen import EN_TITLES, FIRST_LEAD_ID
+from sia_sandbox.ids import mix64
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sia_tui.sandbox import lead_fields as lf
-from sia_tui.sandbox.activity_gen import attrs, iso
-from sia_tui.sandbox.activity_store import ActivityEngine
-from sia_tui.sandbox.marketo_wire import (
+from sia_sandbox import lead_fields as lf
+from sia_sandbox.activity_gen import attrs, iso
+from sia_sandbox.activity_store import ActivityEngine
+from sia_sandbox.marketo_wire import (
     MarketoError,
     batch_size,
     input_list,
@@ -28,8 +28,8 @@ from sia_tui.sandbox.marketo_wire import (
     reason,
     require_object,
 )
-from sia_tui.sandbox.paging import decode_leads_token, leads_token
-from sia_tui.sandbox.state import LEAD_COLUMNS, SandboxState
+from sia_sandbox.paging import decode_leads_token, leads_token
+from sia_sandbox.state import LEAD_COLUMNS, SandboxState
 
 MAX_FILTER_VALUES = 300
 MAX_MATCHES = 1000
