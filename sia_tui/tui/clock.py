@@ -6,36 +6,11 @@ asks the app's clock, never ``datetime.now`` directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-Clock = Callable[[], datetime]
+from sia_tui.clock import Clock, fixed_clock, parse_time, system_clock
 
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def fixed_clock(moment: datetime) -> Clock:
-    """A clock stuck at ``moment`` (naive datetimes are taken as UTC)."""
-    frozen = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return lambda: frozen
-
-
-def parse_time(value: datetime | str | None) -> datetime | None:
-    """ISO-8601 text (``Z`` or an offset) or a datetime, as an aware UTC datetime; None when unreadable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+__all__ = ["Clock", "age_text", "fixed_clock", "parse_time", "system_clock"]
 
 
 def age_text(then: datetime | str | None, now: datetime) -> str:

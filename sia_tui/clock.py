@@ -1,0 +1,76 @@
+"""The one notion of "now" for every layer, injectable, and settable with ``SIA_NOW`` for rehearsals.
+
+Services take a :data:`Clock` (a zero-argument callable returning an aware UTC datetime) instead of calling
+``datetime.now``, so tests move time instead of sleeping through it. :func:`system_clock` honours the environment
+variable ``SIA_NOW`` (an ISO-8601 time; without an offset it is UTC), which lets a seller or a test rehearse a
+campaign across days with the real commands and worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+ENV_NOW = "SIA_NOW"
+
+
+class ClockError(ValueError):
+    """``SIA_NOW`` is set to something that is not a time; the message is one sentence."""
+
+
+def parse_time(value: datetime | str | None) -> datetime | None:
+    """ISO-8601 text (``Z``, ``+00:00`` or ``+0000``) or a datetime, as an aware UTC datetime; None if unreadable.
+
+    The one reader of timestamps from Marketo, Salesforce, SQLite and the environment.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def env_now(environ: dict[str, str] | None = None) -> datetime | None:
+    """The time ``SIA_NOW`` holds, or None when it is unset or empty."""
+    raw = (os.environ if environ is None else environ).get(ENV_NOW, "").strip()
+    if not raw:
+        return None
+    moment = parse_time(raw)
+    if moment is None:
+        raise ClockError(f"{ENV_NOW} must be an ISO time such as 2026-12-08T09:00:00+09:00, got {raw!r}.")
+    return moment
+
+
+def system_clock() -> datetime:
+    """Now, in UTC: ``SIA_NOW`` when it is set, else the machine's clock."""
+    return env_now() or datetime.now(UTC)
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock stuck at ``moment`` (naive datetimes are taken as UTC)."""
+    frozen = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return lambda: frozen
+
+
+class ManualClock:
+    """A clock tests advance by hand: ``clock.advance(seconds=90)``; callable like any :data:`Clock`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start if start.tzinfo else start.replace(tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> datetime:
+        self.moment += timedelta(**delta)
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
