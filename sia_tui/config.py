@@ -57,7 +57,12 @@ class Paths:
         return self.config_dir / "config.toml"
 
     def db_file(self, profile: str) -> Path:
+        """The profile's records file (opt-outs, ledger, outbox, tasks): never rebuilt."""
         return self.data_dir / f"{profile}.db"
+
+    def cache_file(self, profile: str) -> Path:
+        """The profile's cache (people, search index, watermarks, grid): rebuilt from Marketo."""
+        return self.data_dir / f"{profile}.cache.db"
 
     def ensure(self) -> Paths:
         for d in (self.config_dir, self.data_dir, self.state_dir, self.log_dir):
@@ -405,7 +410,12 @@ class Settings:
 
     @property
     def db_path(self) -> Path:
+        """The records file; the cache sits beside it (:attr:`cache_path`)."""
         return self.paths.db_file(self.profile)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.paths.cache_file(self.profile)
 
     def items(self) -> Iterator[tuple[str, Any]]:
         for key in SPECS:

@@ -1,7 +1,7 @@
 """The queue of unsubscribes to write to Salesforce: Marketo-observed ones and seller opt-outs (migration m005).
 
-The people sync calls :func:`queue_for_salesforce` inside the transaction that stores a person whose
-``unsubscribed`` flag went from 0 to 1, so the push can never be lost between the two. Re-queuing a person that is
+The people sync calls :func:`~sia_tui.store.optout_queue.queue_for_salesforce` (committed before it stores a
+person whose ``unsubscribed`` flag went from 0 to 1, so the push can never be lost between the two). Re-queuing a person that is
 already queued or pushed changes nothing: re-subscribes are not pushed (as in MSIA), and one push is enough.
 A seller's opt-out (:func:`record_seller_optout`) is queued here too, and queued again if it was pushed before.
 :mod:`sia_tui.compliance.salesforce_optout_push` writes the queue to Salesforce; a failure keeps the row pending
@@ -18,26 +18,11 @@ import sqlite_utils
 
 from sia_tui.compliance.optouts import add_optout
 from sia_tui.store.db import transaction
+from sia_tui.store.optout_queue import queue_for_salesforce
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def queue_for_salesforce(
-    db: sqlite_utils.Database, marketo_ids: Iterable[int], source: str = "marketo"
-) -> int:
-    """Queue people whose opt-out must reach Salesforce; returns how many were newly queued."""
-    ids = sorted({int(i) for i in marketo_ids})
-    if not ids:
-        return 0
-    now = _now()
-    before = db.conn.total_changes
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO salesforce_optout_queue (marketo_id, source, queued_at) VALUES (?, ?, ?)",
-        [(i, source, now) for i in ids],
-    )
-    return db.conn.total_changes - before
 
 
 def record_seller_optout(db: sqlite_utils.Database, marketo_id: int, reason: str = "") -> dict[str, Any]:
@@ -116,7 +101,7 @@ def pending_queue(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     ]
 
 
-#: sync_state key: ``{optouts rowid: last error}`` for address-only opt-outs that could not be written yet.
+#: records_state key: ``{optouts rowid: last error}`` for address-only opt-outs that could not be written yet.
 EMAIL_ERRORS_KEY = "optouts.salesforce.email_errors"
 
 
@@ -127,7 +112,7 @@ def has_new_work(db: sqlite_utils.Database) -> bool:
         "OR EXISTS (SELECT 1 FROM optouts WHERE pushed_to_salesforce_at IS NULL AND marketo_id IS NOT NULL AND "
         "marketo_id NOT IN (SELECT marketo_id FROM salesforce_optout_queue WHERE pushed_at IS NULL)) "
         "OR EXISTS (SELECT 1 FROM optouts WHERE pushed_to_salesforce_at IS NULL AND marketo_id IS NULL AND "
-        "CAST(rowid AS TEXT) NOT IN (SELECT key FROM json_each(COALESCE((SELECT value FROM sync_state "
+        "CAST(rowid AS TEXT) NOT IN (SELECT key FROM json_each(COALESCE((SELECT value FROM records_state "
         "WHERE key = ?), '{}'))))",
         (EMAIL_ERRORS_KEY,),
     ).fetchone()

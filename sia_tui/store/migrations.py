@@ -1,6 +1,11 @@
-"""Schema migrations, applied in order and recorded in ``PRAGMA user_version``.
+"""Schema migrations of a profile's two files, applied in order and recorded in ``PRAGMA user_version``.
 
-Append new migrations at the end; never edit one that has shipped.
+Until schema 7 one file held everything; m001-m007 are that history, frozen. Both files replay it (cheap on an
+empty file), and their eighth migration removes what belongs to the other file: the records file keeps the
+outbox, ledger, opt-outs and tasks; the cache keeps people, the search index, sync watermarks and the grid.
+A legacy file is copied whole as the new cache first (see :func:`sia_tui.store.db.open_store`), so nothing is
+lost and nothing needs a resync. From then on each file has its own list: append to :data:`RECORDS_MIGRATIONS`
+or :data:`CACHE_MIGRATIONS`; never edit a migration that has shipped.
 """
 
 from __future__ import annotations
@@ -323,7 +328,54 @@ def _m007_ledger_refuses_replace(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [
+def _r008_records_only(conn: sqlite3.Connection) -> None:
+    """The records file keeps what cannot be rebuilt; its copy of the cache's tables goes.
+
+    Its own key/value table ``records_state`` takes the task-sync and opt-out keys, so the records connection
+    (which sees the cache's ``sync_state`` read-only) can never mix the two up.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE records_state (
+            key        TEXT PRIMARY KEY,
+            value      TEXT,
+            updated_at TEXT
+        );
+        INSERT INTO records_state (key, value, updated_at)
+            SELECT key, value, updated_at FROM main.sync_state WHERE key LIKE 'tasks.%' OR key LIKE 'optouts.%';
+        DROP TABLE main.sync_state;
+        DROP TABLE IF EXISTS main.people_words;
+        DROP TABLE IF EXISTS main.people_substr;
+        DROP TABLE IF EXISTS main.people_vocab;
+        DROP TABLE IF EXISTS main.people_counts;
+        DROP TABLE IF EXISTS main.people;
+        DROP TABLE IF EXISTS main.grid_cache;
+        """,
+    )
+
+
+def _c008_cache_only(conn: sqlite3.Connection) -> None:
+    """The cache keeps only what Marketo can give back; a copy of the records' tables must not linger in it.
+
+    The ledger's triggers refuse DELETE, not DROP; the copy is dropped whole (the records file keeps the original).
+    """
+    run_script(
+        conn,
+        """
+        DROP TABLE IF EXISTS outbox_destinations;
+        DROP TABLE IF EXISTS outbox;
+        DROP TABLE IF EXISTS compliance_ledger;
+        DROP TABLE IF EXISTS optouts;
+        DROP TABLE IF EXISTS salesforce_optout_queue;
+        DROP TABLE IF EXISTS tasks;
+        DELETE FROM sync_state WHERE key LIKE 'tasks.%' OR key LIKE 'optouts.%';
+        """,
+    )
+
+
+#: The single-file history (schema 1-7), replayed by both files.
+LEGACY_MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
     _m002_reminder_tasks,
     _m003_outbox_and_compliance,
@@ -332,3 +384,7 @@ MIGRATIONS: list[Migration] = [
     _m006_people_search_at_scale,
     _m007_ledger_refuses_replace,
 ]
+LEGACY_VERSION = len(LEGACY_MIGRATIONS)
+
+RECORDS_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _r008_records_only]
+CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only]

@@ -2,8 +2,10 @@
 
 Every batch is compared with what the cache holds, so the summary's ``updated`` counts people whose stored values
 really changed, unchanged people only get their ``synced_at`` stamped (no search re-index), and a person whose
-``unsubscribed`` flag went from 0 to 1 is queued for Salesforce (:func:`queue_for_salesforce`) in the same
-transaction that stores the flag, so the opt-out can never be lost between the two.
+``unsubscribed`` flag went from 0 to 1 is queued for Salesforce (:func:`queue_for_salesforce`, records file)
+in a transaction committed *before* the one that stores the flag (cache file): the two files commit separately,
+so after a crash between them the next run sees the same 0 -> 1 change and queues it again (idempotently)
+instead of never seeing it.
 
 ``synced_at`` doubles as the *generation* of an initial (or ``--full``) sync: every row the run writes gets the run's
 marker, and :func:`sweep_generation` removes everyone else in the final transaction. Until then the previous cache
@@ -17,8 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
-from sia_tui.compliance.salesforce_optouts import queue_for_salesforce
 from sia_tui.store.db import transaction
+from sia_tui.store.optout_queue import queue_for_salesforce
 from sia_tui.store.people import COLUMNS, delete_people, upsert_people
 from sia_tui.store.state import set_state
 from sia_tui.sync.checkpoint import Tally
@@ -79,18 +81,21 @@ def apply_records(
         else:
             dropped.append(marketo_id)
     gone = [i for i in dict.fromkeys(asked or ()) if i not in returned]
+    # Only the sync writes people and one sync runs at a time (SyncLock), so reading before the write is safe.
+    before = _existing(db, [r["marketo_id"] for r in rows])
+    changed = [r for r in rows if _differs(before.get(r["marketo_id"]), r)]
+    unchanged = [r["marketo_id"] for r in rows if not _differs(before.get(r["marketo_id"]), r)]
+    newly_unsubscribed = [
+        r["marketo_id"]
+        for r in changed
+        if r["unsubscribed"] and r["marketo_id"] in before and not before[r["marketo_id"]]["unsubscribed"]
+    ]
+    if newly_unsubscribed:
+        with transaction(db):
+            queue_for_salesforce(db, newly_unsubscribed, "marketo")
     with transaction(db):
-        before = _existing(db, [r["marketo_id"] for r in rows])
-        changed = [r for r in rows if _differs(before.get(r["marketo_id"]), r)]
-        unchanged = [r["marketo_id"] for r in rows if not _differs(before.get(r["marketo_id"]), r)]
-        newly_unsubscribed = [
-            r["marketo_id"]
-            for r in changed
-            if r["unsubscribed"] and r["marketo_id"] in before and not before[r["marketo_id"]]["unsubscribed"]
-        ]
         upsert_people(db, changed)
         _touch(db, unchanged, marker)
-        queue_for_salesforce(db, newly_unsubscribed, "marketo")
         doomed = [*gone, *(dropped if remove_ownerless else [])]
         deleted = delete_people(db, doomed) if doomed else 0
         for key, value in (state or {}).items():

@@ -86,7 +86,7 @@ class Task:
 
 
 BUCKET_ORDER = ("overdue", "today", "tomorrow", "later", "someday", "done")
-#: sync_state key: ids of tasks whose Salesforce create may have been applied (reply lost, or process killed).
+#: records_state key: ids of tasks whose Salesforce create may have been applied (reply lost, or process killed).
 CREATING_KEY = "tasks.salesforce.creating"
 
 

@@ -49,10 +49,17 @@ class Backend:
 
     @property
     def path(self) -> str:
+        """The records file; the cache sits beside it."""
         return self.db_path or str(self.settings.db_path)
 
+    @property
+    def cache_path(self) -> str:
+        from sia_tui.store.db import cache_path_for
+
+        return str(cache_path_for(self.path))
+
     def open_cache(self) -> None:
-        """Open (create, check, migrate) the cache; blocking, so the app calls it on a worker thread.
+        """Open (create, check, migrate) the records file and the cache; blocking: the app calls it on a worker thread.
 
         ``open_db`` runs ``PRAGMA quick_check``, which reads the whole file (about 1 s per GB), so it must not sit
         between the seller and the first paint.
@@ -75,7 +82,7 @@ class Backend:
         """The list's connection, used from worker threads."""
         if self._reader is None:
             # No open_db here: searches start only once the file is known to be current (see PeopleScreen).
-            self._reader = PeopleReader(self.path)
+            self._reader = PeopleReader(self.cache_path)
         return self._reader
 
     def person(self, marketo_id: int) -> dict[str, Any] | None:

@@ -107,13 +107,15 @@ class OutboxRunner:
         from sia_tui.outbox.lock import WorkerBusyError
         from sia_tui.outbox.queue import counts
         from sia_tui.outbox.worker import open_worker
-        from sia_tui.store.db import connect
+        from sia_tui.store.db import cache_path_for, connect
 
         assert self._stop is not None
         self._emit(RunnerEvent("starting"))
         hooks, note = load_hooks(self.settings)
         # Its own connection: the app opened (checked, migrated) the file before starting the worker.
-        db = sqlite_utils.Database(connect(self.db_path, check_same_thread=False))
+        db = sqlite_utils.Database(
+            connect(self.db_path, check_same_thread=False, attach_cache=cache_path_for(self.db_path))
+        )
         try:
             async with open_worker(self.settings, db=db, hooks=hooks) as worker:
                 self._worker = worker

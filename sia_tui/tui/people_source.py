@@ -95,7 +95,7 @@ class PeopleReader:
     _owner_ids: dict[str, str | None] = field(default_factory=dict)
 
     def _database(self) -> Any:
-        """A plain connection: the app opened (checked, migrated) the file with ``open_db`` before any search."""
+        """A plain connection to the cache: the app opened (checked, migrated) it with ``open_db`` before any search."""
         if self._db is None:
             import sqlite_utils
 
@@ -233,14 +233,14 @@ def schema_is_current(path: Path | str) -> bool:
     """True when the cache file exists and needs no migration (so searches may start before the full open)."""
     import sqlite3
 
-    from sia_tui.store.migrations import MIGRATIONS
+    from sia_tui.store.migrations import CACHE_MIGRATIONS
 
     if not Path(path).exists():
         return False
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
         try:
-            return int(conn.execute("PRAGMA user_version").fetchone()[0]) == len(MIGRATIONS)
+            return int(conn.execute("PRAGMA user_version").fetchone()[0]) == len(CACHE_MIGRATIONS)
         finally:
             conn.close()
     except sqlite3.Error:

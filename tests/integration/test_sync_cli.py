@@ -49,7 +49,7 @@ def cli(*args: str) -> list[str]:
 
 
 def db_path(home: Path) -> Path:
-    return home / "data" / f"{PROFILE}.db"
+    return home / "data" / f"{PROFILE}.cache.db"
 
 
 def initial_state(path: Path) -> dict[str, Any] | None:

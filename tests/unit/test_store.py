@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sia_tui.store.db import StoreError, open_db
-from sia_tui.store.migrations import MIGRATIONS
+from sia_tui.store.migrations import CACHE_MIGRATIONS, RECORDS_MIGRATIONS
 from sia_tui.store.people import (
     PeopleFilter,
     count_people,
@@ -27,7 +27,9 @@ def test_file_is_private_wal_and_migrated(tmp_path):
     d = open_db(path)
     assert (os.stat(path).st_mode & 0o777) == 0o600
     assert d.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert d.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert d.conn.execute("PRAGMA user_version").fetchone()[0] == len(RECORDS_MIGRATIONS)
+    assert d.conn.execute("PRAGMA cache.user_version").fetchone()[0] == len(CACHE_MIGRATIONS)
+    assert (os.stat(tmp_path / "cache.cache.db").st_mode & 0o777) == 0o600
     assert int(d.conn.execute("PRAGMA busy_timeout").fetchone()[0]) >= 1000
     open_db(path)  # re-opening is idempotent
 
@@ -43,7 +45,7 @@ def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "cache.db"
     open_db(path)
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    conn.execute(f"PRAGMA user_version = {len(RECORDS_MIGRATIONS) + 5}")
     conn.close()
     with pytest.raises(StoreError, match="newer sia-tui"):
         open_db(path)

@@ -1,5 +1,8 @@
-"""A damaged cache is one clear sentence and is never written to; the full integrity check runs when it is cheap,
-after an unclean shutdown, or when asked."""
+"""A damaged file is one clear sentence that names the file and tells the truth about it, and is never written to;
+the full integrity check runs when it is cheap, after an unclean shutdown, or when asked.
+
+Damage to the cache (people, rebuilt from Marketo) advises deleting it and syncing; damage to the records file
+(opt-outs, ledger, outbox, tasks: not rebuildable) never does."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import sqlite3
 import pytest
 
 from sia_tui.store import db as store_db
-from sia_tui.store.db import StoreError, check_integrity, open_db
+from sia_tui.store.db import StoreError, cache_path_for, check_integrity, open_db
 from sia_tui.store.people import upsert_people
 
 
@@ -54,16 +57,33 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path):
     assert not (tmp_path / "cache.db-wal").exists()
 
 
-def test_a_truncated_file_is_refused_and_left_as_it_was(tmp_path):
-    path = tmp_path / "cache.db"
+def test_a_truncated_cache_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "sandbox.db"
     fill(path)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    before = digest(path)
+    cache = cache_path_for(path)
+    data = cache.read_bytes()
+    cache.write_bytes(data[: len(data) // 2])
+    before = digest(cache)
     for integrity in ("auto", "quick", "full"):
         with pytest.raises(StoreError) as err:
             open_db(path, integrity=integrity)  # type: ignore[arg-type]
-        assert "truncated" in one_sentence(err.value) and "sia-tui sync" in str(err.value)
+        text = one_sentence(err.value)
+        assert "truncated" in text and str(cache) in text and "run `sia-tui sync`" in text
+        assert f"{path} and are kept" in text
+    assert digest(cache) == before
+
+
+def test_a_damaged_records_file_is_never_called_rebuildable(tmp_path):
+    path = tmp_path / "sandbox.db"
+    fill(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if len(data) > 8192 else b"not sqlite" * 50)
+    before = digest(path)
+    with pytest.raises(StoreError) as err:
+        open_db(path)
+    text = one_sentence(err.value)
+    assert str(path) in text and "cannot be rebuilt" in text and "do not delete it" in text
+    assert "sia-tui sync" not in text and "delete it and" not in text
     assert digest(path) == before
 
 
@@ -84,15 +104,16 @@ def damage_a_page_in_the_middle(path) -> None:
 
 
 def test_the_full_check_finds_damage_inside_the_file(tmp_path):
-    path = tmp_path / "cache.db"
+    path = tmp_path / "sandbox.db"
     fill(path)
-    damage_a_page_in_the_middle(path)
-    before = digest(path)
-    assert check_integrity(path) is not None
+    cache = cache_path_for(path)
+    damage_a_page_in_the_middle(cache)
+    before = digest(cache)
+    assert check_integrity(cache) is not None
     with pytest.raises(StoreError) as err:
         open_db(path)  # small file: the full check runs at every open
     assert "damaged" in one_sentence(err.value)
-    assert digest(path) == before
+    assert digest(cache) == before
 
 
 def test_a_large_cache_skips_the_full_check_unless_asked_or_after_a_crash(tmp_path, monkeypatch):
@@ -110,19 +131,20 @@ def test_a_large_cache_skips_the_full_check_unless_asked_or_after_a_crash(tmp_pa
     open_db(path).conn.close()
     assert checks == []  # a clean shutdown left no log: start-up reads no more than the header and schema
     open_db(path, integrity="full").conn.close()
-    assert checks == ["full"]
+    assert checks == ["full", "full"]  # the cache and the records file
 
     # A crash: the write-ahead log is left behind (copied while a connection still holds it).
     live = open_db(path)
     upsert_people(live, [{"marketo_id": 99999, "first_name": "After"}])
     crashed = tmp_path / "crashed"
     crashed.mkdir()
+    shutil.copy(path, crashed / "cache.db")
     for suffix in ("", "-wal"):
-        shutil.copy(f"{path}{suffix}", crashed / f"cache.db{suffix}")
+        shutil.copy(f"{cache_path_for(path)}{suffix}", crashed / f"cache.cache.db{suffix}")
     live.conn.close()
     checks.clear()
     reopened = open_db(crashed / "cache.db")
-    assert checks == ["full"]
+    assert checks == ["full"]  # only the cache was left with a log
     assert (
         reopened.conn.execute("SELECT first_name FROM people WHERE marketo_id = 99999").fetchone()[0]
         == "After"
@@ -133,13 +155,13 @@ def test_damage_met_later_is_one_sentence_too(tmp_path, monkeypatch):
     monkeypatch.setattr(store_db, "FULL_CHECK_MAX_BYTES", 0)
     path = tmp_path / "cache.db"
     fill(path)
-    damage_a_page_in_the_middle(path)
+    damage_a_page_in_the_middle(cache_path_for(path))
     d = open_db(path)  # large and cleanly closed: opens at once, damage unseen so far
     with pytest.raises(sqlite3.DatabaseError) as err:
         d.conn.execute(
             "SELECT count(*) FROM people INDEXED BY ix_people_last_name WHERE last_name > ''"
         ).fetchone()
-    assert "damaged" in one_sentence(store_db.store_error(path, err.value))
+    assert "damaged" in one_sentence(store_db.store_error(cache_path_for(path), err.value, "cache"))
     assert check_integrity(d) is not None
 
 

@@ -6,7 +6,7 @@ import random
 import sqlite3
 
 from sia_tui.store.db import migrate, open_db, transaction
-from sia_tui.store.migrations import MIGRATIONS
+from sia_tui.store.migrations import LEGACY_MIGRATIONS, RECORDS_MIGRATIONS
 from sia_tui.store.people import (
     PeopleFilter,
     count_people,
@@ -159,7 +159,7 @@ def test_the_index_after_many_updates_equals_a_rebuilt_one(db):
 def test_upgrading_a_version_5_cache_rebuilds_search_and_counts(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for migration in MIGRATIONS[:5]:
+    for migration in LEGACY_MIGRATIONS[:5]:
         migration(conn)
     conn.execute("PRAGMA user_version = 5")
     conn.executemany(
@@ -168,9 +168,9 @@ def test_upgrading_a_version_5_cache_rebuilds_search_and_counts(tmp_path):
     )
     conn.close()
     db = open_db(path)
-    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(RECORDS_MIGRATIONS)
     assert matching_people(db, "mart") == {1} and matching_people(db, "商事") == {1}
     assert count_people(db) == 2 and count_people(db, PeopleFilter(unsubscribed=True)) == 1
-    tables = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master")}
+    tables = {r[0] for r in db.conn.execute("SELECT name FROM cache.sqlite_master")}
     assert "people_fts" not in tables and "people_grams" not in tables
-    assert migrate(db.conn) == len(MIGRATIONS)  # nothing left to do
+    assert migrate(db.conn) == len(RECORDS_MIGRATIONS)  # nothing left to do

@@ -113,7 +113,7 @@ class PeopleScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sia.attach_header(self.query_one(StatusHeader))
         self.total_people = self.sia.status.people
-        if self.sia.cache_ready or schema_is_current(self.sia.backend.path):
+        if self.sia.cache_ready or schema_is_current(self.sia.backend.cache_path):
             # The full open (with its integrity check) runs alongside; reading needs no migration.
             self.run_search()
         else:
