@@ -185,6 +185,12 @@ class Generator:
     def seeded(self, lead_id: int) -> bool:
         return FIRST_LEAD_ID <= lead_id < FIRST_LEAD_ID + self.n
 
+    def rate_tier(self, lead_id: int) -> str:
+        """The documented activity-rate tier: "hot" (the named hot people), "warm" (engagement tiers 2-4) or
+        "cold" (tiers 0-1); see the module docstring for the rates."""
+        tier = self.tier(lead_id)
+        return "hot" if tier == 5 else "warm" if tier >= 2 else "cold"
+
     def tier(self, lead_id: int) -> int:
         if lead_id in self.hot:
             return 5
