@@ -167,7 +167,9 @@ def test_filters_and_their_limits(sandbox_factory):
     assert error_code(mk.get(ACTIVITIES, nextPageToken=token)) == "701"
     thirty_one = ",".join(str(1001 + i) for i in range(31))
     thirty = ",".join(str(1001 + i) for i in range(30))
-    assert error_code(mk.get(ACTIVITIES, nextPageToken=token, activityTypeIds="1", leadIds=thirty_one)) == "1003"
+    assert (
+        error_code(mk.get(ACTIVITIES, nextPageToken=token, activityTypeIds="1", leadIds=thirty_one)) == "1003"
+    )
     assert mk.get(ACTIVITIES, nextPageToken=token, activityTypeIds="1", leadIds=thirty)["success"] is True
     everyone, _ = walk(mk, token, activityTypeIds="1,6,46")
     assert {r["activityTypeId"] for r in everyone} == {1, 6, 46}
@@ -248,7 +250,9 @@ def test_activities_added_on_demand_join_the_stream_at_their_time(sandbox_factor
     mk = MarketoHttp(sb)
     after, _ = walk(mk, pages[-1]["nextPageToken"], activityTypeIds="46", leadIds="1004")
     assert later["marketoGUID"] in [r["marketoGUID"] for r in after]
-    refused = control(sb, "POST", "activities", json={"activities": [{"leadId": 99_999, "activityTypeId": 1}]})
+    refused = control(
+        sb, "POST", "activities", json={"activities": [{"leadId": 99_999, "activityTypeId": 1}]}
+    )
     assert refused.status_code == 400 and "99999" in refused.json()["error"]
     refused = control(sb, "POST", "activities", json={"leadId": 1004, "activityTypeId": 13})
     assert refused.status_code == 400 and "lead" in refused.json()["error"]
@@ -268,7 +272,9 @@ def test_new_leads_changes_deletions_and_custom_activities_appear_in_the_feed_at
     mk.post("/rest/v1/leads.json", {"action": "updateOnly", "lookupField": "id",
                                     "input": [{"id": 1010, "title": "Chief Feed Officer"}]})  # fmt: skip
     control(sb, "POST", "clock", json={"advance_s": 60}).raise_for_status()
-    assert mk.post("/rest/v1/leads/delete.json", {"input": [{"id": 1011}]})["result"][0]["status"] == "deleted"
+    assert (
+        mk.post("/rest/v1/leads/delete.json", {"input": [{"id": 1011}]})["result"][0]["status"] == "deleted"
+    )
     records, _ = walk(mk, feed, activityTypeIds="12,13,37")
     assert [(r["activityTypeId"], r["leadId"]) for r in records] == [(12, new_id), (13, 1010), (37, 1011)]
     assert [r["activityDate"] for r in records] == [

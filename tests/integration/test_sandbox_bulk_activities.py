@@ -72,7 +72,9 @@ def test_an_activity_export_from_create_to_file(sandbox_factory):
     mk = MarketoHttp(sb)
     export_id = create(mk, window("2026-02-20T00:00:00Z", "2026-03-02T00:00:00Z", activityTypeIds=[1, 6, 46]))
     job, data = run(mk, export_id)
-    assert job["fileChecksum"] == "sha256:" + hashlib.sha256(data).hexdigest() and job["fileSize"] == len(data)
+    assert job["fileChecksum"] == "sha256:" + hashlib.sha256(data).hexdigest() and job["fileSize"] == len(
+        data
+    )
     reply = mk.client.get(f"{BASE}/{export_id}/file.json", headers=mk.headers)
     assert reply.headers["content-type"] == "text/csv; charset=ISO-8859-1"  # as the real service serves it
     assert data.decode("utf-8").splitlines()[0] == ",".join(HEADER)
@@ -117,9 +119,17 @@ def test_the_filter_rules(sandbox_factory):
     assert code(mk.post(path, window("2026-01-01T00:00:00Z", "2026-02-01T00:00:01Z"))) == "1003"  # > 31 days
     assert create(mk, window("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"))  # exactly 31 days is fine
     assert code(mk.post(path, window("2026-02-01T00:00:00Z", "2026-01-01T00:00:00Z"))) == "1003"
-    assert code(mk.post(path, window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", leadIds=[1003]))) == "1003"
-    assert code(mk.post(path, window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", activityTypeIds=[37]))) == "1003"
-    assert code(mk.post(path, {**window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z"), "fields": ["email"]})) == "1006"
+    assert (
+        code(mk.post(path, window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", leadIds=[1003]))) == "1003"
+    )
+    assert (
+        code(mk.post(path, window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", activityTypeIds=[37])))
+        == "1003"
+    )
+    assert (
+        code(mk.post(path, {**window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z"), "fields": ["email"]}))
+        == "1006"
+    )
     just_ids = window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", primaryAttributeValueIds=[3001])
     assert code(mk.post(path, just_ids)) == "1003"  # only with activityTypeIds
     forms = window("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", activityTypeIds=[2],
@@ -135,7 +145,9 @@ def test_the_filter_rules(sandbox_factory):
 def test_no_bulk_subscription_answers_1035(sandbox_factory):
     sb = sandbox_factory(people=20, bulk_enabled=False)
     mk = MarketoHttp(sb)
-    assert code(mk.post(f"{BASE}/create.json", window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z"))) == "1035"
+    assert (
+        code(mk.post(f"{BASE}/create.json", window("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z"))) == "1035"
+    )
     mk.close()
 
 
@@ -159,13 +171,18 @@ def test_lead_and_activity_jobs_share_one_queue_of_ten_and_two_processing_slots(
         snapshot |= {j["exportId"]: j["status"] for j in mk.get(f"{BASE}.json")["result"]}
         states = [snapshot[export_id] for _, export_id in jobs[:10]]
         assert states.count("Processing") <= 2, states
-        processing |= {export_id for (_, export_id), s in zip(jobs, states, strict=False) if s == "Processing"}
+        processing |= {
+            export_id for (_, export_id), s in zip(jobs, states, strict=False) if s == "Processing"
+        }
         completed |= {export_id for (_, export_id), s in zip(jobs, states, strict=False) if s == "Completed"}
         if len(completed) == 10:
             break
         move(sb, 1)
     assert len(completed) == 10
-    assert {b for b, export_id in jobs[:10] if export_id in processing} == {LEADS, BASE}  # both kinds took slots
+    assert {b for b, export_id in jobs[:10] if export_id in processing} == {
+        LEADS,
+        BASE,
+    }  # both kinds took slots
     assert mk.post(f"{base}/{eleventh}/enqueue.json")["success"] is True  # the queue has room again
     mk.close()
 
@@ -198,9 +215,9 @@ def test_a_naive_full_read_of_a_person_equals_the_bulk_extract_filtered_to_them(
     lead = sb.state.hot_ids[1]
     since = SANDBOX_NOW - timedelta(days=90)
     type_ids = sorted(t["id"] for t in mk.get("/rest/v1/activities/types.json")["result"] if t["id"] != 37)
-    token = mk.get("/rest/v1/activities/pagingtoken.json", sinceDatetime=since.strftime("%Y-%m-%dT%H:%M:%SZ"))[
-        "nextPageToken"
-    ]
+    token = mk.get(
+        "/rest/v1/activities/pagingtoken.json", sinceDatetime=since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )["nextPageToken"]
     naive: dict[str, dict[str, Any]] = {}
     for i in range(0, len(type_ids), 10):
         page_token = token
@@ -216,14 +233,19 @@ def test_a_naive_full_read_of_a_person_equals_the_bulk_extract_filtered_to_them(
     start = since
     while start < SANDBOX_NOW:  # ≤ 31-day windows back to back, as a backfill would cut them
         end = min(start + timedelta(days=31), SANDBOX_NOW)
-        body = window(start.strftime("%Y-%m-%dT%H:%M:%SZ"), (end - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        body = window(
+            start.strftime("%Y-%m-%dT%H:%M:%SZ"), (end - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
         _, data = run(mk, create(mk, body))
         extracted.update({r["marketoGUID"]: r for r in rows_of(data) if r["leadId"] == str(lead)})
         start = end
     assert set(extracted) == set(naive)
     for guid, row in extracted.items():
         record = naive[guid]
-        assert (row["activityDate"], int(row["activityTypeId"])) == (record["activityDate"], record["activityTypeId"])
+        assert (row["activityDate"], int(row["activityTypeId"])) == (
+            record["activityDate"],
+            record["activityTypeId"],
+        )
         assert row["primaryAttributeValue"] == str(record.get("primaryAttributeValue", "null"))
         assert json.loads(row["attributes"]) == {a["name"]: a["value"] for a in record["attributes"]} or (
             row["attributes"] == "null" and not record["attributes"]

@@ -72,7 +72,10 @@ def test_bulk_jobs_run_on_the_clock_with_realistic_timing_and_no_waiting(sandbox
         assert mk.get(status)["result"][0]["status"] == "Queued"
     move(sb, advance_s=59)
     assert mk.get(status)["result"][0]["status"] == "Queued"  # done, but the status refreshes once a minute
-    assert mk.client.get(f"/bulk/v1/activities/export/{export_id}/file.json", headers=mk.headers).status_code == 404
+    assert (
+        mk.client.get(f"/bulk/v1/activities/export/{export_id}/file.json", headers=mk.headers).status_code
+        == 404
+    )
     move(sb, advance_s=1)
     job = mk.get(status)["result"][0]
     assert job["status"] == "Completed" and job["numberOfRecords"] > 1000
@@ -84,7 +87,11 @@ def test_salesforce_sessions_expire_on_the_clock(sandbox_factory):
     sb = sandbox_factory(people=20, clock_frozen=True, sf_session_ttl_s=600)
     token = httpx.post(
         f"{sb.base_url}/services/oauth2/token",
-        data={"grant_type": "client_credentials", "client_id": "sandbox-sf-id", "client_secret": "sandbox-sf-secret"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "sandbox-sf-id",
+            "client_secret": "sandbox-sf-secret",
+        },
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{sb.base_url}/services/data/v62.0/limits", headers=headers).status_code == 200

@@ -100,7 +100,9 @@ def move(sb, seconds: float) -> None:
 
 def test_realistic_timing_queue_limits_and_cancel(sandbox_factory):
     # The clock stands still unless moved: each step below is a quarter second of sandbox time, no sleeping.
-    sb = sandbox_factory(bulk_queue_delay_s=1.0, bulk_rows_per_s=10, bulk_status_refresh_s=0.25, clock_frozen=True)
+    sb = sandbox_factory(
+        bulk_queue_delay_s=1.0, bulk_rows_per_s=10, bulk_status_refresh_s=0.25, clock_frozen=True
+    )
     mk = MarketoHttp(sb)
     ids = [create(mk) for _ in range(11)]
     for export_id in ids[:10]:
