@@ -13,6 +13,25 @@ per person (lane 2, which only hot people use otherwise), so every person has ac
 disengaged. The touch days and hours are arithmetic in the person's index, so "who gets a touch this hour" is
 enumerated, never scanned.
 
+The demo activity rate (documented; ``GET /_sandbox/activity-rate?days=N`` measures it on a running sandbox).
+Activities of every type per person per day, over a week (weekdays busier than weekends, office hours busier
+than nights), measured at 2,000 people (seed 42):
+
+=====  ===================================  ==================  ===============================================
+tier   who                                  per person per day  what
+=====  ===================================  ==================  ===============================================
+cold   engagement tiers 0-1, ~55 % of them  ~0.24 (~22 / 90 d)  the fortnightly nurture email, an occasional
+                                                                 campaign email or visit
+warm   engagement tiers 2-4, ~45 %          ~0.6 (~55 / 90 d)   campaign emails with opens and clicks, web
+                                                                 visits, sales emails and calls from their owner
+hot    the named hot people (5 by default)  ~5 (450+ / 90 d)    busy every day: well over 300 in any 90 days
+=====  ===================================  ==================  ===============================================
+
+The instance averages ~0.41 activities per person per day (~820 a day at 2,000 people, ~41,000 at 100,000), so
+with Marketo's paging (each call walks 300 of them, activity_store.py) one person's 90 days cost ~250 calls per
+type chunk at 2,000 people. That is a modest B2B rate: real instances also log score changes, data-value changes,
+list and program-status changes that the sandbox does not generate, so they page more.
+
 Activity ids: ``hour * 10**10 + person * 32 + k`` (k < 30 for behaviour, 30/31 for the seeded Change Data Value /
 New Lead records), so they are unique, stable and roughly time-ordered; ids of stored (API-written) activities use
 ``hour * 10**10 + 9 * 10**9 + seq``. All stay below 2**53 so JSON clients keep them exact.
@@ -184,6 +203,12 @@ class Generator:
 
     def seeded(self, lead_id: int) -> bool:
         return FIRST_LEAD_ID <= lead_id < FIRST_LEAD_ID + self.n
+
+    def rate_tier(self, lead_id: int) -> str:
+        """The documented activity-rate tier: "hot" (the named hot people), "warm" (engagement tiers 2-4) or
+        "cold" (tiers 0-1); see the module docstring for the rates."""
+        tier = self.tier(lead_id)
+        return "hot" if tier == 5 else "warm" if tier >= 2 else "cold"
 
     def tier(self, lead_id: int) -> int:
         if lead_id in self.hot:

@@ -1,23 +1,37 @@
-"""One time-ordered stream of activities from three sources, scanned a time block at a time.
+"""The instance's activity stream: every activity of every person, all types, in (date, id) order.
 
-- generated behaviour of demo people (activity_gen.py, never stored);
+Three sources are merged into that one stream:
+
+- generated behaviour of demo people (activity_gen.py, never stored), indexed one hour at a time: the index of an
+  hour holds only (date, id, lead, type) in compact arrays and is kept in a bounded LRU, so walking 90 days of a
+  2,000-person instance costs a few MB; records are regenerated for just the activities a call returns;
 - the seeded New Lead (12) / Change Data Value (13) records, derived from each person's createdAt / original
-  updatedAt columns (indexed, so whole-instance lead-change scans stay cheap at a million people);
-- activities written through the API (sync-leads changes, new leads, deletes, custom activities), in SQLite.
+  updatedAt columns (indexed, so they cost nothing to find even years back);
+- activities written through the API (sync-leads changes, new leads, deletes, list changes, custom activities,
+  ``POST /_sandbox/activities``), in SQLite.
 
-Paging (see marketo_activities.py) asks for one block ``[t0, t1)`` at a time and resumes after the last (date, id)
-returned, so walking every block returns each activity exactly once.
+:meth:`ActivityEngine.walk` is what Marketo's activity endpoints do per call: take the next N activities of the
+WHOLE instance after a position (marketo_activities.py then keeps those matching the call's filters). Generated
+behaviour continues past the data's anchor time, so as the sandbox clock advances new activities keep arriving,
+the same for a given seed. A deleted person's activities leave the stream (Marketo deletes them with the person);
+positions are (date, id) pairs, not counts, so tokens stay valid when that happens.
+
+Activity ids tell their source (activity_gen.py): ``hour * 10**10 + person * 32 + k`` with k < 30 for behaviour
+(lane = k // 10), 30 / 31 for the seeded 13 / 12, and ``hour * 10**10 + 9 * 10**9 + seq`` for stored ones.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from array import array
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sia_sandbox.activity_gen import (
     HOUR_MS,
+    LANE_IDS,
     SLOT_ID,
     STORED_ID_OFFSET,
     Activity,
@@ -27,8 +41,11 @@ from sia_sandbox.activity_gen import (
     new_lead_record,
     seeded_change_record,
 )
-from sia_sandbox.activity_types import BEHAVIOUR_TYPE_IDS
+from sia_sandbox.activity_types import DELETE_LEAD_TYPE_ID
 from sia_sandbox.state import FLAG_SEEDED, SandboxState, dumps
+
+#: (ms, id, lead id, type id): where an activity sits in the stream, without its record.
+Entry = tuple[int, int, int, int]
 
 _INFO_COLUMNS = (
     'id, created_ms, seed_flags, email, "firstName", "lastName", "sfdcLeadOwnerId", "externalSalesPersonId"'
@@ -37,21 +54,24 @@ _ROW_COLUMNS = (
     'id, created_ms, seed_updated_ms, seed_flags, "firstName", "lastName", title, "leadSource", "sfdcType"'
 )
 _CHUNK = 900
+#: Generated index entries kept in memory (32 bytes each): ~60 MB at most, i.e. a few months of a 100,000-person
+#: instance or every hour of a 2,000-person one.
+SLOT_INDEX_BUDGET = 2_000_000
+#: Lead fields whose change alters which activities a person generates (sales threads need an owner).
+_OWNER_FIELDS = frozenset({"sfdcLeadOwnerId", "externalSalesPersonId"})
+NEW_LEAD_K = 31
+SEEDED_CHANGE_K = 30
 
 
-class Scope:
-    """Which people a scan covers: everyone, explicit lead ids, or a static list's members."""
+def id_parts(activity_id: int) -> tuple[int, int, int]:
+    """(hour slot, lead id, k) of a generated or seeded activity id (k as in the module docstring)."""
+    slot, rem = divmod(activity_id, SLOT_ID)
+    lead, k = divmod(rem, 32)
+    return slot, lead, k
 
-    def __init__(self, lead_ids: Sequence[int] | None = None, list_id: int | None = None) -> None:
-        self.lead_ids = list(lead_ids) if lead_ids is not None else None
-        self.list_id = list_id
 
-    @property
-    def everyone(self) -> bool:
-        return self.lead_ids is None and self.list_id is None
-
-    def key(self) -> Any:
-        return (tuple(self.lead_ids) if self.lead_ids is not None else None, self.list_id)
+def is_stored(activity_id: int) -> bool:
+    return activity_id % SLOT_ID >= STORED_ID_OFFSET
 
 
 class ActivityEngine:
@@ -61,22 +81,168 @@ class ActivityEngine:
         self.gen = Generator(
             state.seed, state.people, anchor_ms, state.config.activity_history_days, state.hot_ids
         )
-        self._cache: OrderedDict[Any, list[Activity]] = OrderedDict()
+        self._slots: OrderedDict[int, tuple[array[int], array[int], array[int], array[int]]] = OrderedDict()
+        self._slot_entries = 0
         row = state.query("SELECT COALESCE(MAX(seq), 0) FROM activities")
         self._seq = int(row[0][0])
         self._owner_numbers = {u["Id"]: 1001 + i for i, u in enumerate(state.users)}
-
-    # -- reading ------------------------------------------------------------------------------------------
-
-    def scope_ids(self, scope: Scope) -> list[int] | None:
-        if scope.lead_ids is not None:
-            return scope.lead_ids
-        if scope.list_id is not None:
-            rows = self.state.query(
-                "SELECT lead_id FROM list_members WHERE list_id = ? ORDER BY lead_id", (scope.list_id,)
+        self.deleted: set[int] = {
+            r[0]
+            for r in state.query(
+                "SELECT DISTINCT lead_id FROM activities WHERE type_id = ?", (DELETE_LEAD_TYPE_ID,)
             )
-            return [r[0] for r in rows]
-        return None
+        }
+        with state.tx() as db:  # (date, id) order for stored activities, also in state files from before
+            db.execute("CREATE INDEX IF NOT EXISTS activities_ms_id ON activities (ms, id)")
+
+    # -- the stream ---------------------------------------------------------------------------------------
+
+    def walk(self, after: tuple[int, int], limit: int, until_ms: int) -> tuple[list[Entry], bool]:
+        """The next ``limit`` activities of the whole instance after position ``after`` = (ms, id), none later
+        than ``until_ms``; and True when the stream held fewer (the walk reached ``until_ms``, i.e. the present)."""
+        after_ms, after_id = after
+        if after_ms > until_ms or limit <= 0:
+            return [], limit > 0
+        indexed = self._indexed(after_ms, after_id, limit, until_ms)
+        horizon = indexed[limit - 1][0] if len(indexed) >= limit else until_ms
+        generated: list[Entry] = []
+        slot = max(after_ms // HOUR_MS, self.gen.start_ms // HOUR_MS)
+        deleted = self.deleted
+        while slot * HOUR_MS <= horizon:
+            ms_a, id_a, lead_a, type_a = self._slot(slot)
+            start = bisect.bisect_left(ms_a, after_ms) if slot == after_ms // HOUR_MS else 0
+            for i in range(start, len(ms_a)):
+                ms = ms_a[i]
+                if ms > horizon:
+                    break
+                activity_id = id_a[i]
+                if ms == after_ms and activity_id <= after_id:
+                    continue
+                lead = lead_a[i]
+                if lead in deleted:
+                    continue
+                generated.append((ms, activity_id, lead, type_a[i]))
+            if len(generated) >= limit:
+                horizon = min(horizon, generated[limit - 1][0])
+            slot += 1
+        merged = sorted(indexed + generated) if indexed and generated else indexed or generated
+        return merged[:limit], len(merged) < limit
+
+    def entries_between(self, t0: int, t1: int, chunk: int = 50_000) -> Iterator[list[Entry]]:
+        """Every activity of the instance in ``[t0, t1)``, in stream order, ``chunk`` at a time."""
+        position = (t0 - 1, 2**62)
+        while True:
+            entries, done = self.walk(position, chunk, t1 - 1)
+            if entries:
+                yield entries
+                position = (entries[-1][0], entries[-1][1])
+            if done:
+                return
+
+    def _slot(self, slot: int) -> tuple[array[int], array[int], array[int], array[int]]:
+        """The index of every generated activity in hour ``slot`` (whole instance), sorted by (ms, id)."""
+        cached = self._slots.get(slot)
+        if cached is not None:
+            self._slots.move_to_end(slot)
+            return cached
+        entries: list[Entry] = []
+        sessions = self.gen.sessions_in(slot)
+        if sessions:
+            infos = self.lead_infos(lead for lead, _ in sessions)
+            for lead, lane in sessions:
+                info = infos.get(lead)
+                if info is None or not info.flags & FLAG_SEEDED:
+                    continue  # deleted, or created through the API (no generated past)
+                for ms, activity_id, record in self.gen.session(info, slot, lane):
+                    entries.append((ms, activity_id, lead, record["activityTypeId"]))
+        entries.sort()
+        index = (
+            array("q", [e[0] for e in entries]),
+            array("q", [e[1] for e in entries]),
+            array("q", [e[2] for e in entries]),
+            array("q", [e[3] for e in entries]),
+        )
+        self._slots[slot] = index
+        self._slot_entries += len(entries)
+        while self._slot_entries > SLOT_INDEX_BUDGET and len(self._slots) > 1:
+            _, dropped = self._slots.popitem(last=False)
+            self._slot_entries -= len(dropped[0])
+        return index
+
+    def _indexed(self, after_ms: int, after_id: int, limit: int, until_ms: int) -> list[Entry]:
+        """The first ``limit`` stored and seeded-change activities after (after_ms, after_id), up to until_ms."""
+        out: list[Entry] = [
+            (r[0], r[1], r[2], r[3])
+            for r in self.state.query(
+                "SELECT ms, id, lead_id, type_id FROM activities WHERE ms >= ? AND ms <= ? "
+                "AND NOT (ms = ? AND id <= ?) ORDER BY ms, id LIMIT ?",
+                (after_ms, until_ms, after_ms, after_id, limit),
+            )
+        ]
+        for column, k, type_id in (("created_ms", NEW_LEAD_K, 12), ("seed_updated_ms", SEEDED_CHANGE_K, 13)):
+            base = f"SELECT id, {column} FROM leads WHERE (seed_flags & 1) AND "
+            rows = self.state.query(base + f"{column} = ? ORDER BY id", (after_ms,))
+            rows += self.state.query(
+                base + f"{column} > ? AND {column} <= ? ORDER BY {column}, id LIMIT ?",
+                (after_ms, until_ms, limit),
+            )
+            for lead, ms in rows:
+                activity_id = ms // HOUR_MS * SLOT_ID + lead * 32 + k
+                if ms > after_ms or activity_id > after_id:
+                    out.append((ms, activity_id, lead, type_id))
+        out.sort()
+        return out[:limit]
+
+    # -- records --------------------------------------------------------------------------------------------
+
+    def render(self, entries: Sequence[Entry]) -> list[Activity]:
+        """The records of ``entries`` (in their order); any whose source vanished meanwhile are left out."""
+        stored = [e[1] for e in entries if is_stored(e[1])]
+        seeded: set[int] = set()
+        sessions: dict[tuple[int, int, int], None] = {}
+        for e in entries:
+            if is_stored(e[1]):
+                continue
+            slot, lead, k = id_parts(e[1])
+            if k >= SEEDED_CHANGE_K:
+                seeded.add(lead)
+            else:
+                sessions[(lead, slot, k // LANE_IDS)] = None
+        found: dict[int, Activity] = {}
+        for i in range(0, len(stored), _CHUNK):
+            chunk = stored[i : i + _CHUNK]
+            for r in self.state.query(
+                f"SELECT ms, id, payload FROM activities WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                found[r[1]] = (r[0], r[1], json.loads(r[2]))
+        if seeded:
+            for row in self._rows(seeded):
+                if row["created_ms"] is not None:
+                    activity = new_lead_record(row, row["created_ms"])
+                    found[activity[1]] = activity
+                if row["seed_updated_ms"] is not None:
+                    activity = seeded_change_record(self.state.seed, row, row["seed_updated_ms"])
+                    found[activity[1]] = activity
+        if sessions:
+            infos = self.lead_infos(lead for lead, _, _ in sessions)
+            for lead, slot, lane in sessions:
+                info = infos.get(lead)
+                if info is None:
+                    continue
+                for activity in self.gen.session(info, slot, lane):
+                    found[activity[1]] = activity
+        return [found[e[1]] for e in entries if e[1] in found]
+
+    def _rows(self, lead_ids: Iterable[int]) -> list[Any]:
+        wanted = sorted(set(lead_ids))
+        rows: list[Any] = []
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            rows += self.state.query(
+                f"SELECT {_ROW_COLUMNS} FROM leads WHERE id IN ({','.join('?' * len(chunk))}) AND (seed_flags & 1)",
+                chunk,
+            )
+        return rows
 
     def lead_infos(self, ids: Iterable[int]) -> dict[int, LeadInfo]:
         wanted = sorted(set(ids))
@@ -97,121 +263,84 @@ class ActivityEngine:
                 )
         return out
 
-    def block_ms(self, types: frozenset[int], scope: Scope) -> int:
-        """How much time one page scans: a week, less for whole-instance scans of big sandboxes (so a page's
-        block holds a few thousand activities at most, as Marketo's blocks do)."""
-        week = int(self.state.config.activity_block_days * 86_400_000)
-        if scope.everyone:
-            per_block = 2_000 if types & BEHAVIOUR_TYPE_IDS else 100_000
-            scaled = int(week * min(1.0, per_block / max(1, self.state.people)))
-            return max(HOUR_MS, scaled // HOUR_MS * HOUR_MS)
-        if scope.list_id is not None and types & BEHAVIOUR_TYPE_IDS:
-            members = self.state.query(
-                "SELECT COUNT(*) FROM list_members WHERE list_id = ?", (scope.list_id,)
-            )[0][0]
-            scaled = int(week * min(1.0, 300 / max(1, members)))
-            return max(HOUR_MS, scaled // HOUR_MS * HOUR_MS)
-        return max(HOUR_MS, week)
+    # -- one person, cheaply (no walk of the instance) ------------------------------------------------------
 
-    def scan(self, t0: int, t1: int, types: frozenset[int], scope: Scope) -> list[Activity]:
-        """Every activity of ``types`` in ``[t0, t1)`` for ``scope``, sorted by (date, id)."""
-        now_ms = self.state.clock.now_ms()
-        t1 = min(t1, now_ms + 1)
-        if t1 <= t0:
+    def person(self, lead_id: int, t0: int, t1: int) -> list[Activity]:
+        """Every activity (any type) of one person in ``[t0, t1)``, in stream order. Control endpoints use this;
+        the API endpoints walk the instance as Marketo does."""
+        t1 = min(t1, self.state.clock.now_ms() + 1)
+        if t1 <= t0 or lead_id in self.deleted:
             return []
-        key = (t0, t1, types, scope.key(), self.state.write_gen)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        ids = self.scope_ids(scope)
         out: list[Activity] = []
-        if types & BEHAVIOUR_TYPE_IDS:
-            out.extend(self._generated(t0, t1, types, ids))
-        if 12 in types or 13 in types:
-            out.extend(self._seeded_changes(t0, t1, types, ids))
-        out.extend(self._stored(t0, t1, types, ids))
+        info = self.lead_infos([lead_id]).get(lead_id)
+        if info is not None and info.flags & FLAG_SEEDED:
+            first, last = t0 // HOUR_MS, (t1 - 1) // HOUR_MS
+            for slot, lane in self.gen.sessions_of(lead_id, first, last):
+                out.extend(a for a in self.gen.session(info, slot, lane) if t0 <= a[0] < t1)
+        for row in self._rows([lead_id]):
+            if row["created_ms"] is not None and t0 <= row["created_ms"] < t1:
+                out.append(new_lead_record(row, row["created_ms"]))
+            if row["seed_updated_ms"] is not None and t0 <= row["seed_updated_ms"] < t1:
+                out.append(seeded_change_record(self.state.seed, row, row["seed_updated_ms"]))
+        for r in self.state.query(
+            "SELECT ms, id, payload FROM activities WHERE lead_id = ? AND ms >= ? AND ms < ?",
+            (lead_id, t0, t1),
+        ):
+            out.append((r[0], r[1], json.loads(r[2])))
         out.sort(key=lambda a: (a[0], a[1]))
-        self._cache[key] = out
-        while len(self._cache) > 24:
-            self._cache.popitem(last=False)
         return out
-
-    def _generated(self, t0: int, t1: int, types: frozenset[int], ids: list[int] | None) -> list[Activity]:
-        gen = self.gen
-        first_slot, last_slot = t0 // HOUR_MS, (t1 - 1) // HOUR_MS
-        sessions: list[tuple[int, int, int]] = []  # (lead, slot, lane)
-        if ids is not None:
-            for lead_id in ids:
-                sessions.extend(
-                    (lead_id, slot, lane) for slot, lane in gen.sessions_of(lead_id, first_slot, last_slot)
-                )
-        else:
-            for slot in range(first_slot, last_slot + 1):
-                sessions.extend((lead_id, slot, lane) for lead_id, lane in gen.sessions_in(slot))
-        if not sessions:
-            return []
-        infos = self.lead_infos(s[0] for s in sessions)
-        out = []
-        for lead_id, slot, lane in sessions:
-            info = infos.get(lead_id)
-            if info is None or not info.flags & FLAG_SEEDED:
-                continue  # deleted, or created through the API (no generated past)
-            for activity in gen.session(info, slot, lane):
-                if t0 <= activity[0] < t1 and activity[2]["activityTypeId"] in types:
-                    out.append(activity)
-        return out
-
-    def _seeded_changes(
-        self, t0: int, t1: int, types: frozenset[int], ids: list[int] | None
-    ) -> list[Activity]:
-        out: list[Activity] = []
-        queries = []
-        if 12 in types:
-            queries.append(("created_ms", new_lead_record))
-        if 13 in types:
-            queries.append(
-                ("seed_updated_ms", lambda row, ms: seeded_change_record(self.state.seed, row, ms))
-            )
-        for column, make in queries:
-            sql = (
-                f"SELECT {_ROW_COLUMNS} FROM leads WHERE {column} >= ? AND {column} < ? AND (seed_flags & 1)"
-            )
-            if ids is None:
-                rows = self.state.query(sql, (t0, t1))
-            else:
-                rows = []
-                for i in range(0, len(ids), _CHUNK):
-                    chunk = ids[i : i + _CHUNK]
-                    rows += self.state.query(
-                        sql + f" AND id IN ({','.join('?' * len(chunk))})", (t0, t1, *chunk)
-                    )
-            out.extend(make(row, row[column]) for row in rows)
-        return out
-
-    def _stored(self, t0: int, t1: int, types: frozenset[int], ids: list[int] | None) -> list[Activity]:
-        type_list = sorted(types)
-        sql = f"SELECT ms, id, payload FROM activities WHERE ms >= ? AND ms < ? AND type_id IN ({','.join('?' * len(type_list))})"
-        if ids is None:
-            rows = self.state.query(sql, (t0, t1, *type_list))
-        else:
-            rows = []
-            for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i : i + _CHUNK]
-                rows += self.state.query(
-                    sql + f" AND lead_id IN ({','.join('?' * len(chunk))})", (t0, t1, *type_list, *chunk)
-                )
-        return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     def count_for_lead(self, lead_id: int, since_ms: int, until_ms: int) -> int:
         """How many activities (any type) one person has in a window: used by /_sandbox/people/hot."""
-        everything = frozenset(BEHAVIOUR_TYPE_IDS | {12, 13, 37} | set(range(100001, 100011)))
-        return len(self.scan(since_ms, until_ms, everything, Scope(lead_ids=[lead_id])))
+        return len(self.person(lead_id, since_ms, until_ms))
 
-    # -- writing -------------------------------------------------------------------------------------------
+    # -- the demo activity rate -------------------------------------------------------------------------
+
+    def rate(self, t0: int, t1: int) -> dict[str, Any]:
+        """Activities in ``[t0, t1)`` measured on the stream: per day for the instance, per person-day by tier
+        (cold / warm / hot, see activity_gen.py), and per type."""
+        days = max(1e-9, (t1 - t0) / 86_400_000)
+        per_lead: Counter[int] = Counter()
+        per_type: Counter[int] = Counter()
+        total = 0
+        for entries in self.entries_between(t0, t1):
+            total += len(entries)
+            per_lead.update(e[2] for e in entries)
+            per_type.update(e[3] for e in entries)
+        people = self.state.query("SELECT id FROM leads WHERE (seed_flags & 1) AND created_ms < ?", (t0,))
+        tiers: dict[str, list[int]] = {"cold": [0, 0], "warm": [0, 0], "hot": [0, 0]}
+        for (lead,) in people:
+            tally = tiers[self.gen.rate_tier(lead)]
+            tally[0] += 1
+            tally[1] += per_lead.get(lead, 0)
+        population = self.state.query("SELECT COUNT(*) FROM leads")[0][0]
+        return {
+            "since": iso(t0),
+            "until": iso(t1),
+            "days": round(days, 3),
+            "people": population,
+            "activities": total,
+            "per_day": round(total / days, 1),
+            "per_person_day": round(total / days / max(1, population), 3),
+            "scan_calls_per_day": round(total / days / self.state.config.activity_scan_size, 1),
+            "tiers": {
+                name: {
+                    "people": n,
+                    "per_person_day": round(count / days / n, 3) if n else None,
+                    "per_person_90d": round(count / days * 90 / n, 1) if n else None,
+                }
+                for name, (n, count) in tiers.items()
+            },
+            "types": {str(type_id): n for type_id, n in sorted(per_type.items())},
+        }
+
+    # -- writing --------------------------------------------------------------------------------------------
 
     def add(self, db: Any, items: Sequence[tuple[int, int, int, dict[str, Any]]]) -> list[int]:
-        """Store activities ``(lead_id, ms, type_id, record)``; returns their ids. Call inside ``state.tx()``."""
+        """Store activities ``(lead_id, ms, type_id, record)``; returns their ids. Call inside ``state.tx()``.
+
+        They join the stream at their own date (whole seconds): one dated in the past lands behind any reader
+        already past that point, as a backdated write would on Marketo."""
         ids = []
         rows = []
         for lead_id, exact_ms, type_id, record in items:
@@ -229,8 +358,12 @@ class ActivityEngine:
             full.setdefault("attributes", [])
             rows.append((self._seq, activity_id, lead_id, ms, type_id, dumps(full)))
             ids.append(activity_id)
+            if type_id == DELETE_LEAD_TYPE_ID:
+                self.deleted.add(lead_id)
+            elif type_id == 13 and any(f.get("name") in _OWNER_FIELDS for f in record.get("fields") or []):
+                self._slots.clear()  # who owns a person decides whether they get sales emails and calls
+                self._slot_entries = 0
         db.executemany(
             "INSERT INTO activities (seq, id, lead_id, ms, type_id, payload) VALUES (?, ?, ?, ?, ?, ?)", rows
         )
-        self._cache.clear()
         return ids

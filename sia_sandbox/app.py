@@ -78,7 +78,7 @@ def create_app(config: SandboxConfig, *, state: SandboxState | None = None) -> S
         *marketo_identity.routes(sandbox),
         *marketo_leads.routes(sandbox, engine),
         *marketo_activities.routes(sandbox, engine),
-        *marketo_bulk.routes(sandbox),
+        *marketo_bulk.routes(sandbox, engine),
         *marketo_usage.routes(sandbox),
         *control.routes(sandbox, engine),
         *_salesforce_routes(sandbox),

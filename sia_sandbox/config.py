@@ -58,15 +58,19 @@ class SandboxConfig:
     # False: a subscription without Bulk Extract; creating a lead export answers 1035 "Unsupported filter type
     # for target subscription", as Marketo does for filters the subscription is not enabled for.
     bulk_enabled: bool = True
-    # Marketo activities
+    # Marketo activities. Each activities / leadchanges / deletedleads call walks the next ``activity_scan_size``
+    # activities of the WHOLE instance (all people, all types) from its token and returns those matching its
+    # filters, as Marketo does (Adobe ka-29362: "300 activities of ALL types"); see activity_store.py.
     activity_history_days: int = 120  # generated behaviour reaches this far back (>= 90 days)
-    activity_block_days: float = 7.0  # the time block one activities page scans
+    activity_scan_size: int = 300
     hot_people: int = 5
     # Salesforce
     sf_session_ttl_s: int = 7200
     sf_daily_limit: int = 100000
-    # Clock: a fixed ``now`` makes the generated data deterministic; time still advances from it while running
+    # Clock: a fixed ``now`` makes the generated data deterministic; time still advances from it while running,
+    # unless ``clock_frozen`` (then it moves only through POST /_sandbox/clock, see clock.py)
     now: datetime | None = None
+    clock_frozen: bool = False
     smtp_port: int = 0
     # HTTPS: some clients (simple-salesforce) build every URL as ``https://{instance}``, as real Salesforce is
     # TLS-only; give a certificate and key (PEM files) and the sandbox serves HTTPS instead of HTTP.

@@ -1,15 +1,24 @@
 """Marketo activity endpoints: types, paging tokens, activities, lead changes, deleted leads, custom activities.
 
-Each activities page scans ONE time block from the token's position (a week; an hour or more for whole-instance
-behaviour of big sandboxes): a quiet block gives an empty page with ``moreResult: true``, a busy one is split into
-pages of ``batchSize`` that resume after the last (date, id) returned. ``nextPageToken`` is always returned; at
-the present ``moreResult`` turns false and the token can be kept to fetch what happens next.
+How a read is paged, as on Marketo (Adobe ka-29362: each call "will go through 300 activities of ALL types from
+the timestamp"; jepcastelein/marketo-rest-python#42: it "is scanning all activities in blocks, for each block it
+returns a response, even if no activities found"): every ``activities.json``, ``leadchanges.json`` and
+``deletedleads.json`` call walks the next ``activity_scan_size`` (300) activities of the WHOLE instance's stream —
+all people, all types, in time order — from the token's position, and returns only those matching its
+``leadIds`` / ``listId`` / ``activityTypeIds`` (lead changes: types 12 and 13 with the requested ``fields``;
+deleted leads: type 37). So a filtered read of a few people over a long range costs about (the instance's
+activities in the range) ÷ 300 calls, mostly short or empty pages with ``moreResult: true``, and a read without
+``leadIds`` / ``listId`` costs the same while returning everything. ``batchSize`` only cuts a page shorter (the
+next call resumes after the last activity returned). ``nextPageToken`` is always returned: the position after the
+last activity walked; once the walk reaches the sandbox's present ``moreResult`` is false and the same token picks
+up what happens next. Tokens hold no server state (paging.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,11 +27,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sia_sandbox import lead_fields as lf
-from sia_sandbox.activity_gen import Activity, iso
-from sia_sandbox.activity_store import ActivityEngine, Scope
+from sia_sandbox.activity_gen import iso
+from sia_sandbox.activity_store import ActivityEngine
 from sia_sandbox.activity_types import (
     DELETE_LEAD_TYPE_ID,
     FIRST_CUSTOM_TYPE_ID,
+    LEAD_CHANGE_TYPE_IDS,
     STANDARD_BY_ID,
     STANDARD_TYPES,
 )
@@ -167,67 +177,60 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
             raise MarketoError("1003", "Invalid nextPageToken")
         return pos
 
-    def scope_of(request: Request) -> Scope:
+    def lead_filter(request: Request) -> set[int] | None:
+        """The people a read keeps (None: everyone), from ``leadIds`` (≤30) and/or a static ``listId``."""
         lead_ids = int_list(request, "leadIds")
-        if len(lead_ids) > MAX_LEAD_IDS:
-            raise MarketoError("1003", f"Too many lead ids: {len(lead_ids)} (max {MAX_LEAD_IDS})")
+        if len(set(lead_ids)) > MAX_LEAD_IDS:
+            raise MarketoError("1003", f"Too many lead ids: {len(set(lead_ids))} (max {MAX_LEAD_IDS})")
         list_raw = request.query_params.get("listId")
         if list_raw:
             try:
                 list_id = int(list_raw)
             except ValueError:
                 raise MarketoError("1001", message("1001", value=list_raw, type="integer")) from None
-            size = state.query("SELECT COUNT(*) FROM list_members WHERE list_id = ?", (list_id,))[0][0]
             if not state.query("SELECT 1 FROM lists WHERE id = ?", (list_id,)):
                 raise MarketoError("1013", "List not found")
-            if size >= MAX_LIST_MEMBERS:
+            members = {
+                r[0] for r in state.query("SELECT lead_id FROM list_members WHERE list_id = ?", (list_id,))
+            }
+            if len(members) >= MAX_LIST_MEMBERS:
                 raise MarketoError(
-                    "1003", f"List {list_id} has {size} members; listId is limited to lists under 10,000"
+                    "1003",
+                    f"List {list_id} has {len(members)} members; listId is limited to lists under 10,000",
                 )
-            if lead_ids:
-                members = {
-                    r[0]
-                    for r in state.query("SELECT lead_id FROM list_members WHERE list_id = ?", (list_id,))
-                }
-                return Scope(lead_ids=[i for i in lead_ids if i in members])
-            return Scope(list_id=list_id)
-        return Scope(lead_ids=lead_ids) if lead_ids else Scope()
+            return members & set(lead_ids) if lead_ids else members
+        return set(lead_ids) if lead_ids else None
 
     def page(
         pos: Position,
         types: frozenset[int],
-        scope: Scope,
+        leads: set[int] | None,
         size: int,
-        keep: Any,
-    ) -> tuple[list[Activity], str, bool]:
-        """One page: the rest of the block at ``pos`` (after the last activity returned), cut at ``size``."""
-        now_ms = state.clock.now_ms()
-        block = engine.block_ms(types, scope)
-        t0 = pos.block_ms
-        t_end = t0 + block
-        found = []
-        for activity in engine.scan(t0, t_end, types, scope):
-            if (activity[0], activity[1]) <= (pos.last_ms, pos.last_id):
+        show: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> JSONResponse:
+        """One call: walk the next slice of the instance's stream, keep what matches, cut at ``size``."""
+        walked, at_present = engine.walk(
+            (pos.ms, pos.id), state.config.activity_scan_size, state.clock.now_ms()
+        )
+        wanted = [e for e in walked if e[3] in types and (leads is None or e[2] in leads)]
+        found: list[dict[str, Any]] = []
+        last_returned = (pos.ms, pos.id)
+        cut = False
+        for ms, activity_id, record in engine.render(wanted) if wanted else []:
+            shown = show(record)
+            if shown is None:
                 continue
-            rendered = keep(activity[2])
-            if rendered is None:
-                continue
-            found.append((activity[0], activity[1], rendered))
-            if len(found) > size:
+            if len(found) == size:
+                cut = True
                 break
-        if len(found) > size:
-            found = found[:size]
-            last = found[-1]
-            return found, position_token(Position(t0, last[0], last[1])), True
-        if t_end <= now_ms:
-            return found, position_token(Position(t_end, t_end - 1, 0)), True
-        # Reached the present: keep the position so the next call picks up what happens next.
-        last_ms, last_id = (found[-1][0], found[-1][1]) if found else (pos.last_ms, pos.last_id)
-        return found, position_token(Position(t0, last_ms, last_id)), False
-
-    def respond(found: list[Activity], token: str, more: bool) -> JSONResponse:
-        result = [a[2] for a in found]
-        return ok(result, omit_result=not result, next_page_token=token, more_result=more)
+            found.append(shown)
+            last_returned = (ms, activity_id)
+        if cut:  # batchSize cut the page: the next call resumes right after the last activity returned
+            last, more = last_returned, True
+        else:
+            last, more = (walked[-1][:2] if walked else (pos.ms, pos.id)), not at_present
+        token = position_token(Position(*last))
+        return ok(found, omit_result=not found, next_page_token=token, more_result=more)
 
     async def activities(request: Request) -> JSONResponse:
         pos = position(request)
@@ -242,14 +245,14 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         if asset_ids and len(set(type_ids)) != 1:
             raise MarketoError("1003", "assetIds can only be used with a single activity type")
         size = batch_size(request)
-        scope = scope_of(request)
+        leads = lead_filter(request)
 
-        def keep(record: dict[str, Any]) -> dict[str, Any] | None:
+        def show(record: dict[str, Any]) -> dict[str, Any] | None:
             if asset_ids and record.get("primaryAttributeValueId") not in asset_ids:
                 return None
             return render_activity(record)
 
-        return respond(*page(pos, frozenset(type_ids), scope, size, keep))
+        return page(pos, frozenset(type_ids), leads, size, show)
 
     async def lead_changes(request: Request) -> JSONResponse:
         pos = position(request)
@@ -263,13 +266,13 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
                 raise MarketoError("1006", message("1006", name=name))
             wanted.add(f.name.lower())
         size = batch_size(request)
-        scope = scope_of(request)
-        return respond(*page(pos, frozenset({12, 13}), scope, size, lambda r: render_change(r, wanted)))
+        leads = lead_filter(request)
+        return page(pos, LEAD_CHANGE_TYPE_IDS, leads, size, lambda r: render_change(r, wanted))
 
     async def deleted_leads(request: Request) -> JSONResponse:
         pos = position(request)
         size = batch_size(request)
-        return respond(*page(pos, frozenset({DELETE_LEAD_TYPE_ID}), Scope(), size, render_activity))
+        return page(pos, frozenset({DELETE_LEAD_TYPE_ID}), None, size, render_activity)
 
     # -- custom activity types ---------------------------------------------------------------------------
 

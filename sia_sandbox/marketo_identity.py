@@ -7,7 +7,6 @@ credentials get HTTP 401 (these calls do not count toward the API limits).
 from __future__ import annotations
 
 import math
-import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,7 +41,7 @@ def routes(state: SandboxState) -> list[Route]:
                 {"error": "unauthorized", "error_description": "Bad client credentials"}, status_code=401
             )
         issued = state.tokens.issue(client_id)
-        remaining = max(0, math.floor(issued.expires_at - time.monotonic()))
+        remaining = max(0, math.floor(state.tokens.remaining_s(issued)))
         if remaining >= state.config.token_ttl_s:
             remaining = state.config.token_ttl_s - 1
         return JSONResponse(

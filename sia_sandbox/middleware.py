@@ -48,7 +48,7 @@ def api_of(path: str) -> str | None:
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(/activities/external/type/)[^/]+(/.*)?$"), r"\1{apiName}\2"),
-    (re.compile(r"(/bulk/v1/leads/export/)[0-9a-fA-F-]{36}(/)"), r"\1{exportId}\2"),
+    (re.compile(r"(/bulk/v1/[a-z]+/export/)[0-9a-fA-F-]{36}(/)"), r"\1{exportId}\2"),
     (
         re.compile(r"/(sobjects/[A-Za-z_]+(?:__c)?/)(?!describe|updated|deleted)[A-Za-z_]+__c/[^/]+$"),
         r"/\1{field}/{value}",

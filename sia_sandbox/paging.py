@@ -2,8 +2,10 @@
 
 Date tokens (from ``activities/pagingtoken.json``) are base32 of ``2014-10-06T13:22:17.000+0000,0`` like the real
 ones. The tokens the activity endpoints hand back are opaque position tokens (base32 with ``=`` padding, as
-Marketo's look): the start of the time block being scanned plus the (date, id) of the last activity returned, so
-paging resumes exactly after it. Lead-list tokens carry the last lead id returned.
+Marketo's look): a place in the instance's activity stream, the (date, id) of the last activity the call walked
+past (returned or not), so the next call resumes exactly after it. They hold no server state, so they stay valid
+across restarts (``--state``) and for as long as a client keeps them. Lead-list tokens carry the last lead id
+returned.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ _POS_MAGIC = 0xA11
 _LEADS_MAGIC = 0xB22
 
 
+#: An id above every activity id: a date token resumes after (since - 1 ms, ID_CEILING), i.e. at ``since``.
+ID_CEILING = 2**62
+
+
 @dataclass(frozen=True)
 class Position:
-    block_ms: int  # start of the time block to scan
-    last_ms: int  # (last_ms, last_id) of the last activity returned; scanning resumes after it
-    last_id: int
+    """A place in the instance's activity stream: the next call walks the activities after (ms, id)."""
+
+    ms: int
+    id: int
 
 
 def _b32(raw: bytes) -> str:
@@ -51,7 +58,9 @@ def date_token(dt: datetime) -> str:
 
 
 def position_token(pos: Position) -> str:
-    raw = struct.pack(">HqqqH", _POS_MAGIC, pos.block_ms, pos.last_ms, pos.last_id, 0)
+    # The first field once held a time-block start; it repeats the date so the layout (and tokens handed out by
+    # earlier versions, whose last two fields meant the same thing) stay valid.
+    raw = struct.pack(">HqqqH", _POS_MAGIC, pos.ms, pos.ms, pos.id, 0)
     return _b32(_mask(raw))
 
 
@@ -67,13 +76,13 @@ def decode_position(token: str) -> Position | None:
     if m:
         dt = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         ms = int(dt.timestamp() * 1000)
-        return Position(ms, ms - 1, 0)
+        return Position(ms - 1, ID_CEILING)
     if len(raw) != 28:
         return None
-    magic, block_ms, last_ms, last_id, _ = struct.unpack(">HqqqH", _mask(raw))
+    magic, _block_ms, last_ms, last_id, _ = struct.unpack(">HqqqH", _mask(raw))
     if magic != _POS_MAGIC:
         return None
-    return Position(block_ms, last_ms, last_id)
+    return Position(last_ms, last_id)
 
 
 def leads_token(last_id: int, context: int = 0) -> str:

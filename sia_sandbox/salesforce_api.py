@@ -25,7 +25,6 @@ import json
 import re
 import secrets
 import sqlite3
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -919,7 +918,7 @@ class SalesforceApi:
     def _open_cursor(self, call: Call, cq: soql.CompiledQuery, ids: list[str], batch: int) -> Cursor:
         self._cursor_no += 1
         locator = sfdc_id("01g", self._cursor_no, pod=store.RUNTIME_POD)
-        cursor = Cursor(locator, call.user_id, cq, ids, batch, time.monotonic())
+        cursor = Cursor(locator, call.user_id, cq, ids, batch, self.now().timestamp())
         self.cursors[locator] = cursor
         mine = [c for c in self.cursors.values() if c.user_id == call.user_id]
         for old in mine[: max(0, len(mine) - CURSORS_PER_USER)]:
@@ -928,7 +927,7 @@ class SalesforceApi:
 
     def query_more(self, call: Call, token: str) -> Reply:
         locator, _, offset_text = token.partition("-")
-        horizon = time.monotonic() - CURSOR_IDLE_S
+        horizon = self.now().timestamp() - CURSOR_IDLE_S
         for stale in [c.locator for c in self.cursors.values() if c.last_used < horizon]:
             self.cursors.pop(stale, None)
         cursor = self.cursors.get(locator)
@@ -937,7 +936,7 @@ class SalesforceApi:
         offset = int(offset_text)
         if offset > len(cursor.ids):
             raise SfHttpError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        cursor.last_used = time.monotonic()
+        cursor.last_used = self.now().timestamp()
         self.cursors.move_to_end(locator)
         batch = self._batch_size(call.headers) if "sforce-query-options" in call.headers else cursor.batch
         chunk = cursor.ids[offset : offset + batch]

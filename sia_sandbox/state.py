@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS custom_activity_types (
 CREATE TABLE IF NOT EXISTS export_jobs (
     export_id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, format TEXT NOT NULL,
     created_ms INTEGER NOT NULL, queued_ms INTEGER, started_ms INTEGER, finished_ms INTEGER,
-    cancelled_ms INTEGER, rows INTEGER, file_size INTEGER, checksum TEXT, error TEXT
+    cancelled_ms INTEGER, rows INTEGER, file_size INTEGER, checksum TEXT, error TEXT,
+    kind TEXT NOT NULL DEFAULT 'leads'
 );
 CREATE TABLE IF NOT EXISTS export_files (export_id TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS mail (
@@ -128,7 +129,9 @@ SEED_LISTS: tuple[tuple[int, str, str, str, int, int], ...] = (
 
 
 class MarketoLimits:
-    """Marketo's per-instance limits: calls per sliding window (606), calls in flight (615), daily quota (607)."""
+    """Marketo's per-instance limits: calls per sliding window (606), calls in flight (615), daily quota (607).
+
+    The window slides on the sandbox clock, so advancing the clock (``POST /_sandbox/clock``) empties it."""
 
     def __init__(self, config: SandboxConfig, clock: Clock) -> None:
         self.config = config
@@ -143,7 +146,7 @@ class MarketoLimits:
 
     def check(self) -> str | None:
         """The error code refusing a call now, or None (and the call is counted)."""
-        now = time.monotonic()
+        now = self.clock.seconds()
         if self.daily[self.day_key()] >= self.config.daily_quota:
             return "607"
         horizon = now - self.config.rate_limit_window_s
@@ -158,7 +161,7 @@ class MarketoLimits:
         return None
 
     def snapshot(self) -> dict[str, Any]:
-        horizon = time.monotonic() - self.config.rate_limit_window_s
+        horizon = self.clock.seconds() - self.config.rate_limit_window_s
         return {
             "calls_in_window": sum(1 for t in self.window if t > horizon),
             "in_flight": self.in_flight,
@@ -171,24 +174,29 @@ class MarketoLimits:
 class Token:
     value: str
     client_id: str
-    expires_at: float  # time.monotonic() deadline
+    expires_at: float  # deadline in sandbox-clock seconds
 
 
 class TokenRegistry:
-    """Marketo identity: the same token (with less life left) until it expires, then a new one."""
+    """Marketo identity: the same token (with less life left) until it expires, then a new one. Lifetimes run on
+    the sandbox clock, so advancing it by ``token_ttl_s`` makes every token answer 602."""
 
-    def __init__(self, ttl_s: int) -> None:
+    def __init__(self, ttl_s: int, clock: Clock) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock
         self.by_client: dict[str, Token] = {}
         self.by_value: dict[str, Token] = {}
+
+    def remaining_s(self, token: Token) -> float:
+        return token.expires_at - self.clock.seconds()
 
     def issue(self, client_id: str, scope_suffix: str = "int") -> Token:
         import uuid
 
         current = self.by_client.get(client_id)
-        if current is not None and current.expires_at - time.monotonic() > 0:
+        if current is not None and self.remaining_s(current) > 0:
             return current
-        token = Token(f"{uuid.uuid4()}:{scope_suffix}", client_id, time.monotonic() + self.ttl_s)
+        token = Token(f"{uuid.uuid4()}:{scope_suffix}", client_id, self.clock.seconds() + self.ttl_s)
         self.by_client[client_id] = token
         self.by_value[token.value] = token
         if len(self.by_value) > 10_000:  # forget the oldest expired tokens
@@ -203,13 +211,14 @@ class TokenRegistry:
         token = self.by_value.get(value)
         if token is None:
             return "601"
-        if token.expires_at <= time.monotonic():
+        if self.remaining_s(token) <= 0:
             return "602"
         return None
 
     def expire_all(self) -> None:
+        now = self.clock.seconds()
         for token in self.by_value.values():
-            token.expires_at = time.monotonic() - 1
+            token.expires_at = now - 1
 
 
 class Stats:
@@ -319,17 +328,19 @@ class SandboxState:
             return self.users_by_email.get(str(sp).lower())
         return None
 
+    def save_clock(self) -> None:
+        """Remember the clock in the state file: a restart resumes from here (never earlier), so writes stay in
+        time order and paging tokens stay in the past."""
+        with self.lock, contextlib.suppress(sqlite3.Error):
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_ms', ?)", (str(self.clock.now_ms()),))
+            self.db.commit()
+
     def close(self) -> None:
         if self.closed:
             return
+        self.save_clock()
         self.closed = True
         with self.lock:
-            with contextlib.suppress(sqlite3.Error):
-                # A fixed clock resumes from here next time, so writes stay in time order across restarts.
-                self.db.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('clock_ms', ?)", (str(self.clock.now_ms()),)
-                )
-                self.db.commit()
             self.db.close()
         if self.temporary:
             for suffix in ("", "-wal", "-shm"):
@@ -347,6 +358,27 @@ def _connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout=5000")
     db.execute("PRAGMA cache_size=-65536")
     return db
+
+
+def _resume_clock(anchor: datetime, config: SandboxConfig, meta: dict[str, str]) -> Clock:
+    """The clock, resumed where the state file left it: time never runs backwards across restarts, so what was
+    written (and every paging token handed out) stays in the past."""
+    saved_ms = int(meta["clock_ms"]) if meta.get("clock_ms", "").isdigit() else None
+    if config.now is not None:
+        start = anchor
+        if saved_ms is not None:
+            start = max(anchor, datetime.fromtimestamp(saved_ms / 1000, UTC))
+        return Clock(start, fixed=True, frozen=config.clock_frozen)
+    offset = max(0, saved_ms - int(time.time() * 1000)) if saved_ms is not None else 0
+    return Clock(anchor, fixed=False, offset_ms=offset, frozen=config.clock_frozen)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Columns newer code added to tables a kept state file already has."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(export_jobs)")}
+    if "kind" not in columns:
+        db.execute("ALTER TABLE export_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'leads'")
+        db.commit()
 
 
 def _read_meta(db: sqlite3.Connection) -> dict[str, str]:
@@ -489,6 +521,7 @@ def open_state(config: SandboxConfig) -> SandboxState:
     if reuse:
         anchor = datetime.fromisoformat(meta["anchor"])
         db.executescript(_SCHEMA)  # tables added by newer code
+        _add_missing_columns(db)
         _init_salesforce_schema(db)
     else:
         if meta:
@@ -504,10 +537,7 @@ def open_state(config: SandboxConfig) -> SandboxState:
     if not temporary:
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
-    clock_start = anchor
-    if reuse and config.now is not None and meta.get("clock_ms"):
-        clock_start = max(anchor, datetime.fromtimestamp(int(meta["clock_ms"]) / 1000, UTC))
-    clock = Clock(clock_start, fixed=config.now is not None)
+    clock = _resume_clock(anchor, config, meta if reuse else {})
     return SandboxState(
         config=config,
         db=db,
@@ -519,7 +549,7 @@ def open_state(config: SandboxConfig) -> SandboxState:
         users=datagen.sales_users(config.seed),
         hot_ids=datagen.hot_lead_ids(config.people, config.hot_people),
         limits=MarketoLimits(config, clock),
-        tokens=TokenRegistry(config.token_ttl_s),
+        tokens=TokenRegistry(config.token_ttl_s, clock),
         stats=Stats(),
         faults=FaultSettings(
             rate=config.fault_rate,

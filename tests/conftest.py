@@ -46,14 +46,19 @@ def _shared_sandbox() -> Iterator[RunningSandbox]:
         yield running
 
 
-@pytest.fixture
-def sandbox(_shared_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
-    yield _shared_sandbox
-    state = _shared_sandbox.state
+def reset_faults(running: RunningSandbox) -> None:
+    """Back to no faults and no latency (what a shared sandbox fixture does after each test)."""
+    state = running.state
     state.faults.rate = 0.0
     state.faults.kinds = state.config.kinds()
     state.faults.slow_s = FAST["slow_fault_s"]
     state.config.latency_ms = 0
+
+
+@pytest.fixture
+def sandbox(_shared_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
+    yield _shared_sandbox
+    reset_faults(_shared_sandbox)
 
 
 @pytest.fixture

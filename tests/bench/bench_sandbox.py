@@ -124,7 +124,7 @@ def request_rates() -> list[dict[str, Any]]:
         cases = [
             ("lead by id", "/rest/v1/lead/1003.json", {"fields": "id,email,firstName,lastName,company"}, 2000),
             ("leads.json, 300 ids", "/rest/v1/leads.json", {"filterType": "id", "filterValues": ids300}, 300),
-            ("activities page, 1 hot lead, 1 week", "/rest/v1/activities.json",
+            ("activities page, 1 hot lead (walks 300)", "/rest/v1/activities.json",
              {"nextPageToken": page, "activityTypeIds": "1,6,7,10,11,46", "leadIds": "1003"}, 500),
             ("identity token", "/identity/oauth/token",
              {"grant_type": "client_credentials", "client_id": MARKETO_CLIENT_ID, "client_secret": MARKETO_CLIENT_SECRET}, 2000),

@@ -7,6 +7,8 @@ import hashlib
 import io
 import time
 
+import httpx
+
 from tests.conftest import MarketoHttp
 
 CREATED = {"createdAt": {"startAt": "2025-12-01T00:00:00Z", "endAt": "2025-12-31T00:00:00Z"}}
@@ -92,8 +94,15 @@ def test_cjk_bytes_are_utf8_despite_the_content_type(marketo: MarketoHttp):
     assert any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+def move(sb, seconds: float) -> None:
+    httpx.post(f"{sb.base_url}/_sandbox/clock", json={"advance_s": seconds}).raise_for_status()
+
+
 def test_realistic_timing_queue_limits_and_cancel(sandbox_factory):
-    sb = sandbox_factory(bulk_queue_delay_s=1.0, bulk_rows_per_s=10, bulk_status_refresh_s=0.25)
+    # The clock stands still unless moved: each step below is a quarter second of sandbox time, no sleeping.
+    sb = sandbox_factory(
+        bulk_queue_delay_s=1.0, bulk_rows_per_s=10, bulk_status_refresh_s=0.25, clock_frozen=True
+    )
     mk = MarketoHttp(sb)
     ids = [create(mk) for _ in range(11)]
     for export_id in ids[:10]:
@@ -104,8 +113,7 @@ def test_realistic_timing_queue_limits_and_cancel(sandbox_factory):
     early = mk.client.get(f"/bulk/v1/leads/export/{ids[0]}/file.json", headers=mk.headers)
     assert early.status_code == 404 and early.headers["content-type"].startswith("text/plain")
     seen_processing: set[str] = set()
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
+    for _ in range(40):
         listed = {
             j["exportId"]: j["status"] for j in mk.get("/bulk/v1/leads/export.json")["result"]
         }  # one snapshot
@@ -114,7 +122,7 @@ def test_realistic_timing_queue_limits_and_cancel(sandbox_factory):
         seen_processing |= {i for i, s in zip(ids, states, strict=False) if s == "Processing"}
         if states[0] == "Completed":
             break
-        time.sleep(0.05)
+        move(sb, 0.25)
     assert ids[0] in seen_processing
     assert status(mk, ids[0])["status"] == "Completed"
     cancelled = mk.post(f"/bulk/v1/leads/export/{ids[9]}/cancel.json")["result"][0]
@@ -125,12 +133,16 @@ def test_realistic_timing_queue_limits_and_cancel(sandbox_factory):
 
 
 def test_status_changes_show_only_at_refresh_ticks(sandbox_factory):
-    sb = sandbox_factory(bulk_queue_delay_s=0.0, bulk_rows_per_s=1_000_000, bulk_status_refresh_s=1.0)
+    sb = sandbox_factory(
+        bulk_queue_delay_s=0.0, bulk_rows_per_s=1_000_000, bulk_status_refresh_s=1.0, clock_frozen=True
+    )
     mk = MarketoHttp(sb)
+    move(sb, 0.5)  # off the minute's tick
     export_id = create(mk)
     mk.post(f"/bulk/v1/leads/export/{export_id}/enqueue.json")
+    move(sb, 0.1)
     assert status(mk, export_id)["status"] == "Queued"  # done already, but not visible before the next tick
-    time.sleep(1.1)
+    move(sb, 0.5)
     assert status(mk, export_id)["status"] == "Completed"
     mk.close()
 
@@ -139,10 +151,13 @@ def test_daily_export_quota(sandbox_factory):
     sb = sandbox_factory(bulk_daily_bytes=100)
     mk = MarketoHttp(sb)
     first = create(mk)
+    second = create(mk)
     mk.post(f"/bulk/v1/leads/export/{first}/enqueue.json")
     wait_completed(mk, first)
-    second = create(mk)
+    # Once the day's quota is spent, Marketo refuses both new jobs and enqueues (bulk-extract.md)
     refused = mk.post(f"/bulk/v1/leads/export/{second}/enqueue.json")
+    assert error_code(refused) == "1029" and refused["errors"][0]["message"] == "Export daily quota exceeded"
+    refused = mk.post("/bulk/v1/leads/export/create.json", {"fields": FIELDS, "filter": CREATED})
     assert error_code(refused) == "1029" and refused["errors"][0]["message"] == "Export daily quota exceeded"
     mk.close()
 

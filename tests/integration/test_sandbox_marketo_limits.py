@@ -24,7 +24,7 @@ def error_code(body: dict) -> str | None:
 
 
 def test_token_is_reused_with_decreasing_lifetime_until_it_expires(sandbox_factory):
-    sb = sandbox_factory(token_ttl_s=2)
+    sb = sandbox_factory(token_ttl_s=2, clock_frozen=True)
     with httpx.Client(base_url=sb.marketo_url) as http:
         first = http.get("/identity/oauth/token", params=CREDS).json()
         assert first["token_type"] == "bearer" and first["scope"]
@@ -32,7 +32,7 @@ def test_token_is_reused_with_decreasing_lifetime_until_it_expires(sandbox_facto
         again = http.post("/identity/oauth/token", params=CREDS).json()
         assert again["access_token"] == first["access_token"]
         assert again["expires_in"] <= first["expires_in"]
-        time.sleep(2.1)
+        httpx.post(sb.base_url + "/_sandbox/clock", json={"advance_s": 2.1}).raise_for_status()
         reply = http.get(
             "/rest/v1/leads.json", params=LEADS, headers={"Authorization": f"Bearer {first['access_token']}"}
         )
@@ -79,7 +79,7 @@ def test_missing_unknown_and_expired_tokens(sandbox, marketo: MarketoHttp):
 
 
 def test_the_101st_call_in_the_window_gets_606_and_the_window_slides(sandbox_factory):
-    sb = sandbox_factory(rate_limit_calls=10, rate_limit_window_s=1.5)
+    sb = sandbox_factory(rate_limit_calls=10, rate_limit_window_s=1.5, clock_frozen=True)
     mk = MarketoHttp(sb)
     codes = [error_code(mk.get("/rest/v1/leads.json", **LEADS)) for _ in range(11)]
     assert codes[:10] == [None] * 10
@@ -90,10 +90,11 @@ def test_the_101st_call_in_the_window_gets_606_and_the_window_slides(sandbox_fac
     )
     # identity calls are not counted
     assert httpx.get(sb.marketo_url + "/identity/oauth/token", params=CREDS).status_code == 200
-    time.sleep(1.6)
+    assert error_code(mk.get("/rest/v1/leads.json", **LEADS)) == "606"  # no time has passed
+    httpx.post(sb.base_url + "/_sandbox/clock", json={"advance_s": 1.6}).raise_for_status()
     assert mk.get("/rest/v1/leads.json", **LEADS)["success"] is True
     stats = httpx.get(sb.base_url + "/_sandbox/stats").json()
-    assert stats["errors"]["606"] == 2
+    assert stats["errors"]["606"] == 3
     mk.close()
 
 

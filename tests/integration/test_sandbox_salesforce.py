@@ -189,10 +189,10 @@ def test_missing_or_unknown_session_is_invalid_session_id(sandbox: Any, header: 
 
 
 def test_session_expires_after_its_lifetime(sandbox_factory: Any) -> None:
-    running = sandbox_factory(people=20, sf_session_ttl_s=1)
+    running = sandbox_factory(people=20, sf_session_ttl_s=1, clock_frozen=True)
     client = Sf(running.salesforce_url)
     assert client.get("limits").status_code == 200
-    time.sleep(1.2)
+    httpx.post(f"{running.base_url}/_sandbox/clock", json={"advance_s": 1.2}).raise_for_status()
     assert error(client.get("limits")) == (401, "INVALID_SESSION_ID")
     assert Sf(running.salesforce_url).get("limits").status_code == 200  # a new token works again
     client.close()

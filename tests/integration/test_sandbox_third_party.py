@@ -133,17 +133,18 @@ def test_marketorestpython_activity_types_paging_token_and_activities(sandbox, m
     types = mkto.execute(method="get_activity_types")
     assert types == raw.get("/rest/v1/activities/types.json")["result"]
     assert {1, 6, 7, 10, 11, 46} <= {t["id"] for t in types}
-    since = (cutoff - timedelta(days=35)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # (marketorestpython paces itself at 5 calls/s, and each call walks 300 of the instance's activities)
+    since = (cutoff - timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
     token = mkto.execute(method="get_paging_token", sinceDatetime=since)
     assert token == raw.get("/rest/v1/activities/pagingtoken.json", sinceDatetime=since)["nextPageToken"]
     leads = ",".join(str(i) for i in hot_leads(sandbox))
-    # The library follows moreResult through the time-block pages, short and empty ones included.
+    # The library follows moreResult through the pages, short and empty ones included.
     activities = mkto.execute(
         method="get_lead_activities", activityTypeIds=BEHAVIOUR, nextPageToken=token, leadIds=leads
     )
     expected = walk_activities(raw, token, activityTypeIds=",".join(BEHAVIOUR), leadIds=leads)
     got, want = before(activities, cutoff), before(expected, cutoff)
-    assert len(want) > 200
+    assert len(want) > 100
     assert got == want
     assert len({a["marketoGUID"] for a in got}) == len(got)  # every activity exactly once
     # The generator variant, from a since date (it fetches the paging token itself).
