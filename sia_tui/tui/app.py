@@ -20,10 +20,12 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from sia_tui.config import Settings, load_settings
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.backend import Backend
 from sia_tui.tui.clock import Clock, system_clock
@@ -160,6 +162,38 @@ class SiaApp(App[int]):
         if self.forced_sync_interval_s is not None:
             return self.forced_sync_interval_s
         return max(10, int(self.settings.get("sync.interval_s")))
+
+    # ------------------------------------------------------------------------------------------ messages
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification in the app is shown literally, whoever calls it (screens and widgets reach this
+        through ``Widget.notify``): messages quote names, subjects, settings and API errors, and markup in them
+        (``[/]``) crashed the app or styled text. ``markup`` is accepted for Textual's signature and ignored."""
+        super().notify(
+            printable(message),  # one line: a CR/LF in quoted data cannot fake a second message
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def action_help_quit(self) -> None:
+        """Textual's ctrl+c hint, written without markup (every notification here is literal)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(
+                    _("Press {key} to quit the app.").format(key=active.binding.key_display or key),
+                    title=_("Do you want to quit?"),
+                )
+                return
 
     # ----------------------------------------------------------------------------------------- start-up
 
