@@ -55,10 +55,17 @@ def printable(value: object, *, single_line: bool = True) -> str:
 
 
 def literal(
-    value: object, style: str | Style = "", *, single_line: bool = True, no_wrap: bool | None = None
+    value: object,
+    style: str | Style = "",
+    *,
+    single_line: bool = True,
+    no_wrap: bool | None = None,
+    end: str = "",
 ) -> Text:
-    """``value`` as a Rich ``Text`` shown exactly as written: never parsed as markup, controls made visible."""
-    return Text(printable(value, single_line=single_line), style=style, no_wrap=no_wrap, end="")
+    """``value`` as a Rich ``Text`` shown exactly as written: never parsed as markup, controls made visible.
+
+    ``end`` is what Rich writes after it where the Text stands alone (a table title needs ``"\\n"``)."""
+    return Text(printable(value, single_line=single_line), style=style, no_wrap=no_wrap, end=end)
 
 
 def markup_literal(value: object, *, single_line: bool = True) -> str:

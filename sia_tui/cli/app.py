@@ -124,7 +124,7 @@ def cell(value: Any) -> Text:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A table on stdout; the title (it often quotes a name or a query) and the cells are shown literally."""
     t = Table(
-        title=None if title is None else literal(title),
+        title=None if title is None else literal(title, end="\n"),
         title_justify="left",
         header_style="bold",
         expand=False,

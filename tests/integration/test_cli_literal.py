@@ -99,7 +99,8 @@ def test_people_show_title_and_fields(capsys, home):
     code, out, err = run(capsys, "people", "show", str(PID))
     assert code == 0, err  # was a MarkupError: the title is the person's name
     title = out.splitlines()[0] if out else ""
-    assert title.startswith(printable(display_name({"first_name": HOSTILE, "last_name": "Lee"}))), out
+    assert title.rstrip() == printable(display_name({"first_name": HOSTILE, "last_name": "Lee"})), out
+    assert out.splitlines()[1].startswith("┏")  # the table starts on the next line
     assert_literal(out, err)
 
 
