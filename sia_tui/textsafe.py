@@ -11,6 +11,7 @@ end shows data through the helpers here, so the rule lives in one place:
   from data should be (a ``Text`` is never parsed as markup, by Rich or by Textual).
 - :func:`markup_literal` — for the few APIs that accept only a markup *string* (Textual's command palette):
   the text escaped so that Textual's markup parser gives back exactly the :func:`printable` text.
+- :func:`without_controls` — the same characters removed, width kept: the TUI's last line of defence.
 - :func:`json_dumps` — machine output: exact data, with the characters JSON leaves raw under
   ``ensure_ascii=False`` (C1, bidi, separators, surrogates) written as ``\\uXXXX`` escapes.
 """
@@ -52,6 +53,21 @@ def printable(value: object, *, single_line: bool = True) -> str:
     else:
         text = text.replace("\r\n", "\n").replace("\t", "    ")
     return _CONTROL.sub(_escape, text)
+
+
+def without_controls(text: str) -> str:
+    """``text`` with the unsafe characters removed (a lone surrogate becomes U+FFFD).
+
+    The last line of defence for text already laid out, whose width must not change: a terminal gives these
+    characters no cell, so removing them keeps every column where it was. Everywhere data is *built* into a
+    display, :func:`printable` (visible escapes) is the rule; this only catches what reaches the screen some
+    other way, such as an editable field holding a synced value.
+    """
+    return _CONTROL.sub(lambda m: "\ufffd" if "\ud800" <= m.group(0) <= "\udfff" else "", text)
+
+
+def has_controls(text: str) -> bool:
+    return _CONTROL.search(text) is not None
 
 
 def literal(

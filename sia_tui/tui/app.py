@@ -10,7 +10,7 @@ connections changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -30,6 +31,7 @@ from sia_tui.textsafe import printable
 from sia_tui.tui.backend import Backend
 from sia_tui.tui.clock import Clock, system_clock
 from sia_tui.tui.keys import keys_for, load_keymap
+from sia_tui.tui.safe_output import ControlCharacterFilter
 from sia_tui.tui.screens.people import PeopleScreen
 from sia_tui.tui.widgets.status_header import Status, StatusHeader
 
@@ -90,6 +92,7 @@ class SiaApp(App[int]):
     TITLE = "sia-tui"
     CSS_PATH = str(Path(__file__).with_name("sia.tcss"))
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    _control_filter: ClassVar[LineFilter] = ControlCharacterFilter()
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys_for("quit"), "quit", "Quit", id="quit", key_display="q"),
@@ -194,6 +197,10 @@ class SiaApp(App[int]):
                     title=_("Do you want to quit?"),
                 )
                 return
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then ours: nothing drawn may carry a control character to the terminal."""
+        return [*super().get_line_filters(), self._control_filter]
 
     # ----------------------------------------------------------------------------------------- start-up
 

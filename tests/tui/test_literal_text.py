@@ -298,6 +298,50 @@ async def test_outbox_screen_for_a_person_with_a_hostile_name(people_cache, make
         drawn(app)
 
 
+# ------------------------------------------------------------------ editable fields holding synced data
+
+
+def frame(app: Any) -> str:
+    """The bytes-to-be of a full repaint, styles included: what the terminal would receive."""
+    return str(app.screen._compositor.render_update(full=True))
+
+
+def assert_no_sequence_reaches_the_terminal(app: Any) -> None:
+    assert not UNSAFE.search(drawn(app).replace("\n", ""))
+    out = frame(app)
+    assert "\x1b]0;" not in out and "\x1b[2J" not in out and "\x07" not in out
+
+
+async def test_fields_prefilled_with_data_draw_no_control_character(people_cache, make_app):
+    """An Input keeps the real characters (editing must not change them) and Textual draws its value as it is:
+    a phone number or task subject holding ESC]0;… must still not reach the terminal."""
+    people_cache(20)
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        evil = "555\x1b]0;pwned\x07\x1b[2J"
+        rename(app, PERSON, phone=evil)
+        task = add_task(app.backend.db, subject="Call \x1b]0;pwned\x07 back", due=TODAY, marketo_id=PERSON)
+        await open_person(pilot, PERSON)
+        await pilot.press("l")  # the call log: Number is pre-filled with the synced phone
+        await settle(pilot)
+        assert app.screen.query_one("#phone", Input).value == evil  # the data itself is untouched
+        assert "555]0;pwned[2J" in drawn(app)
+        assert_no_sequence_reaches_the_terminal(app)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press("e")  # the task form: Subject is pre-filled
+        await settle(pilot)
+        assert isinstance(app.screen, TaskFormScreen)
+        assert_no_sequence_reaches_the_terminal(app)
+        await pilot.press("ctrl+s")  # nothing changed: nothing saved, nothing rewritten
+        await settle(pilot)
+        assert get_task(app.backend.db, task.id).subject == task.subject
+
+
 # --------------------------------------------------------------------------------- any text, everywhere
 
 #: Any text, built from pieces that matter here as often as from arbitrary characters: markup that does not
