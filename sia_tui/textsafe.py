@@ -31,6 +31,8 @@ from rich.text import Text
 #: cannot be encoded and would crash the write).
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
 _CONTROL = re.compile(f"[{_UNSAFE}]")
+#: In a line already laid out, tab and newline are as unwelcome as the rest (a raw newline breaks the screen).
+_CONTROL_IN_LINE = re.compile(f"[\t\n{_UNSAFE}]")
 #: What JSON leaves raw with ``ensure_ascii=False`` among the above (it escapes C0 itself).
 _JSON_RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
@@ -56,18 +58,19 @@ def printable(value: object, *, single_line: bool = True) -> str:
 
 
 def without_controls(text: str) -> str:
-    """``text`` with the unsafe characters removed (a lone surrogate becomes U+FFFD).
+    """``text`` with the unsafe characters, tab and newline removed (a lone surrogate becomes U+FFFD).
 
     The last line of defence for text already laid out, whose width must not change: a terminal gives these
     characters no cell, so removing them keeps every column where it was. Everywhere data is *built* into a
     display, :func:`printable` (visible escapes) is the rule; this only catches what reaches the screen some
     other way, such as an editable field holding a synced value.
     """
-    return _CONTROL.sub(lambda m: "\ufffd" if "\ud800" <= m.group(0) <= "\udfff" else "", text)
+    return _CONTROL_IN_LINE.sub(lambda m: "\ufffd" if "\ud800" <= m.group(0) <= "\udfff" else "", text)
 
 
 def has_controls(text: str) -> bool:
-    return _CONTROL.search(text) is not None
+    """Whether :func:`without_controls` would change ``text``."""
+    return _CONTROL_IN_LINE.search(text) is not None
 
 
 def literal(

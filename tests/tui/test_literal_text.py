@@ -20,7 +20,7 @@ from textual.geometry import Region
 from textual.widgets import DataTable, Input
 
 from sia_tui.tasks.store import add_task, get_task, list_tasks
-from sia_tui.textsafe import printable
+from sia_tui.textsafe import markup_literal, printable
 from sia_tui.tui.screens.dialogs import ConfirmScreen, OptOutScreen
 from sia_tui.tui.screens.outbox import OutboxScreen
 from sia_tui.tui.screens.person import PersonScreen
@@ -414,3 +414,12 @@ async def test_any_text_renders_literally_in_list_panel_and_tasks(people_cache, 
                     assert not UNSAFE.search("".join(s.text for s in line if not s.control))
 
         check()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec=None, exclude_categories=()), max_size=40) | names)
+def test_markup_literal_round_trips_through_textual_markup(text: str) -> None:
+    """The palette takes markup strings: escaped data must come back exactly as its printable text."""
+    from textual.content import Content
+
+    assert Content.from_markup(markup_literal(text)).plain == printable(text)
