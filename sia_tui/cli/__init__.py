@@ -15,8 +15,9 @@ from typer._click.exceptions import ClickException, UsageError  # typer >= 0.20 
 
 from sia_tui import __version__
 from sia_tui.cli import commands  # noqa: F401  (registers the command groups)
-from sia_tui.cli.app import CliError, G, app, split_globals, stderr
+from sia_tui.cli.app import CliError, G, app, log_handler, say_error, split_globals, stderr
 from sia_tui.secrets import redact
+from sia_tui.textsafe import literal
 
 
 def _friendly(exc: BaseException) -> tuple[str, int] | None:
@@ -52,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         g = split_globals(args)
     except CliError as exc:
-        stderr.print(f"error: {exc}", markup=False, soft_wrap=True)
+        say_error(f"error: {exc}")
         return exc.exit_code
     G.__dict__.update(g.__dict__)
-    logging.basicConfig(level=logging.DEBUG if G.debug else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.DEBUG if G.debug else logging.WARNING, handlers=[log_handler()])
     if G.version:
         sys.stdout.write(f"sia-tui {__version__}\n")
         return 0
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr.print("aborted", markup=False)
         return 1
     except ClickException as exc:
-        stderr.print(f"error: {exc.format_message()}", markup=False, soft_wrap=True)
+        say_error(f"error: {exc.format_message()}")
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         stderr.print("interrupted", markup=False)
@@ -89,16 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report(exc: BaseException) -> int:
     friendly = _friendly(exc)
     if G.debug:
-        stderr.print(redact("".join(traceback.format_exception(exc))), markup=False, highlight=False)
-    if friendly is None:
         stderr.print(
-            redact(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)"),
-            markup=False,
-            soft_wrap=True,
+            literal(redact("".join(traceback.format_exception(exc))), single_line=False), highlight=False
         )
+    if friendly is None:
+        say_error(redact(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)"))
         return 1
     message, code = friendly
-    stderr.print(redact(f"error: {message}"), markup=False, soft_wrap=True)
+    say_error(redact(f"error: {message}"))
     return code
 
 

@@ -8,7 +8,7 @@ and `sia-tui --json people search x` mean the same thing.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sia_tui.textsafe import printable
+from sia_tui.textsafe import json_dumps, literal, printable
 
 T = TypeVar("T")
 
@@ -110,7 +110,7 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=None) + "\n")
+    sys.stdout.write(json_dumps(obj) + "\n")
     sys.stdout.flush()
 
 
@@ -122,7 +122,13 @@ def cell(value: Any) -> Text:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    t = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    """A table on stdout; the title (it often quotes a name or a query) and the cells are shown literally."""
+    t = Table(
+        title=None if title is None else literal(title, end="\n"),
+        title_justify="left",
+        header_style="bold",
+        expand=False,
+    )
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
@@ -131,8 +137,28 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def info(message: str) -> None:
-    """A human diagnostic on stderr (never on stdout, which --json keeps machine-readable)."""
-    stderr.print(Text(message), soft_wrap=True)
+    """A human diagnostic on stderr (never on stdout, which --json keeps machine-readable); shown literally,
+    since messages quote names, subjects and setting values."""
+    stderr.print(literal(message), soft_wrap=True)
+
+
+def say_error(message: str) -> None:
+    """``message`` on stderr as one literal line (errors quote what the user typed and what an API said)."""
+    stderr.print(literal(message), soft_wrap=True)
+
+
+class LiteralLogFormatter(logging.Formatter):
+    """Log lines on stderr quote API errors and data: control characters are made visible there too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), single_line=False)
+
+
+def log_handler() -> logging.Handler:
+    """The stderr handler headless commands log through (warnings; everything with --debug)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LiteralLogFormatter(logging.BASIC_FORMAT))
+    return handler
 
 
 def settings_for_command() -> Any:

@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.text import Text
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
+from sia_tui.textsafe import literal
 
 STRATEGIES = ("auto", "rest", "bulk")
 _PHASES = {
@@ -76,7 +77,10 @@ class ProgressView:
         if snapshot.note and snapshot.message != self.message:
             self.message = snapshot.message
             if not self.quiet:
-                (self.bar.console.print if self.bar else info)(snapshot.message)
+                if self.bar is not None:  # above the live bar; the message may quote what Marketo said
+                    self.bar.console.print(literal(snapshot.message), soft_wrap=True)
+                else:
+                    info(snapshot.message)
         if self.bar is None:
             return
         phase = _PHASES.get(snapshot.phase, snapshot.phase)

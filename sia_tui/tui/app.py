@@ -10,7 +10,7 @@ connections changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from pathlib import Path
@@ -19,15 +19,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from sia_tui.config import Settings, load_settings
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.backend import Backend
 from sia_tui.tui.clock import Clock, system_clock
 from sia_tui.tui.keys import keys_for, load_keymap
+from sia_tui.tui.safe_output import ControlCharacterFilter
 from sia_tui.tui.screens.people import PeopleScreen
 from sia_tui.tui.widgets.status_header import Status, StatusHeader
 
@@ -88,6 +92,7 @@ class SiaApp(App[int]):
     TITLE = "sia-tui"
     CSS_PATH = str(Path(__file__).with_name("sia.tcss"))
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    _control_filter: ClassVar[LineFilter] = ControlCharacterFilter()
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys_for("quit"), "quit", "Quit", id="quit", key_display="q"),
@@ -160,6 +165,42 @@ class SiaApp(App[int]):
         if self.forced_sync_interval_s is not None:
             return self.forced_sync_interval_s
         return max(10, int(self.settings.get("sync.interval_s")))
+
+    # ------------------------------------------------------------------------------------------ messages
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification in the app is shown literally, whoever calls it (screens and widgets reach this
+        through ``Widget.notify``): messages quote names, subjects, settings and API errors, and markup in them
+        (``[/]``) crashed the app or styled text. ``markup`` is accepted for Textual's signature and ignored."""
+        super().notify(
+            printable(message),  # one line: a CR/LF in quoted data cannot fake a second message
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def action_help_quit(self) -> None:
+        """Textual's ctrl+c hint, written without markup (every notification here is literal)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(
+                    _("Press {key} to quit the app.").format(key=active.binding.key_display or key),
+                    title=_("Do you want to quit?"),
+                )
+                return
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then ours: nothing drawn may carry a control character to the terminal."""
+        return [*super().get_line_filters(), self._control_filter]
 
     # ----------------------------------------------------------------------------------------- start-up
 

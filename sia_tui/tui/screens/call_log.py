@@ -23,7 +23,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
 from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
 from sia_tui.outbox.queue import enqueue_call
-from sia_tui.textsafe import printable
+from sia_tui.textsafe import literal, printable
 from sia_tui.tui.keys import keys_for
 
 
@@ -31,11 +31,6 @@ def format_duration(seconds: int) -> str:
     minutes, secs = divmod(max(0, int(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def literal(value: str) -> Text:
-    """An admin's outcome or reason as typed (never parsed as markup)."""
-    return Text(printable(value), end="")
 
 
 class CallLogScreen(ModalScreen[OutboxItem | None]):

@@ -21,15 +21,11 @@ from textual.widgets import DataTable, Footer, Static
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import OutboxError, cancel_item, counts, get_item, list_items, retry_item
-from sia_tui.textsafe import clip, printable
+from sia_tui.textsafe import clip, literal, printable
 from sia_tui.tui.keys import keys_for
 
 COLUMNS = ("id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce")
 REFRESH_S = 2.0
-
-
-def literal(value: str) -> Text:
-    return Text(printable(value), end="")
 
 
 class OutboxScreen(Screen[None]):
@@ -122,9 +118,11 @@ class OutboxScreen(Screen[None]):
         if item is None:
             detail.update("Nothing queued." if not self.items else "")
             return
-        lines = [f"{item.kind} {item.id} · {item.state} · {item.person_name}"]
+        # Each value is made printable on its own line's terms: a CR/LF inside a name or an API error is folded,
+        # so it cannot fake a line of this panel.
+        lines = [f"{item.kind} {item.id} · {item.state} · {printable(item.person_name)}"]
         for name, dest in item.destinations.items():
-            why = dest.reason or dest.last_error or ""
+            why = printable(dest.reason or dest.last_error or "")
             extra = f" · attempts {dest.attempts}" if dest.attempts else ""
             when = (
                 f" · next {dest.next_attempt_at[11:19]} UTC"
@@ -135,8 +133,8 @@ class OutboxScreen(Screen[None]):
         entries = ledger_entries(self.db, item_id=item.id, limit=1)
         if entries:
             e = entries[0]
-            lines.append(f"  compliance: {e['decision']} ({e['source']}): {e['reason']}")
-        detail.update(Text(printable("\n".join(lines), single_line=False), end=""))
+            lines.append(f"  compliance: {e['decision']} ({e['source']}): {printable(e['reason'])}")
+        detail.update(literal("\n".join(lines), single_line=False))
 
     def _act(self, fn: Any, verb: str) -> None:
         item_id = self._current_id()

@@ -19,7 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static, TextArea
 
-from sia_tui.textsafe import printable
+from sia_tui.i18n import _
+from sia_tui.textsafe import literal, markup_literal, printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.task_view import BUCKET_LABELS, BUCKET_STYLES, due_text, resolve_due, sync_state
 from sia_tui.tui.widgets.cells import fit, person_name, safe_text
@@ -362,7 +363,10 @@ class TasksScreen(Screen[None]):
         )
         if self.person is not None:
             yield SystemCommand(
-                "Everyone's tasks" if self.only_person else f"Only {person_name(self.person)}'s tasks",
+                # Palette titles are markup strings: the name is escaped there, never parsed.
+                "Everyone's tasks"
+                if self.only_person
+                else _("Only {name}'s tasks").format(name=markup_literal(person_name(self.person))),
                 "Switch the list (p)",
                 self.action_scope,
             )
@@ -465,7 +469,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
         if not typed.strip():
             hint.update("no due date")
         elif resolved != typed.strip():
-            hint.update(f"→ {resolved}")
+            hint.update(literal(f"→ {resolved}"))
         else:
             hint.update("")
 
@@ -476,7 +480,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
         if person is not None:
             hint.update(Text("→ ", end="") + safe_text(person_name(person), "bold"))
         else:
-            hint.update(Text(problem, style="yellow" if problem else "", end=""))
+            hint.update(literal(problem, "yellow" if problem else ""))  # quotes what was typed
 
     def _person(self) -> tuple[dict[str, Any] | None, str]:
         """The person the Person field names, or why none (empty field: no person, no problem)."""
@@ -539,7 +543,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
                     details=changes["details"],
                 )
         except TaskError as exc:
-            error.update(Text(f"✗ {exc} Nothing was saved.", end=""))
+            error.update(literal(f"✗ {exc} Nothing was saved."))  # the reason may quote the input
             return
         self.dismiss(saved)
 
