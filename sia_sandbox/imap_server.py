@@ -330,6 +330,13 @@ class Session:
             self.write(b"* %d EXISTS\r\n" % len(self.uids))
             self.write(b"* %d RECENT\r\n" % len(self.recent))
 
+    def _arrivals(self, *, uid: bool) -> None:
+        """Before a command looks at messages: deliver what is due and announce it (EXISTS may come at any time;
+        EXPUNGE not during FETCH, STORE or SEARCH by sequence number, RFC 3501 §7.4.1). Like Dovecot, a UID that
+        arrived since the last command can be fetched at once."""
+        self.server.before_read()
+        self._sync(expunges=uid)
+
     def _mailbox(self, token: Token) -> str:
         return canonical_name(as_text(token, "mailbox name"))
 
@@ -705,7 +712,7 @@ class Session:
             predicate = imap_search.parse(args)
         except imap_search.BadCharsetError:
             raise _No("[BADCHARSET (US-ASCII UTF-8)] Unknown charset") from None
-        self.server.before_read()
+        self._arrivals(uid=uid)
         name = self.selected
         meta = self.store.meta(name)
         largest_uid = self.uids[-1] if self.uids else 0
@@ -737,6 +744,7 @@ class Session:
         if len(args) < 2:
             raise _Bad("Invalid arguments")
         items = imap_fetch.parse_items(args[1:])
+        self._arrivals(uid=uid)
         targets = self._targets(args[0], uid=uid)
         name = self.selected
         meta = self.store.meta(name)
@@ -789,6 +797,7 @@ class Session:
         if m_op is None:
             raise _Bad(f"Invalid STORE item {op}")
         flags = self._flags_arg(args[2:])
+        self._arrivals(uid=uid)
         targets = self._targets(args[0], uid=uid)
         if self.readonly:
             return "Store ignored with read-only mailbox."
@@ -829,6 +838,7 @@ class Session:
         assert self.selected is not None
         if len(args) != 2:
             raise _Bad("Invalid arguments")
+        self._arrivals(uid=uid)
         targets = self._targets(args[0], uid=uid)
         dest = self._mailbox(args[1])
         info = self.store.info(dest)

@@ -547,6 +547,7 @@ def _dsn_fields(
     failure: _Failure,
     remote: str,
     arrival: datetime,
+    attempted: datetime,
     extra: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     per_message = [
@@ -561,7 +562,7 @@ def _dsn_fields(
         ("Status", failure.status),
         ("Remote-MTA", f"dns; {remote}"),
         ("Diagnostic-Code", f"smtp; {failure.smtp.format(rcpt=rcpt)}"),
-        ("Last-Attempt-Date", email.utils.format_datetime(arrival)),
+        ("Last-Attempt-Date", email.utils.format_datetime(attempted.astimezone(UTC))),
     ]
     return _headers(per_message) + b"\r\n" + _headers(per_rcpt)
 
@@ -604,13 +605,15 @@ def build_bounce(
     to = original.mail_from or original.from_addr
     rcpt_domain = rcpt.rpartition("@")[2] or "example.com"
     remote = f"mx{rng.randrange(1, 4)}.{rcpt_domain}"
-    boundary = f"{_token(rng, 12).upper()}.{int(when.timestamp())}/{SELLER_SMTP}"
+    boundary = f"{_token(rng, 12).upper()}.{rng.randrange(1_700_000_000, 1_800_000_000)}/{SELLER_SMTP}"
     trace = _trace(rng, when, "", SELLER_SMTP)
     date = _fmt_date(when, ZoneInfo("UTC"))
     arrival = (original.date or when).astimezone(UTC)
     diagnostic = failure.smtp.format(rcpt=rcpt)
     if variant in ("postfix", "mailbox_full"):
-        message_id = f"<{_token(rng, 10).upper()}.{int(when.timestamp())}@{SELLER_SMTP}>"
+        message_id = (
+            f"<{_token(rng, 10).upper()}.{rng.randrange(1_700_000_000, 1_800_000_000)}@{SELLER_SMTP}>"
+        )
         human = (
             f"This is the mail system at host {SELLER_SMTP}.\r\n\r\n"
             "I'm sorry to have to inform you that your message could not\r\n"
@@ -620,7 +623,7 @@ def build_bounce(
             f"<{rcpt}>: host {remote}[192.0.2.{rng.randrange(2, 250)}] said: {diagnostic} (in reply to RCPT TO command)\r\n"
         ).encode()
         dsn = _dsn_fields(
-            SELLER_SMTP, rcpt, failure, remote, arrival, [("X-Postfix-Sender", f"rfc822; {to}")]
+            SELLER_SMTP, rcpt, failure, remote, arrival, when, [("X-Postfix-Sender", f"rfc822; {to}")]
         )
         headers = [
             *trace,
@@ -651,7 +654,13 @@ def build_bounce(
             )
         ).encode() + f"The response from the remote server was:\r\n{diagnostic}\r\n".encode()
         dsn = _dsn_fields(
-            "googlemail.com", rcpt, failure, remote, arrival, [("X-Original-Message-ID", original.message_id)]
+            "googlemail.com",
+            rcpt,
+            failure,
+            remote,
+            arrival,
+            when,
+            [("X-Original-Message-ID", original.message_id)],
         )
         headers = [
             *trace,
@@ -676,7 +685,7 @@ def build_bounce(
             f"Generating server: {SELLER_SMTP}\r\n\r\n{rcpt}\r\nRemote server returned '{diagnostic}'\r\n\r\n"
             "Original message headers:\r\n"
         ).encode()  # fmt: skip
-        dsn = _dsn_fields(SELLER_SMTP, rcpt, failure, remote, arrival)
+        dsn = _dsn_fields(SELLER_SMTP, rcpt, failure, remote, arrival, when)
         subject = _strip_prefix(original.subject)
         headers = [
             *trace,
@@ -697,7 +706,7 @@ def build_bounce(
             headers, boundary, human, dsn, original.header_block, "text/rfc822-headers"
         ), message_id
     if variant == "qmail":  # QSBMF: plain text, no DSN part (§3.5)
-        message_id = f"<{int(when.timestamp())}.{rng.randrange(10000, 99999)}.qmail@{SELLER_SMTP}>"
+        message_id = f"<{rng.randrange(1_700_000_000, 1_800_000_000)}.{rng.randrange(10000, 99999)}.qmail@{SELLER_SMTP}>"
         text = (
             f"Hi. This is the qmail-send program at {SELLER_SMTP}.\r\n"
             "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"

@@ -66,7 +66,8 @@ def test_serve_prints_one_json_line_and_stops_on_sigterm(tmp_path):
             ready["marketo_url"] + "/rest/v1/lead/1001.json", headers={"Authorization": f"Bearer {token}"}
         )
         assert leads.json()["result"][0]["id"] == 1001
-        assert ready["smtp_starttls"] is False and ready["imap_tls"] is False  # no --tls-cert: plain, loopback
+        # No --tls-cert: SMTP and IMAP are plain, on loopback.
+        assert ready["smtp_starttls"] is False and ready["imap_tls"] is False
         imap = imaplib.IMAP4(ready["imap_host"], ready["imap_port"], timeout=10)
         assert imap.login(ready["imap_username"], ready["imap_password"])[0] == "OK"
         assert imap.select("INBOX")[0] == "OK"
