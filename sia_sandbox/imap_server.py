@@ -83,7 +83,7 @@ class ImapServer:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.before_read = before_read or (lambda: None)
+        self._before_read = before_read
         self.sessions: set[Session] = set()
         self._server: asyncio.Server | None = None
 
@@ -91,6 +91,15 @@ class ImapServer:
         ssl_ctx = self.settings.tls_context if self.settings.mode == "implicit" else None
         self._server = await asyncio.start_server(self._handle, sock=sock, ssl=ssl_ctx, limit=MAX_LINE + 1024)
         return self
+
+    def before_read(self) -> None:
+        """Deliver what is due (the responders); a failure there is logged, never the client's problem."""
+        if self._before_read is None:
+            return
+        try:
+            self._before_read()
+        except Exception:
+            log.exception("delivering due mail failed")
 
     def close(self) -> None:
         """Stop listening and end every session (clients see the connection close, as on a server restart)."""

@@ -11,6 +11,7 @@ import asyncio
 import email
 import email.policy
 import json
+import logging
 import socket
 import ssl
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from sia_sandbox.state import SandboxState, dumps
+
+log = logging.getLogger("sia_sandbox")
 
 
 def parse_message(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> dict[str, Any]:
@@ -77,7 +80,10 @@ class _Handler:
             )
             row_id = int(cursor.lastrowid or 0)
         if self.on_message is not None:
-            self.on_message(row_id, parsed, raw, envelope.mail_from, list(envelope.rcpt_tos))
+            try:
+                self.on_message(row_id, parsed, raw, envelope.mail_from, list(envelope.rcpt_tos))
+            except Exception:  # the message is stored: a responder's trouble must not refuse the mail
+                log.exception("mail responders failed on message %s", parsed.get("message_id"))
         return "250 Message accepted for delivery"
 
 
