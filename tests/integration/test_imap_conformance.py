@@ -188,6 +188,36 @@ def test_non_utf8_and_8bit_headers_come_back_byte_for_byte(imap_server: ImapEndp
     assert subject == b"Subject: Caf\xe9 au lait \xff\r\n\r\n"
 
 
+def test_search_for_non_ascii_text(imap_server: ImapEndpoint, connect) -> None:  # type: ignore[no-untyped-def]
+    subject = "=?UTF-8?B?" + base64.b64encode("配信停止のお願い".encode()).decode() + "?="
+    imap_server.append(message(1, subject=subject))
+    imap_server.append(message(2, subject="Re: Pricing", body="請幫我取消訂閱，謝謝。"))
+    c = connect()
+    c.select("INBOX")
+    assert c.uid_search("SUBJECT", "配信停止", charset="UTF-8") == [1]  # encoded words are decoded for SEARCH
+    assert c.uid_search("SUBJECT", "pricing", charset="UTF-8") == [2]
+    assert c.uid_search("BODY", "取消訂閱", charset="UTF-8") == [2]
+
+
+def test_envelope(imap_server: ImapEndpoint) -> None:
+    imap_server.append(
+        message(7, extra="In-Reply-To: <sia-1@seller.example>\r\nCc: Bo <bo@acme.example>\r\n")
+    )
+    c = imap_server.imapclient_client()
+    c.select_folder("INBOX")
+    env = c.fetch([1], ["ENVELOPE"])[1][b"ENVELOPE"]
+    assert env.subject == b"Message 7"
+    assert (env.from_[0].name, env.from_[0].mailbox, env.from_[0].host) == (
+        b"Ada Lovelace",
+        b"ada",
+        b"acme.example",
+    )
+    assert env.sender == env.from_ and env.reply_to == env.from_  # default to From (RFC 3501 §7.4.2)
+    assert [(a.mailbox, a.host) for a in env.cc] == [(b"bo", b"acme.example")]
+    assert env.bcc is None
+    assert (env.in_reply_to, env.message_id) == (b"<sia-1@seller.example>", b"<msg-7@acme.example>")
+
+
 def test_a_large_message_is_fetched_whole(imap_server: ImapEndpoint, connect) -> None:  # type: ignore[no-untyped-def]
     payload = base64.encodebytes(os.urandom(4 * 1024 * 1024)).replace(b"\n", b"\r\n")
     raw = (

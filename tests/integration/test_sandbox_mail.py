@@ -391,3 +391,19 @@ def test_the_mailbox_survives_a_restart(sandbox_factory, tmp_path) -> None:  # t
     imap.logout()
     again = respond(second, sent, "auto_reply").json()  # the sink's record survived too
     assert again["uid"] == answered["uid"] + 1  # UIDs continue, never reused
+
+
+def test_an_idle_client_hears_of_an_answer_at_once(running: RunningSandbox) -> None:
+    from imapclient import IMAPClient
+
+    sent = send(running, "kim@acme.example")
+    client = IMAPClient(running.imap_host, port=running.imap_port, ssl=False, timeout=10)
+    client.login(running.imap_username, running.imap_password)
+    exists = client.select_folder("INBOX")[b"EXISTS"]
+    client.idle()
+    info = respond(running, sent, "auto_reply").json()
+    pushed = client.idle_check(timeout=10)  # returns as soon as the server speaks
+    client.idle_done()
+    client.logout()
+    assert (exists + 1, b"EXISTS") in pushed
+    assert info["uid"] > 0

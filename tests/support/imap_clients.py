@@ -166,8 +166,14 @@ class ImaplibClient:
 
         return Selected(int(data[0]), last("UIDVALIDITY"), last("UIDNEXT"), readonly)
 
-    def uid_search(self, *criteria: str) -> list[int]:
-        typ, data = self.imap.uid("SEARCH", *[_arg(c) for c in criteria])
+    def uid_search(self, *criteria: str, charset: str | None = None) -> list[int]:
+        args = [_arg(c) for c in criteria]
+        if criteria and not criteria[-1].isascii():  # imaplib sends only a last argument as a literal
+            self.imap.literal = criteria[-1].encode(charset or "utf-8")
+            args = args[:-1]
+        if charset:
+            args = ["CHARSET", charset, *args]
+        typ, data = self.imap.uid("SEARCH", *args)
         self._ok(typ, data)
         return sorted(int(x) for x in (data[0] or b"").split())
 
@@ -209,8 +215,8 @@ class ImapclientClient:
             raise ImapCommandError("NO", str(exc)) from None
         return Selected(int(info[b"EXISTS"]), int(info[b"UIDVALIDITY"]), int(info[b"UIDNEXT"]), readonly)
 
-    def uid_search(self, *criteria: str) -> list[int]:
-        return sorted(int(x) for x in self.imap.search(list(criteria)))
+    def uid_search(self, *criteria: str, charset: str | None = None) -> list[int]:
+        return sorted(int(x) for x in self.imap.search(list(criteria), charset=charset))
 
     def _uid_list(self, uids: str) -> list[int]:
         """imapclient takes UIDs as a list: a reader with a range such as ``4:*`` searches for it first."""
