@@ -138,3 +138,22 @@ async def test_starttls_on_is_satisfied_by_a_plain_loopback_server():
 )
 def test_starttls_is_required_everywhere_but_loopback(host, starttls, mode):
     assert starttls_mode(host, starttls) is mode
+
+
+class _NoStarttls:
+    def supports_extension(self, name: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("host", "ok"), [("smtp.example.com", False), ("127.0.0.1", True)])
+async def test_settings_test_refuses_a_remote_server_without_starttls(host, ok):
+    from sia_tui.connection_checks import _smtp_starttls
+    from sia_tui.connections import Endpoints
+
+    endpoints = Endpoints(
+        marketo_url="", marketo_client_id="", marketo_client_secret="", salesforce_url="",
+        salesforce_client_id="", salesforce_client_secret="", salesforce_refresh_token="", smtp_host=host,
+        smtp_port=587, smtp_username="", smtp_password="", smtp_starttls=True, sandbox=False,
+    )  # fmt: skip
+    check = await _smtp_starttls(_NoStarttls(), endpoints, implicit_tls=False)
+    assert check["ok"] is ok and "does not offer STARTTLS" in check["detail"]
