@@ -185,6 +185,16 @@ class Session:
     async def _continue(self) -> None:
         self.write(b"+ OK\r\n")
         await self.flush()
+        self._quick_ack()
+
+    def _quick_ack(self) -> None:
+        """Acknowledge the literal at once: clients write it and the CRLF ending the command separately, and
+        with Nagle on their side the CRLF would wait for our delayed ACK (40 ms per APPEND on Linux)."""
+        sock = self.writer.get_extra_info("socket")
+        quickack = getattr(socket, "TCP_QUICKACK", None)
+        if sock is not None and quickack is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
 
     # ------------------------------------------------------------------------------------- capabilities
 
