@@ -25,8 +25,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--state", default="", help="SQLite file kept across restarts (default: temporary)")
     parser.add_argument("--smtp-port", type=int, default=0, help="SMTP sink port (0 = a free port)")
-    parser.add_argument("--tls-cert", default="", help="PEM certificate: serve HTTPS (with --tls-key)")
+    parser.add_argument(
+        "--imap-port", type=int, default=0, help="IMAP port of the seller's mailbox (0 = free)"
+    )
+    parser.add_argument(
+        "--tls-cert", default="", help="PEM certificate: HTTPS, SMTP STARTTLS and IMAP TLS (with --tls-key)"
+    )
     parser.add_argument("--tls-key", default="", help="PEM private key for --tls-cert")
+    parser.add_argument(
+        "--imap-starttls",
+        action="store_true",
+        help="with --tls-cert: IMAP offers STARTTLS instead of implicit TLS",
+    )
+    parser.add_argument(
+        "--no-responders", action="store_true", help="demo recipients never answer on their own"
+    )
     parser.add_argument(
         "--no-bulk",
         action="store_true",
@@ -35,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
+    if args.imap_starttls and not args.tls_cert:
+        parser.error("--imap-starttls needs --tls-cert and --tls-key")
     if not 0 <= args.faults <= 1:
         parser.error("--faults is a rate between 0 and 1")
     if args.people < 1:
@@ -52,11 +67,14 @@ def main(argv: list[str] | None = None) -> None:
         fault_kinds=kinds or None,
         state_path=args.state or None,
         smtp_port=args.smtp_port,
+        imap_port=args.imap_port,
+        imap_tls="starttls" if args.imap_starttls else "implicit",
+        mail_responders=not args.no_responders,
         tls_certfile=args.tls_cert or None,
         tls_keyfile=args.tls_key or None,
         bulk_enabled=not args.no_bulk,
     )
-    serve(config, host=args.host, port=args.port, smtp_port=args.smtp_port)
+    serve(config, host=args.host, port=args.port, smtp_port=args.smtp_port, imap_port=args.imap_port)
 
 
 if __name__ == "__main__":

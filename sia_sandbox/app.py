@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount
 
 from sia_sandbox import (
     control,
+    mail_control,
     marketo_activities,
     marketo_bulk,
     marketo_identity,
@@ -81,6 +82,7 @@ def create_app(config: SandboxConfig, *, state: SandboxState | None = None) -> S
         *marketo_bulk.routes(sandbox, engine),
         *marketo_usage.routes(sandbox),
         *control.routes(sandbox, engine),
+        *mail_control.routes(sandbox),
         *_salesforce_routes(sandbox),
     ]
 

@@ -13,6 +13,9 @@ MARKETO_CLIENT_ID = "sandbox-marketo-id"
 MARKETO_CLIENT_SECRET = "sandbox-marketo-secret"
 SALESFORCE_CLIENT_ID = "sandbox-sf-id"
 SALESFORCE_CLIENT_SECRET = "sandbox-sf-secret"
+#: The demo seller's mailbox on the sandbox's IMAP server (the sandbox profile sends from this address too).
+IMAP_USERNAME = "you@sia-sandbox.example"
+IMAP_PASSWORD = "sandbox-imap-password"
 
 #: Every fault kind the sandbox can inject (see faults.py for what each one does on each API).
 FAULT_KINDS: tuple[str, ...] = (
@@ -72,6 +75,13 @@ class SandboxConfig:
     now: datetime | None = None
     clock_frozen: bool = False
     smtp_port: int = 0
+    imap_port: int = 0
+    # With TLS material the IMAP port speaks TLS from the first byte ("implicit", like port 993) or offers
+    # STARTTLS ("starttls", like port 143); without it, plain IMAP (loopback).
+    imap_tls: str = "implicit"
+    # Demo recipients answer some of the mail the SMTP sink receives (replies, out-of-office, bounces, ...);
+    # tests that want only what they ask for (POST /_sandbox/mail/respond) turn this off.
+    mail_responders: bool = True
     # HTTPS: some clients (simple-salesforce) build every URL as ``https://{instance}``, as real Salesforce is
     # TLS-only; give a certificate and key (PEM files) and the sandbox serves HTTPS instead of HTTP.
     tls_certfile: str | None = None

@@ -1,10 +1,11 @@
 """Running the sandbox: in a background thread (``start_sandbox``, used by the app and tests) or in the
 foreground (``serve``, used by ``sia-tui sandbox serve`` and ``python -m sia_sandbox``).
 
-Both run uvicorn and the SMTP sink on one event loop, on sockets bound before start-up (port 0 = any free port), so
-the URLs are known the moment the sandbox is ready. The HTTP protocol class records each connection's transport in
+Both run uvicorn, the SMTP sink and the IMAP server (the demo seller's mailbox) on one event loop, on sockets bound
+before start-up (port 0 = any free port), so the URLs are known the moment the sandbox is ready. The HTTP protocol class records each connection's transport in
 the ASGI scope so fault injection can cut connections the way a network does. With ``tls_certfile`` /
-``tls_keyfile`` set it serves HTTPS (the URLs say ``https://``), for clients that only speak TLS.
+``tls_keyfile`` set it serves HTTPS (the URLs say ``https://``), for clients that only speak TLS; the SMTP sink
+then offers STARTTLS and the IMAP port speaks TLS (implicit, or STARTTLS with ``imap_tls="starttls"``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -27,7 +29,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from sia_sandbox import config as sandbox_config
 from sia_sandbox.app import create_app
 from sia_sandbox.config import SandboxConfig
+from sia_sandbox.imap_server import ImapServer, ImapSettings
+from sia_sandbox.mailbox import mail_store
 from sia_sandbox.middleware import TRANSPORT_KEY
+from sia_sandbox.responders import responders_of
 from sia_sandbox.smtp_sink import start_smtp
 from sia_sandbox.state import SandboxState, open_state
 
@@ -81,6 +86,66 @@ def _tls(config: SandboxConfig) -> bool:
     return bool(config.tls_certfile)
 
 
+def _server_tls_context(config: SandboxConfig) -> ssl.SSLContext | None:
+    if not (config.tls_certfile and config.tls_keyfile):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_certfile, config.tls_keyfile)
+    return context
+
+
+def _imap_mode(config: SandboxConfig) -> str:
+    if not _tls(config):
+        return "plain"
+    return "starttls" if config.imap_tls == "starttls" else "implicit"
+
+
+def mail_keys(config: SandboxConfig, host: str, smtp_port: int, imap_port: int) -> dict[str, Any]:
+    """The mail half of the ready line / ``credentials()``: where the SMTP sink and the seller's IMAP mailbox are."""
+    mode = _imap_mode(config)
+    return {
+        "smtp_host": host,
+        "smtp_port": smtp_port,
+        "smtp_starttls": _tls(config),
+        "imap_host": host,
+        "imap_port": imap_port,
+        "imap_username": sandbox_config.IMAP_USERNAME,
+        "imap_password": sandbox_config.IMAP_PASSWORD,
+        "imap_tls": mode == "implicit",
+        "imap_starttls": mode == "starttls",
+    }
+
+
+async def _start_mail(
+    state: SandboxState, smtp_sock: socket.socket, imap_sock: socket.socket
+) -> list[asyncio.AbstractServer | ImapServer]:
+    """The SMTP sink and the IMAP server, on the running loop."""
+    config = state.config
+    tls_context = _server_tls_context(config)
+    store = mail_store(state)
+    responders = responders_of(state)
+    smtp = await start_smtp(state, smtp_sock, tls_context=tls_context, on_message=responders.on_message)
+    imap = ImapServer(
+        store,
+        ImapSettings(
+            username=sandbox_config.IMAP_USERNAME,
+            password=sandbox_config.IMAP_PASSWORD,
+            mode=_imap_mode(config),
+            tls_context=tls_context,
+        ),
+        before_read=responders.deliver_due,
+    )
+    return [smtp, await imap.start(imap_sock)]
+
+
+async def _stop_mail(servers: list[asyncio.AbstractServer | ImapServer]) -> None:
+    for server in servers:
+        server.close()
+    for server in servers:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2)
+
+
 def _uvicorn_config(app: Any, config: SandboxConfig) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -107,6 +172,32 @@ class RunningSandbox:
     _server: uvicorn.Server
     _thread: threading.Thread
     _stopped: bool = field(default=False)
+    imap_port: int = 0
+
+    @property
+    def imap_host(self) -> str:
+        return self.smtp_host
+
+    @property
+    def imap_username(self) -> str:
+        return sandbox_config.IMAP_USERNAME
+
+    @property
+    def imap_password(self) -> str:
+        return sandbox_config.IMAP_PASSWORD
+
+    @property
+    def imap_tls(self) -> bool:
+        """True: the IMAP port speaks TLS from the first byte; see also ``imap_starttls``."""
+        return _imap_mode(self.config) == "implicit"
+
+    @property
+    def imap_starttls(self) -> bool:
+        return _imap_mode(self.config) == "starttls"
+
+    @property
+    def smtp_starttls(self) -> bool:
+        return _tls(self.config)
 
     @property
     def marketo_url(self) -> str:
@@ -124,8 +215,7 @@ class RunningSandbox:
         return {
             "marketo_url": self.marketo_url,
             "salesforce_url": self.salesforce_url,
-            "smtp_host": self.smtp_host,
-            "smtp_port": self.smtp_port,
+            **mail_keys(self.config, self.smtp_host, self.smtp_port, self.imap_port),
             "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
             "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
             "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
@@ -148,23 +238,26 @@ class RunningSandbox:
 
 
 async def _run(
-    server: uvicorn.Server, http_sock: socket.socket, state: SandboxState, smtp_sock: socket.socket
+    server: uvicorn.Server,
+    http_sock: socket.socket,
+    state: SandboxState,
+    smtp_sock: socket.socket,
+    imap_sock: socket.socket,
 ) -> None:
-    smtp = await start_smtp(state, smtp_sock)
+    mail = await _start_mail(state, smtp_sock, imap_sock)
     try:
         await server.serve(sockets=[http_sock])
     finally:
-        smtp.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(smtp.wait_closed(), 2)
+        await _stop_mail(mail)
 
 
 def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
-    """Generate (or reopen) the state, then serve both APIs and the SMTP sink on free loopback ports."""
+    """Generate (or reopen) the state, then serve both APIs, the SMTP sink and IMAP on free loopback ports."""
     state = open_state(config)
     try:
         http_sock = _bind(host, port)
         smtp_sock = _bind(host, config.smtp_port)
+        imap_sock = _bind(host, config.imap_port)
     except OSError:
         state.close()
         raise
@@ -174,7 +267,7 @@ def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int =
 
     def target() -> None:
         try:
-            asyncio.run(_run(server, http_sock, state, smtp_sock))
+            asyncio.run(_run(server, http_sock, state, smtp_sock, imap_sock))
         except BaseException as exc:  # surfaced to the caller below
             failure.append(exc)
 
@@ -192,17 +285,25 @@ def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int =
         time.sleep(0.01)
     http_port = http_sock.getsockname()[1]
     smtp_port = smtp_sock.getsockname()[1]
-    return RunningSandbox(_url(host, http_port, _tls(config)), host, smtp_port, state, config, server, thread)
+    return RunningSandbox(
+        _url(host, http_port, _tls(config)), host, smtp_port, state, config, server, thread,
+        imap_port=imap_sock.getsockname()[1],
+    )  # fmt: skip
 
 
-def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_port: int = 0) -> None:
+def serve(
+    config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_port: int = 0, imap_port: int = 0
+) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; prints one JSON line with URLs and credentials when ready."""
     if smtp_port:
         config.smtp_port = smtp_port
+    if imap_port:
+        config.imap_port = imap_port
     state = open_state(config)
     try:
         http_sock = _bind(host, port)
         smtp_sock = _bind(host, config.smtp_port)
+        imap_sock = _bind(host, config.imap_port)
     except OSError as exc:
         state.close()
         raise SystemExit(f"cannot listen on {host}: {exc}") from None
@@ -211,8 +312,7 @@ def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_po
     ready = {
         "marketo_url": _url(host, http_sock.getsockname()[1], _tls(config)),
         "salesforce_url": _url(host, http_sock.getsockname()[1], _tls(config)),
-        "smtp_host": host,
-        "smtp_port": smtp_sock.getsockname()[1],
+        **mail_keys(config, host, smtp_sock.getsockname()[1], imap_sock.getsockname()[1]),
         "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
         "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
         "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
@@ -224,7 +324,7 @@ def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_po
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no add_signal_handler
                 loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-        smtp = await start_smtp(state, smtp_sock)
+        mail = await _start_mail(state, smtp_sock, imap_sock)
         task = asyncio.create_task(server.serve(sockets=[http_sock]))
         while not server.started and not task.done():
             await asyncio.wait({task}, timeout=0.01)  # uvicorn offers no "started" event to await
@@ -235,7 +335,7 @@ def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, smtp_po
         try:
             await task
         finally:
-            smtp.close()
+            await _stop_mail(mail)
 
     try:
         asyncio.run(main())

@@ -1,6 +1,8 @@
 """The SMTP sink: accepts any message (and any AUTH) and stores it in the state file for /_sandbox/mail.
 
-It runs as an asyncio server on the same event loop as the HTTP app, so it needs no thread of its own.
+It runs as an asyncio server on the same event loop as the HTTP app, so it needs no thread of its own. Given a TLS
+context (the sandbox's ``--tls-cert``/``--tls-key``) it offers STARTTLS, as a submission server on port 587 does;
+``on_message`` hears of every accepted message (the demo recipients' responders schedule their answers with it).
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ import asyncio
 import email
 import email.policy
 import json
+import logging
 import socket
+import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -17,6 +22,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from sia_sandbox.state import SandboxState, dumps
+
+log = logging.getLogger("sia_sandbox")
 
 
 def parse_message(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> dict[str, Any]:
@@ -52,9 +59,14 @@ def parse_message(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> dic
     }
 
 
+#: Called with (sink row id, parsed message, raw bytes, envelope sender, envelope recipients).
+OnMessage = Callable[[int, dict[str, Any], bytes, str | None, list[str]], None]
+
+
 class _Handler:
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, on_message: OnMessage | None = None) -> None:
         self.state = state
+        self.on_message = on_message
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or (
@@ -62,10 +74,16 @@ class _Handler:
         )
         parsed = parse_message(raw, envelope.mail_from, list(envelope.rcpt_tos))
         with self.state.tx() as db:
-            db.execute(
+            cursor = db.execute(
                 "INSERT INTO mail (received_ms, mail_from, rcpt_tos, message) VALUES (?, ?, ?, ?)",
                 (self.state.clock.now_ms(), envelope.mail_from, json.dumps(envelope.rcpt_tos), dumps(parsed)),
             )
+            row_id = int(cursor.lastrowid or 0)
+        if self.on_message is not None:
+            try:
+                self.on_message(row_id, parsed, raw, envelope.mail_from, list(envelope.rcpt_tos))
+            except Exception:  # the message is stored: a responder's trouble must not refuse the mail
+                log.exception("mail responders failed on message %s", parsed.get("message_id"))
         return "250 Message accepted for delivery"
 
 
@@ -76,8 +94,14 @@ def _accept_any(
     return AuthResult(success=True, auth_data=login)
 
 
-async def start_smtp(state: SandboxState, sock: socket.socket) -> asyncio.AbstractServer:
-    handler = _Handler(state)
+async def start_smtp(
+    state: SandboxState,
+    sock: socket.socket,
+    *,
+    tls_context: ssl.SSLContext | None = None,
+    on_message: OnMessage | None = None,
+) -> asyncio.AbstractServer:
+    handler = _Handler(state, on_message)
     loop = asyncio.get_running_loop()
 
     def factory() -> SMTP:
@@ -88,6 +112,7 @@ async def start_smtp(state: SandboxState, sock: socket.socket) -> asyncio.Abstra
             authenticator=_accept_any,
             auth_require_tls=False,
             auth_required=False,
+            tls_context=tls_context,
         )
 
     return await loop.create_server(factory, sock=sock)

@@ -256,6 +256,7 @@ SPECS: dict[str, SettingSpec] = {
         _spec("smtp.username", _parse_str, "", "SMTP user name"),
         _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
         _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),
+        _spec("smtp.ca_file", _parse_str, "", "PEM certificate to trust for SMTP TLS (a self-signed server)"),
         _spec("seller.name", _parse_str, "", "Your name ({{my_name}}, Sent By)"),
         _spec("seller.email", _parse_email, "", "Your email (From address)"),
         _spec("seller.title", _parse_str, "", "Your title ({{my_title}})"),

@@ -19,6 +19,7 @@ from typing import Any
 
 from sia_tui.config import Settings
 from sia_tui.connections import Endpoints, NotConfiguredError, marketo_client, resolve, salesforce_client
+from sia_tui.mail.smtp import SmtpError, ca_file_path, starttls_mode
 from sia_tui.outbox.activity_types import SPECS as ACTIVITY_TYPE_SPECS
 
 Check = dict[str, Any]
@@ -275,8 +276,17 @@ async def check_smtp(endpoints: Endpoints, settings: Settings | None = None) -> 
     if not host:
         return [_check("smtp", "configured", False, "smtp.host is not set: emails cannot be sent.")]
     implicit_tls = port == 465
+    try:
+        ca_file = ca_file_path(endpoints.smtp_ca_file)
+    except SmtpError as exc:
+        return [_check("smtp", "configured", False, str(exc))]
     client = aiosmtplib.SMTP(
-        hostname=host, port=port, use_tls=implicit_tls, start_tls=False, timeout=SMTP_TIMEOUT_S
+        hostname=host,
+        port=port,
+        use_tls=implicit_tls,
+        start_tls=False,
+        timeout=SMTP_TIMEOUT_S,
+        cert_bundle=ca_file,
     )
     items: list[Check] = []
     try:
@@ -328,6 +338,14 @@ async def _smtp_starttls(client: Any, endpoints: Endpoints, implicit_tls: bool) 
             "smtp.starttls is off: mail and the password travel unencrypted to this server.",
         )
     if not client.supports_extension("starttls"):
+        if starttls_mode(endpoints.smtp_host, endpoints.smtp_starttls) is None:
+            return _check(
+                "smtp",
+                "tls",
+                True,
+                f"{endpoints.smtp_host}:{endpoints.smtp_port} does not offer STARTTLS; it is on this machine "
+                "(loopback), so mail is sent to it without TLS.",
+            )
         return _check(
             "smtp",
             "tls",
@@ -339,7 +357,11 @@ async def _smtp_starttls(client: Any, endpoints: Endpoints, implicit_tls: bool) 
         await client.starttls()
     except (aiosmtplib.SMTPException, ssl.SSLError, OSError) as exc:
         return _check(
-            "smtp", "tls", False, f"STARTTLS failed ({exc}): the server's certificate may be invalid."
+            "smtp",
+            "tls",
+            False,
+            f"STARTTLS failed ({exc}): the server's certificate may be invalid (a self-signed one needs "
+            "smtp.ca_file).",
         )
     return _check("smtp", "tls", True, "STARTTLS works: the connection is encrypted.")
 

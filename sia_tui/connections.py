@@ -37,6 +37,14 @@ class Endpoints:
     smtp_password: str
     smtp_starttls: bool
     sandbox: bool
+    smtp_ca_file: str = ""
+    # The seller's mailbox (issue 16). The sandbox profile's come from the embedded sandbox; for other profiles
+    # the inbox reader fills them from its imap.* settings.
+    imap_host: str = ""
+    imap_port: int = 0
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_tls: bool = True
 
 
 _sandbox_lock = threading.Lock()
@@ -87,8 +95,13 @@ def resolve(settings: Settings) -> Endpoints:
             smtp_port=running.smtp_port,
             smtp_username="",
             smtp_password="",
-            smtp_starttls=False,
+            smtp_starttls=running.smtp_starttls,
             sandbox=True,
+            imap_host=running.imap_host,
+            imap_port=running.imap_port,
+            imap_username=running.imap_username,
+            imap_password=running.imap_password,
+            imap_tls=running.imap_tls,
         )
     return Endpoints(
         marketo_url=settings.get("marketo.base_url"),
@@ -104,6 +117,7 @@ def resolve(settings: Settings) -> Endpoints:
         smtp_password=settings.get("smtp.password"),
         smtp_starttls=settings.get("smtp.starttls"),
         sandbox=False,
+        smtp_ca_file=settings.get("smtp.ca_file"),
     )
 
 

@@ -19,6 +19,9 @@ import pytest
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.server import RunningSandbox, start_sandbox
 
+#: ``imap_server`` / ``imap_server_tls``: the IMAP fidelity harness (sandbox and Dovecot), for every test folder.
+pytest_plugins = ["tests.support.imap_servers"]
+
 #: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
 SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""``sia-tui sandbox serve``: the Marketo + Salesforce emulator and SMTP sink as a standalone server."""
+"""``sia-tui sandbox serve``: the Marketo + Salesforce emulator, SMTP sink and IMAP mailbox as a standalone server."""
 
 from __future__ import annotations
 
@@ -20,8 +20,23 @@ def serve(
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
     state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
     smtp_port: int = typer.Option(0, "--smtp-port", help="SMTP sink port (0 = a free port)."),
-    tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)."),
+    imap_port: int = typer.Option(
+        0, "--imap-port", help="IMAP port of the seller's mailbox (0 = a free port)."
+    ),
+    tls_cert: str = typer.Option(
+        "", "--tls-cert", help="PEM certificate: HTTPS, SMTP STARTTLS and IMAP over TLS (with --tls-key)."
+    ),
     tls_key: str = typer.Option("", "--tls-key", help="PEM private key for --tls-cert."),
+    imap_starttls: bool = typer.Option(
+        False,
+        "--imap-starttls",
+        help="With --tls-cert: IMAP offers STARTTLS instead of TLS from the first byte.",
+    ),
+    no_responders: bool = typer.Option(
+        False,
+        "--no-responders",
+        help="Demo recipients never answer on their own (only /_sandbox/mail/respond).",
+    ),
     no_bulk: bool = typer.Option(
         False, "--no-bulk", help="A subscription without Bulk Extract (export create answers 1035)."
     ),
@@ -36,6 +51,8 @@ def serve(
         raise CliError("--people must be at least 1.", exit_code=2)
     if bool(tls_cert) != bool(tls_key):
         raise CliError("--tls-cert and --tls-key go together.", exit_code=2)
+    if imap_starttls and not tls_cert:
+        raise CliError("--imap-starttls needs --tls-cert and --tls-key.", exit_code=2)
     config = SandboxConfig(
         people=people,
         seed=seed,
@@ -43,8 +60,11 @@ def serve(
         fault_rate=faults,
         state_path=state or None,
         smtp_port=smtp_port,
+        imap_port=imap_port,
+        imap_tls="starttls" if imap_starttls else "implicit",
+        mail_responders=not no_responders,
         tls_certfile=tls_cert or None,
         tls_keyfile=tls_key or None,
         bulk_enabled=not no_bulk,
     )
-    serve_forever(config, host=host, port=port, smtp_port=smtp_port)
+    serve_forever(config, host=host, port=port, smtp_port=smtp_port, imap_port=imap_port)

@@ -15,6 +15,8 @@ lookup, which is why the outbox documents an at-most-one-duplicate window for re
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -45,6 +47,40 @@ class SmtpOutcomeUnknownError(SmtpError):
     """The connection was lost after the whole message went out: the server may or may not have accepted it."""
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address: traffic to it never leaves this machine."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def starttls_mode(host: str, starttls: bool) -> bool | None:
+    """What ``smtp.starttls`` means for this host: True = STARTTLS required, False = never, None = when offered.
+
+    On loopback a server without STARTTLS (the sandbox's SMTP sink run without TLS material) is used as it is:
+    the mail and the password never leave this machine, the same exception plain ``http://`` gets for loopback.
+    Anywhere else ``smtp.starttls`` on means the session is encrypted or nothing is sent."""
+    if not starttls:
+        return False
+    return None if is_loopback_host(host) else True
+
+
+def ca_file_path(ca_file: str) -> str | None:
+    """``smtp.ca_file`` as a readable path (None when unset); a clear sentence when it cannot be read."""
+    if not ca_file:
+        return None
+    path = os.path.expanduser(ca_file)
+    if not os.access(path, os.R_OK):
+        raise SmtpTransientError(
+            f"smtp.ca_file {ca_file!r} cannot be read: give the PEM file of the certificate to trust."
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
@@ -53,6 +89,7 @@ class SmtpConfig:
     password: str = ""
     starttls: bool = True
     timeout_s: float = 30.0
+    ca_file: str = ""  # PEM certificate(s) to trust instead of the system's (a self-signed server, e.g. the sandbox)
 
     @property
     def implicit_tls(self) -> bool:
@@ -89,14 +126,16 @@ class SmtpSender:
         cfg = self.config
         if not cfg.host:
             raise SmtpTransientError("No SMTP server is configured: set smtp.host and smtp.port.")
+        ca_bundle = ca_file_path(cfg.ca_file)
         client = aiosmtplib.SMTP(
             hostname=cfg.host,
             port=cfg.port,
             use_tls=cfg.implicit_tls,
-            start_tls=(cfg.starttls if not cfg.implicit_tls else False),
+            start_tls=(starttls_mode(cfg.host, cfg.starttls) if not cfg.implicit_tls else False),
             username=cfg.username or None,
             password=cfg.password or None,
             timeout=cfg.timeout_s,
+            cert_bundle=ca_bundle,
         )
         try:
             await client.connect()

@@ -771,6 +771,7 @@ async def open_worker(
                 endpoints.smtp_username,
                 endpoints.smtp_password,
                 endpoints.smtp_starttls,
+                ca_file=endpoints.smtp_ca_file,
             )
             if endpoints.smtp_host
             else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import json
 import os
 import random
@@ -28,8 +29,9 @@ CREDS = {
     "client_secret": MARKETO_CLIENT_SECRET,
 }
 READY_KEYS = {
-    "marketo_url", "salesforce_url", "smtp_host", "smtp_port", "marketo_client_id", "marketo_client_secret",
-    "salesforce_client_id", "salesforce_client_secret",
+    "marketo_url", "salesforce_url", "smtp_host", "smtp_port", "smtp_starttls", "marketo_client_id",
+    "marketo_client_secret", "salesforce_client_id", "salesforce_client_secret", "imap_host", "imap_port",
+    "imap_username", "imap_password", "imap_tls", "imap_starttls",
 }  # fmt: skip
 
 
@@ -64,6 +66,12 @@ def test_serve_prints_one_json_line_and_stops_on_sigterm(tmp_path):
             ready["marketo_url"] + "/rest/v1/lead/1001.json", headers={"Authorization": f"Bearer {token}"}
         )
         assert leads.json()["result"][0]["id"] == 1001
+        # No --tls-cert: SMTP and IMAP are plain, on loopback.
+        assert ready["smtp_starttls"] is False and ready["imap_tls"] is False
+        imap = imaplib.IMAP4(ready["imap_host"], ready["imap_port"], timeout=10)
+        assert imap.login(ready["imap_username"], ready["imap_password"])[0] == "OK"
+        assert imap.select("INBOX")[0] == "OK"
+        imap.logout()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         assert proc.stdout.read() == ""  # exactly one line on stdout

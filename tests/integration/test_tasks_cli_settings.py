@@ -90,9 +90,11 @@ def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkey
 def test_smtp_test_names_the_missing_starttls_and_login(cli, monkeypatch):
     monkeypatch.setenv("SIA_SMTP_STARTTLS", "true")
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
-    assert code == 1
     tls = next(c for c in smtp["checks"] if c["check"] == "tls")
-    assert "does not offer STARTTLS" in tls["detail"]
+    # The sink is on loopback: without STARTTLS the mail still never leaves the machine (issue 12 item 15);
+    # elsewhere a server without STARTTLS fails this check (tests/unit/test_mail_smtp.py).
+    assert code == 0 and tls["ok"]
+    assert "does not offer STARTTLS" in tls["detail"] and "loopback" in tls["detail"]
     monkeypatch.setenv("SIA_SMTP_STARTTLS", "false")
     monkeypatch.setenv("SIA_SMTP_USERNAME", "bob")
     code, smtp, _ = cli("settings", "test", "smtp", "--json")

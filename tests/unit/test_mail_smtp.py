@@ -15,6 +15,7 @@ from sia_tui.mail.smtp import (
     SmtpPermanentError,
     SmtpSender,
     SmtpTransientError,
+    starttls_mode,
 )
 
 
@@ -107,3 +108,52 @@ async def test_unreachable_server_is_transient():
     async with SmtpSender(cfg) as sender:
         with pytest.raises(SmtpTransientError, match="Cannot connect"):
             await sender.send(message(), "sam@seller.example", ["ada@acme.example"])
+
+
+async def test_starttls_on_is_satisfied_by_a_plain_loopback_server():
+    """smtp.starttls defaults to on; a loopback server without STARTTLS (the sandbox sink without TLS material)
+    still gets the mail, since nothing leaves the machine (issue 12 item 15)."""
+    server, handler, cfg = await serve("ok")
+    try:
+        async with SmtpSender(SmtpConfig(cfg.host, cfg.port, starttls=True, timeout_s=5)) as sender:
+            await sender.send(message(), "sam@seller.example", ["ada@acme.example"])
+        assert len(handler.received) == 1
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "starttls", "mode"),
+    [
+        ("127.0.0.1", True, None),
+        ("localhost", True, None),
+        ("::1", True, None),
+        ("[::1]", True, None),
+        ("127.0.0.1", False, False),
+        ("smtp.example.com", True, True),
+        ("10.0.0.5", True, True),
+        ("localhost.example.com", True, True),
+        ("smtp.example.com", False, False),
+    ],
+)
+def test_starttls_is_required_everywhere_but_loopback(host, starttls, mode):
+    assert starttls_mode(host, starttls) is mode
+
+
+class _NoStarttls:
+    def supports_extension(self, name: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("host", "ok"), [("smtp.example.com", False), ("127.0.0.1", True)])
+async def test_settings_test_refuses_a_remote_server_without_starttls(host, ok):
+    from sia_tui.connection_checks import _smtp_starttls
+    from sia_tui.connections import Endpoints
+
+    endpoints = Endpoints(
+        marketo_url="", marketo_client_id="", marketo_client_secret="", salesforce_url="",
+        salesforce_client_id="", salesforce_client_secret="", salesforce_refresh_token="", smtp_host=host,
+        smtp_port=587, smtp_username="", smtp_password="", smtp_starttls=True, sandbox=False,
+    )  # fmt: skip
+    check = await _smtp_starttls(_NoStarttls(), endpoints, implicit_tls=False)
+    assert check["ok"] is ok and "does not offer STARTTLS" in check["detail"]
