@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from sia_tui import budget
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.net import AuthError, ValidationError
 from sia_tui.store.db import open_db, transaction
@@ -138,7 +139,20 @@ async def sync_with_client(
     strategy: Strategy = "auto",
     list_id: int = 0,
 ) -> SyncSummary:
-    """The run itself, on an open cache and client (the caller holds the lock)."""
+    """The run itself, on an open cache and client (the caller holds the lock); its calls count as ``sync``."""
+    with budget.purpose("sync"):
+        return await _sync(db, client, full=full, progress=progress, strategy=strategy, list_id=list_id)
+
+
+async def _sync(
+    db: sqlite_utils.Database,
+    client: MarketoClient,
+    *,
+    full: bool,
+    progress: ProgressCallback | None,
+    strategy: Strategy,
+    list_id: int,
+) -> SyncSummary:
     tally = Tally()
     reporter = Reporter(client, progress, tally)
     calls_before = client.calls.snapshot()
