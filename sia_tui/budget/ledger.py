@@ -31,6 +31,7 @@ import math
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -179,7 +180,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._ensured: set[str] = set()
         self._last_prune = -math.inf
-        self._conn = self._open()
+        self._db: sqlite3.Connection | None = self._open()
 
     # ------------------------------------------------------------------------------------------ opening
 
@@ -215,8 +216,17 @@ class Ledger:
             return self._connect()
 
     def close(self) -> None:
+        """Close the file; the ledger opens it again if it is used afterwards."""
         with self._lock:
-            self._conn.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -457,8 +467,11 @@ class Ledger:
 
 # ------------------------------------------------------------------------------------------- per process
 
-_ledgers: dict[str, Ledger] = {}
+#: The ledgers this process has open, most recently used last. A process uses one (its state dir's); tests use
+#: many, so the least recently used beyond a few are closed (and reopen if used again).
+_ledgers: OrderedDict[str, Ledger] = OrderedDict()
 _ledgers_lock = threading.Lock()
+MAX_OPEN_LEDGERS = 4
 
 
 def ledger_path() -> Path:
@@ -477,7 +490,9 @@ def open_ledger(path: str | Path | None = None) -> Ledger:
     key = str(path if path is not None else ledger_path())
     with _ledgers_lock:
         ledger = _ledgers.get(key)
-        if ledger is None:
+        if ledger is not None:
+            _ledgers.move_to_end(key)
+        else:
             try:
                 ledger = Ledger(key)
             except (OSError, sqlite3.Error) as exc:
@@ -488,4 +503,6 @@ def open_ledger(path: str | Path | None = None) -> Ledger:
                 )
                 ledger = Ledger(":memory:")
             _ledgers[key] = ledger
+            while len(_ledgers) > MAX_OPEN_LEDGERS:
+                _ledgers.popitem(last=False)[1].close()
         return ledger
