@@ -308,6 +308,11 @@ class MarketoSession:
         request_id: str | None = None,
         pause_code: str | None = None,
     ) -> float:
+        delay = next(delays)
+        if pause_code is not None:
+            # The instance is over its limit: every process on the machine holds back, even if this caller
+            # has run out of retries and gives up.
+            self.limiter.pause(delay, pause_code)
         if retries > self.policy.max_retries:
             if final_code is not None:
                 raise codes.error_for(final_code, failure, endpoint=endpoint, request_id=request_id)
@@ -316,10 +321,7 @@ class MarketoSession:
                 api=codes.API,
                 endpoint=endpoint,
             )
-        delay = next(delays)
         log.info("Marketo %s: %s; retry %d in %.2f s", endpoint, failure, retries, delay)
-        if pause_code is not None:
-            self.limiter.pause(delay, pause_code)
         await asyncio.sleep(delay)
         return delay
 
