@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 LEDGER_FILE = "marketo-budget.db"
 #: An interactive waiter that has not looked again for this long is gone (it polls at least every second).
 WAITER_STALE_S = 2.0
-#: Closed calls are kept this long (longer than any window), then deleted.
-KEEP_DONE_S = 60.0
+#: Closed calls are kept this long (longer than Marketo's 20 s window), then deleted.
+KEEP_DONE_S = 30.0
 KEEP_DAYS = 8
 PRUNE_EVERY_S = 1.0
 #: A pause or block further ahead than this is a clock jump, not something the server asked for.
@@ -317,12 +317,14 @@ class Ledger:
 
     @staticmethod
     def _window(conn: sqlite3.Connection, instance: str, horizon: float) -> tuple[int, int, float | None]:
-        total, in_flight, oldest = conn.execute(
-            "SELECT COUNT(*), TOTAL(done IS NULL), MIN(done) FROM calls "
-            "WHERE instance = ? AND (done IS NULL OR done > ?)",
-            (instance, horizon),
+        # Two index ranges (an OR of them would scan every row of the instance).
+        in_flight, replied, oldest = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM calls WHERE instance = ? AND done IS NULL), "
+            "(SELECT COUNT(*) FROM calls WHERE instance = ? AND done > ?), "
+            "(SELECT MIN(done) FROM calls WHERE instance = ? AND done > ?)",
+            (instance, instance, horizon, instance, horizon),
         ).fetchone()
-        return int(total), int(in_flight), oldest
+        return int(in_flight) + int(replied), int(in_flight), oldest
 
     @staticmethod
     def _reap(conn: sqlite3.Connection, instance: str, now: float) -> int:

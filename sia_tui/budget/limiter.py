@@ -16,7 +16,8 @@ import math
 import random
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -37,6 +38,8 @@ WAITER_REFRESH_S = 0.5
 POLL_S = (0.02, 0.06)
 #: How long a caller keeps retrying a ledger another process holds locked before giving up with an error.
 LOCKED_GIVE_UP_S = 10.0
+#: How long a release or pause is retried in the background while the ledger is locked.
+RECORD_GIVE_UP_S = 60.0
 
 
 class SharedLimiter:
@@ -121,17 +124,21 @@ class SharedLimiter:
                 waiter = outcome.waiter
                 if outcome.reason == "quota":
                     raise self._quota_error(outcome)
-                await self._wait(loop, self._wait_s(outcome, tag.interactive))
+                await self._wait(loop, self._wait_s(outcome, tag.interactive, len(self._waiters)))
         except BaseException:
             if waiter is not None:
                 self._quietly(self.ledger.forget_waiter, waiter)
             raise
 
     @staticmethod
-    def _wait_s(outcome: Blocked, interactive: bool) -> float:
+    def _wait_s(outcome: Blocked, interactive: bool, waiting_here: int) -> float:
+        """How long to wait before asking the ledger again. A full window frees at a known time; a call in flight
+        ends at any moment, so that is polled for, and less often by background callers the deeper this
+        process's own queue (they are woken at once by its own releases anyway)."""
         wait = outcome.wait_s
         if outcome.reason in ("in_flight", "priority"):
-            wait = min(wait, random.uniform(*POLL_S))
+            spread = 1 if interactive else 1 + waiting_here // 4
+            wait = min(wait, random.uniform(*POLL_S) * spread)
         if interactive:
             wait = min(wait, WAITER_REFRESH_S)
         return wait
@@ -154,7 +161,7 @@ class SharedLimiter:
     async def _ledger_busy(
         self, exc: sqlite3.OperationalError, loop: asyncio.AbstractEventLoop, since: float | None
     ) -> float:
-        if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+        if not _busy(exc):
             raise TransientError(
                 f"The machine's Marketo budget ledger ({self.ledger.path}) cannot be used: {exc}.",
                 api="marketo",
@@ -213,13 +220,18 @@ class SharedLimiter:
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    def _quietly(self, fn: object, *args: object) -> None:
-        """Ledger bookkeeping after the fact must not turn a good call into a failure; a lease left open is
-        closed by its expiry."""
+    def _quietly(self, fn: Callable[..., object], *args: object) -> None:
+        """Ledger bookkeeping after the fact (a release, a pause) must not turn a good call into a failure, nor
+        be lost: if another process holds the ledger locked, a helper thread records it once the lock is free."""
         try:
-            fn(*args)  # type: ignore[operator]
+            fn(*args)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                log.warning("the Marketo budget ledger could not record %s: %s", fn.__name__, exc)
+                return
+            threading.Thread(target=_record_when_free, args=(fn, *args), daemon=True).start()
         except sqlite3.Error as exc:
-            log.warning("the Marketo budget ledger could not record %s: %s", getattr(fn, "__name__", fn), exc)
+            log.warning("the Marketo budget ledger could not record %s: %s", fn.__name__, exc)
 
     def _wake_all(self) -> None:
         with self._lock:
@@ -236,6 +248,28 @@ class SharedLimiter:
             f"SharedLimiter({self.instance!r}, {limits.max_calls} calls/{limits.window_s:g}s, "
             f"{limits.max_concurrency} in flight, {self._local_in_flight} busy here, ledger {self.ledger.path!r})"
         )
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _record_when_free(fn: Callable[..., object], *args: object) -> None:
+    deadline = time.monotonic() + RECORD_GIVE_UP_S
+    while True:
+        try:
+            fn(*args)
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                # Given up: a lease left open is closed by its expiry; a pause is only lost.
+                log.warning("the Marketo budget ledger could not record %s: %s", fn.__name__, exc)
+                return
+        except sqlite3.Error as exc:
+            log.warning("the Marketo budget ledger could not record %s: %s", fn.__name__, exc)
+            return
+        time.sleep(random.uniform(*POLL_S))
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
