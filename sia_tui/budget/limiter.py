@@ -90,6 +90,16 @@ class SharedLimiter:
         return self.limits.max_concurrency
 
     @property
+    def background_calls(self) -> int:
+        """Calls per window background work (sync, feed, outbox) may use while no seller is active."""
+        return self.limits.background_calls(busy=False)
+
+    @property
+    def background_concurrency(self) -> int:
+        """Calls in flight background work may hold (one is always left to a seller)."""
+        return self.limits.background_concurrency()
+
+    @property
     def in_flight(self) -> int:
         """This process's calls in flight."""
         return self._local_in_flight

@@ -207,11 +207,11 @@ async def _plan(
     now = utc_now()
     since = min(now, probe.latest or now) - SINCE_MARGIN
     limiter = client.limiter
-    rest = plan.estimate_rest(
+    rest = plan.estimate_rest(  # the sync is background work: it plans with the share of the budget it gets
         (probe.max_id - probe.min_id + 1) if not probe.empty else plan.CHUNK,
-        limiter.max_calls,
+        limiter.background_calls,
         limiter.window_s,
-        limiter.max_concurrency,
+        limiter.background_concurrency,
     )
     filters = bulk_windows(probe, since)
     timing = plan.BulkTiming(poll_s=max(client.bulk_poll_interval_s, STATUS_REFRESH_S))
@@ -312,7 +312,7 @@ def _ceiling(client: MarketoClient, strategy: str) -> float | None:
     """The rate REST paging cannot outrun for long (None for bulk: its rows come in files)."""
     if strategy not in ("rest", "list-rest"):
         return None
-    return plan.rest_ceiling_rate(client.limiter.max_calls, client.limiter.window_s)
+    return plan.rest_ceiling_rate(client.limiter.background_calls, client.limiter.window_s)
 
 
 async def _choose_for_list(run: InitialRun) -> None:
