@@ -98,13 +98,13 @@ def _print_human(report: dict[str, Any]) -> None:
         (name, f"{calls:,}", _(PURPOSE_HELP.get(name, ""))) for name, calls in report["by_purpose"].items()
     ]
     rows.append((_("total"), f"{report['used_by_this_machine']:,}", ""))
-    table(
-        _("Marketo calls today by this machine — {instance}, Marketo day {day}").format(
+    stdout.print(
+        _("Marketo instance {instance}, Marketo day {day} (it starts at midnight US Central)").format(
             instance=report["instance"], day=report["day"]
         ),
-        [_("purpose"), _("calls"), ""],
-        rows,
+        markup=False,
     )
+    table(None, [_("purpose"), _("calls today by this machine"), ""], rows)
     quota = report["quota"]
     if report["instance_used"] is None:
         line = _("Instance total: unknown. This machine alone: {used:,} of {quota:,} ({percent}%).").format(
