@@ -13,10 +13,14 @@ awaiting approval) and today's API usage against the daily quota.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import sqlite3
 import ssl
+from datetime import UTC, datetime
 from typing import Any
 
+from sia_tui import budget
 from sia_tui.config import Settings
 from sia_tui.connections import Endpoints, NotConfiguredError, marketo_client, resolve, salesforce_client
 from sia_tui.mail.smtp import SmtpError, ca_file_path, starttls_mode
@@ -85,13 +89,21 @@ async def check_marketo(settings: Settings, endpoints: Endpoints) -> list[Check]
         return _failure("marketo", "configured", exc)
     quota = int(settings.get("marketo.daily_quota"))
     try:
-        async with client:
-            report = await client.check(
-                custom_type_api_names=[spec.api_name for spec in ACTIVITY_TYPE_SPECS.values()],
-                daily_quota=quota,
-            )
+        with budget.purpose("check"):
+            async with client:
+                report = await client.check(
+                    custom_type_api_names=[spec.api_name for spec in ACTIVITY_TYPE_SPECS.values()],
+                    daily_quota=quota,
+                )
     except Exception as exc:
         return _failure("marketo", "connect", exc)
+    usage = next((i.data for i in report.items if i.name == "api_usage" and i.data), None)
+    if usage and usage.get("date"):
+        # The instance's own count, kept so the TUI header can warn near the quota without asking again.
+        with contextlib.suppress(sqlite3.Error):
+            client.limiter.ledger.note_instance_usage(
+                client.instance, str(usage["date"]), int(usage.get("total") or 0), datetime.now(UTC)
+            )
     listed = next(
         (i.data for i in report.items if i.name == "custom_activity_types" and i.data is not None), None
     )

@@ -130,6 +130,20 @@ def _require(profile: str, **values: str) -> None:
         )
 
 
+def marketo_instance(settings: Settings, endpoints: Endpoints) -> str:
+    """The name of this profile's Marketo instance in the machine's budget ledger.
+
+    A real instance is named by its URL (its Munchkin id), so every profile pointing at it shares one budget. The
+    built-in sandbox runs inside each process on a port of its own, but every process of a profile shares its
+    state (people, activities): it is one demo instance, named ``sandbox:<profile>``, with one budget.
+    """
+    from sia_tui.budget import instance_key
+
+    if settings.uses_sandbox and endpoints.sandbox:
+        return f"sandbox:{settings.profile}"
+    return instance_key(endpoints.marketo_url)
+
+
 def marketo_client(settings: Settings, endpoints: Endpoints | None = None) -> MarketoClient:
     from sia_tui.marketo.client import MarketoClient
 
@@ -146,6 +160,7 @@ def marketo_client(settings: Settings, endpoints: Endpoints | None = None) -> Ma
         ep.marketo_client_secret,
         max_calls_per_20s=settings.get("marketo.max_calls_per_20s"),
         max_concurrency=settings.get("marketo.max_concurrency"),
+        instance=marketo_instance(settings, ep),
     )
 
 

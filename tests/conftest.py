@@ -6,10 +6,14 @@
   pristine instance.
 - ``sandbox_factory(**overrides)``: a private sandbox with custom ``SandboxConfig`` fields (for limits, token
   lifetimes, latency, faults, persistence); stopped after the test.
+
+A session without ``SIA_HOME`` gets a temporary one (see :func:`pytest_configure`).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +25,12 @@ from sia_sandbox.server import RunningSandbox, start_sandbox
 
 #: ``imap_server`` / ``imap_server_tls``: the IMAP fidelity harness (sandbox and Dovecot), for every test folder.
 pytest_plugins = ["tests.support.imap_servers"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that build a Marketo client without their own SIA_HOME still keep the machine's budget ledger (and
+    anything else under the state dir) out of the developer's real one."""
+    if not os.environ.get("SIA_HOME"):
+        os.environ["SIA_HOME"] = tempfile.mkdtemp(prefix="sia-tests-")
 
 #: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
 SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "grid_cmd",
     "sync_cmd",
     "people_cmd",
+    "budget_cmd",
 )
 
 for _name in COMMAND_MODULES:

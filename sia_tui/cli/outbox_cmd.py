@@ -412,8 +412,11 @@ def provision_activity_types() -> None:
     settings = settings_for_command()
 
     async def main() -> dict[str, Any]:
-        async with marketo_client(settings) as marketo:
-            return {kind: t for kind, t in (await provision(marketo)).items()}
+        from sia_tui import budget
+
+        with budget.purpose("check"):  # an admin is waiting for the answer
+            async with marketo_client(settings) as marketo:
+                return {kind: t for kind, t in (await provision(marketo)).items()}
 
     provisioned = run_async(main)
     rows = [

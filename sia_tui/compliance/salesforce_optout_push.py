@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sia_tui import budget
 from sia_tui.compliance import salesforce_optouts as queue
 from sia_tui.net import ApiError
 from sia_tui.salesforce.ids import normalise
@@ -78,6 +79,13 @@ async def push_optouts(
 ) -> OptoutPushResult:
     """Write every pending opt-out to Salesforce (see the module docstring); never raises for Salesforce errors,
     which are kept on the rows and in the result."""
+    with budget.purpose("outbox"):  # background logging, like the outbox worker whose hook runs it
+        return await _push(settings, db, salesforce)
+
+
+async def _push(
+    settings: Settings, db: sqlite_utils.Database, salesforce: SalesforceClient
+) -> OptoutPushResult:
     optout_field = str(settings.get("salesforce.optout_field") or "HasOptedOutOfEmail")
     result = OptoutPushResult()
     calls_before = salesforce.calls.total

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sia_tui import budget
 from sia_tui.grid.catalog import GridType, chunk_types, resolve_types, standard_types
 from sia_tui.grid.models import FetchStats, Grid, GridRow
 from sia_tui.grid.plan import TOKENS, TokenCache, Window, block_count, choose_window_count, plan_windows
@@ -118,7 +119,8 @@ class _GridFetch:
         for window in self.windows:
             priority = (1,) if window.rank == 0 else (3, 0, window.rank)
             self._push(priority, functools.partial(self._token_job, window))
-        workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
+        with budget.purpose("grid"):  # the workers' calls: a seller is waiting (tasks copy the context here)
+            workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             while True:
                 item = await self.out.get()
@@ -366,6 +368,18 @@ async def prefetch_tokens(
 ) -> int:
     """Cache today's window paging tokens and the activity types before the first open (e.g. at app start), so
     the first grid of the day is one round trip shorter. Returns the API calls made (0 when all were cached)."""
+    with budget.purpose("grid"):
+        return await _prefetch(client, days=days, now=now, windows=windows, tokens=tokens)
+
+
+async def _prefetch(
+    client: MarketoClient,
+    *,
+    days: int,
+    now: datetime | None,
+    windows: int | None,
+    tokens: TokenCache | None,
+) -> int:
     since, end = _range(days, now)
     cache = tokens if tokens is not None else TOKENS
     concurrency = max(1, int(getattr(getattr(client, "limiter", None), "max_concurrency", 5)))

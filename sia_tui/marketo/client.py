@@ -4,9 +4,11 @@
         async for lead in marketo.iter_leads("email", emails, fields=["email", "unsubscribed"]):
             ...
 
-Limits are per Marketo instance, so all clients for one base URL share one :class:`RateLimiter` (defaults: Adobe's
-advice for one integration, 50 calls / 20 s and 5 in flight; settable up to 100 and 10). Tokens are cached per
-(instance, client id) for the whole process.
+Limits are per Marketo instance, so every client for one instance, in every sia-tui process on the machine, draws
+from one budget: a :class:`~sia_tui.budget.SharedLimiter` on the machine's ledger (defaults: Adobe's advice for one
+integration, 50 calls / 20 s and 5 in flight, now for the whole machine; settable up to 100 and 10). Tag calls
+with ``with sia_tui.budget.purpose(...)`` where the work starts. Tokens are cached per (instance, client id) for
+the whole process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import IO, Any
 
 import httpx
 
+from sia_tui.budget.ledger import Ledger, instance_key
+from sia_tui.budget.limiter import SharedLimiter, shared_limiter
 from sia_tui.marketo import activities, bulk, check, custom_activities, leads
 from sia_tui.marketo.auth import TokenManager
 from sia_tui.marketo.bulk import ExportFilter
@@ -35,7 +39,7 @@ from sia_tui.marketo.models import (
     RecordResult,
 )
 from sia_tui.marketo.session import MarketoSession, RetryPolicy
-from sia_tui.net import CallCounter, RateLimiter, Redactor, install_log_redaction, limiter_for
+from sia_tui.net import CallCounter, Redactor, install_log_redaction
 
 MAX_CALLS_PER_WINDOW = 100
 MAX_CONCURRENCY = 10
@@ -69,7 +73,11 @@ class MarketoClient:
         bulk_chunk_bytes: int = bulk.DEFAULT_CHUNK_BYTES,
         timeouts: Mapping[str, float] | None = None,
         metadata_ttl_s: float = DAY_S,
+        instance: str | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
+        """``instance`` names the Marketo instance in the machine's budget ledger (default: from ``base_url``,
+        its Munchkin id for ``*.mktorest.com``); ``ledger`` replaces the machine's ledger (tests, benchmarks)."""
         if not 1 <= max_calls_per_20s <= MAX_CALLS_PER_WINDOW:
             raise ValueError(f"max_calls_per_20s must be 1..{MAX_CALLS_PER_WINDOW}, not {max_calls_per_20s}")
         if not 1 <= max_concurrency <= MAX_CONCURRENCY:
@@ -85,8 +93,9 @@ class MarketoClient:
         )
         self.calls = CallCounter()
         self.identity_calls = CallCounter()
-        self.limiter: RateLimiter = limiter_for(
-            self.base_url, max_calls_per_20s, rate_window_s, max_concurrency
+        self.instance = instance or instance_key(self.base_url)
+        self.limiter: SharedLimiter = shared_limiter(
+            self.instance, max_calls_per_20s, rate_window_s, max_concurrency, ledger=ledger
         )
         self.policy = RetryPolicy(
             max_retries=max_retries, backoff_base_s=backoff_base_s, backoff_cap_s=backoff_cap_s
@@ -134,7 +143,7 @@ class MarketoClient:
     def configure_limits(
         self, max_calls_per_20s: int, max_concurrency: int, rate_window_s: float = 20.0
     ) -> None:
-        """Apply new limit settings to the shared limiter at once (no restart)."""
+        """Apply new limit settings to this process's view of the machine's budget at once (no restart)."""
         if not 1 <= max_calls_per_20s <= MAX_CALLS_PER_WINDOW or not 1 <= max_concurrency <= MAX_CONCURRENCY:
             raise ValueError("Marketo allows at most 100 calls per 20 s and 10 in flight")
         self.limiter.configure(max_calls_per_20s, rate_window_s, max_concurrency)

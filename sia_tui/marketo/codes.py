@@ -6,9 +6,10 @@ compared as ``str``. See reference §2 for the table this encodes.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Any
 
+from sia_tui.budget.day import central_time, next_reset
 from sia_tui.net import (
     AccessDeniedError,
     ApiError,
@@ -29,6 +30,8 @@ TRANSIENT_CODES = frozenset({"502", "604", "608", "611", "713"})
 # a 611 unhandled exception). 606/615/608/713 reject the call before doing anything.
 MAYBE_APPLIED_CODES = frozenset({"502", "604", "611"})
 QUOTA_CODE = "607"
+#: Replies Marketo does not count toward the daily quota (the sandbox does the same; reference §2).
+UNCOUNTED_CODES = frozenset({"601", "602", "606", "615", "607"})
 EMPTY_CODES = frozenset({"702"})  # "No data found": an empty answer, not a failure
 
 NOT_FOUND_CODES = frozenset({"610", "1004", "1013"})
@@ -68,22 +71,9 @@ def meaning(code: str | None) -> str:
     return _MEANINGS.get(code or "", "Marketo refused the request")
 
 
-def central_time() -> tzinfo:
-    """US Central time, where Marketo's daily quota resets; a fixed UTC-6 if no tz database is installed."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Chicago")
-    except Exception:
-        return timezone(timedelta(hours=-6), "CST")
-
-
 def quota_reset_after(now: datetime | None = None) -> datetime:
     """The next midnight in US Central time (when Marketo resets the daily API quota), timezone-aware."""
-    tz = central_time()
-    local = (now or datetime.now(tz)).astimezone(tz)
-    next_day = local.date() + timedelta(days=1)
-    return datetime.combine(next_day, time(0, 0), tzinfo=tz)
+    return next_reset(now or datetime.now(central_time()))
 
 
 def error_for(

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from sia_tui.budget.limiter import LEASE_SLACK_S, SharedLimiter
 from sia_tui.marketo import codes
 from sia_tui.marketo.auth import TokenManager
 from sia_tui.marketo.models import Envelope
@@ -30,7 +31,7 @@ from sia_tui.net import (
     AuthError,
     CallCounter,
     OutcomeUnknownError,
-    RateLimiter,
+    QuotaExhaustedError,
     Redactor,
     TransientError,
     ValidationError,
@@ -107,7 +108,7 @@ class MarketoSession:
         *,
         http: httpx.AsyncClient,
         tokens: TokenManager,
-        limiter: RateLimiter,
+        limiter: SharedLimiter,
         calls: CallCounter,
         redactor: Redactor,
         policy: RetryPolicy,
@@ -149,7 +150,8 @@ class MarketoSession:
         query = _clean_params(params)
         endpoint = endpoint_name(method, path)
         is_write = method != "GET"
-        timeout = httpx.Timeout(self.timeout(method, path), connect=min(10.0, self.timeout(method, path)))
+        seconds = self.timeout(method, path)
+        timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
         delays = self.policy.delays()
         retries = 0
         auth_refusals = 0
@@ -157,7 +159,7 @@ class MarketoSession:
             token = await self.tokens.token()
             request = self._build(method, path, query, json, token, timeout)
             try:
-                async with self.limiter.slot():
+                async with self.limiter.slot(lease_s=seconds + LEASE_SLACK_S) as lease:
                     self.calls.record(endpoint)
                     response = await self.http.send(request)
             except httpx.TransportError as exc:
@@ -236,6 +238,15 @@ class MarketoSession:
                     return envelope
 
             # ---- an error code (from the envelope, or a REST 401 treated as 601)
+            if code in codes.UNCOUNTED_CODES:
+                self.limiter.uncount(lease)
+            if code == codes.QUOTA_CODE:
+                error = codes.error_for(
+                    code, message, endpoint=endpoint, http_status=status, request_id=request_id
+                )
+                if isinstance(error, QuotaExhaustedError) and error.resets_at is not None:
+                    self.limiter.quota_exhausted(error.resets_at)  # every process on the machine stops asking
+                raise error
             if code in codes.AUTH_CODES:
                 auth_refusals += 1
                 self.tokens.invalidate(token)
@@ -260,7 +271,7 @@ class MarketoSession:
                     f"error {code} ({codes.meaning(code)})",
                     final_code=code,
                     request_id=request_id,
-                    pause_everyone=code == "606",  # the window is full (someone else shares it): all wait
+                    pause_code=code,  # the instance is over its limit (someone else shares it): all wait
                 )
                 continue
             if code in codes.TRANSIENT_CODES:
@@ -295,8 +306,13 @@ class MarketoSession:
         *,
         final_code: str | None = None,
         request_id: str | None = None,
-        pause_everyone: bool = False,
+        pause_code: str | None = None,
     ) -> float:
+        delay = next(delays)
+        if pause_code is not None:
+            # The instance is over its limit: every process on the machine holds back, even if this caller
+            # has run out of retries and gives up.
+            self.limiter.pause(delay, pause_code)
         if retries > self.policy.max_retries:
             if final_code is not None:
                 raise codes.error_for(final_code, failure, endpoint=endpoint, request_id=request_id)
@@ -305,10 +321,7 @@ class MarketoSession:
                 api=codes.API,
                 endpoint=endpoint,
             )
-        delay = next(delays)
         log.info("Marketo %s: %s; retry %d in %.2f s", endpoint, failure, retries, delay)
-        if pause_everyone:
-            self.limiter.pause(delay)
         await asyncio.sleep(delay)
         return delay
 
@@ -368,7 +381,7 @@ class MarketoSession:
                 headers={"Authorization": f"Bearer {token}", **(headers or {})},
                 timeout=timeout,
             )
-            async with self.limiter.slot():
+            async with self.limiter.slot(lease_s=seconds + LEASE_SLACK_S) as lease:
                 self.calls.record(endpoint)
                 response = await self.http.send(request, stream=True)
                 try:
@@ -379,6 +392,8 @@ class MarketoSession:
                 finally:
                     await response.aclose()
             code, message = problem
+            if code in codes.UNCOUNTED_CODES:
+                self.limiter.uncount(lease)
             if code in codes.AUTH_CODES:
                 auth_refusals += 1
                 self.tokens.invalidate(token)

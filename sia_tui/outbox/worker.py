@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sia_tui import budget
 from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, check_batch
 from sia_tui.mail.message import build_message, envelope_recipients, message_id_for
 from sia_tui.mail.smtp import (
@@ -199,7 +200,14 @@ class OutboxWorker:
     # --------------------------------------------------------------------------------------------- cycles
 
     async def run_once(self) -> WorkerReport:
-        """One cycle: drain everything that is due, then run the hooks (e.g. reminder-task sync)."""
+        """One cycle: drain everything that is due, then run the hooks (e.g. reminder-task sync).
+
+        Its Marketo calls (unsubscribe checks, activity logging) count as ``outbox`` background work.
+        """
+        with budget.purpose("outbox"):
+            return await self._cycle()
+
+    async def _cycle(self) -> WorkerReport:
         cfg = self.config
         report = WorkerReport()
         self.cycle_report = report

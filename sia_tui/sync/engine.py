@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from sia_tui import budget
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.net import AuthError, ValidationError
 from sia_tui.store.db import open_db, transaction
@@ -138,7 +139,20 @@ async def sync_with_client(
     strategy: Strategy = "auto",
     list_id: int = 0,
 ) -> SyncSummary:
-    """The run itself, on an open cache and client (the caller holds the lock)."""
+    """The run itself, on an open cache and client (the caller holds the lock); its calls count as ``sync``."""
+    with budget.purpose("sync"):
+        return await _sync(db, client, full=full, progress=progress, strategy=strategy, list_id=list_id)
+
+
+async def _sync(
+    db: sqlite_utils.Database,
+    client: MarketoClient,
+    *,
+    full: bool,
+    progress: ProgressCallback | None,
+    strategy: Strategy,
+    list_id: int,
+) -> SyncSummary:
     tally = Tally()
     reporter = Reporter(client, progress, tally)
     calls_before = client.calls.snapshot()
@@ -193,11 +207,11 @@ async def _plan(
     now = utc_now()
     since = min(now, probe.latest or now) - SINCE_MARGIN
     limiter = client.limiter
-    rest = plan.estimate_rest(
+    rest = plan.estimate_rest(  # the sync is background work: it plans with the share of the budget it gets
         (probe.max_id - probe.min_id + 1) if not probe.empty else plan.CHUNK,
-        limiter.max_calls,
+        limiter.background_calls,
         limiter.window_s,
-        limiter.max_concurrency,
+        limiter.background_concurrency,
     )
     filters = bulk_windows(probe, since)
     timing = plan.BulkTiming(poll_s=max(client.bulk_poll_interval_s, STATUS_REFRESH_S))
@@ -298,7 +312,7 @@ def _ceiling(client: MarketoClient, strategy: str) -> float | None:
     """The rate REST paging cannot outrun for long (None for bulk: its rows come in files)."""
     if strategy not in ("rest", "list-rest"):
         return None
-    return plan.rest_ceiling_rate(client.limiter.max_calls, client.limiter.window_s)
+    return plan.rest_ceiling_rate(client.limiter.background_calls, client.limiter.window_s)
 
 
 async def _choose_for_list(run: InitialRun) -> None:

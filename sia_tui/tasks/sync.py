@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sia_tui import budget
 from sia_tui.net import ApiError, OutcomeUnknownError, ValidationError
 from sia_tui.salesforce.soql import quote_list, soql
 from sia_tui.store.db import transaction
@@ -134,6 +135,13 @@ async def sync_tasks(
     """
     if not settings.get("salesforce.sync_tasks"):
         return TaskSyncResult(enabled=False)
+    with budget.purpose("tasks"):  # Salesforce today; any Marketo call made for it counts as task sync
+        return await _sync_locked(settings, db, salesforce)
+
+
+async def _sync_locked(
+    settings: Settings, db: sqlite_utils.Database, salesforce: SalesforceClient
+) -> TaskSyncResult:
     from sia_tui.outbox.lock import WorkerBusyError, WorkerLock
 
     settings.paths.ensure()

@@ -51,6 +51,7 @@ WORKER_NAMES = {
     "provision": "Provisioning activity types",
 }
 OUTBOX_REFRESH_S = 10.0
+BUDGET_REFRESH_S = 30.0  # how often the header re-reads today's Marketo quota use (a local ledger read)
 WORKER_RETRY_S = 30.0  # a busy lock (another sia-tui) or a failed start is tried again this often
 WORKER_STOP_GRACE_S = 3.0
 
@@ -75,6 +76,14 @@ class NetworkChecked(Message):
     def __init__(self, online: bool) -> None:
         super().__init__()
         self.online = online
+
+
+class BudgetChecked(Message):
+    """Today's share of the Marketo daily quota spent (None: unknown yet)."""
+
+    def __init__(self, percent: float | None) -> None:
+        super().__init__()
+        self.percent = percent
 
 
 class OutboxWorkerEvent(Message):
@@ -244,6 +253,8 @@ class SiaApp(App[int]):
         self._start_background()
         self._refresh_outbox()
         self.set_interval(OUTBOX_REFRESH_S, self._refresh_outbox)
+        self.refresh_budget()
+        self.set_interval(BUDGET_REFRESH_S, self.refresh_budget)
 
     def _refresh_outbox(self) -> None:
         """Outbox counts for the header (a GROUP BY on a small table); absent until the outbox is in use."""
@@ -255,6 +266,21 @@ class SiaApp(App[int]):
             return
         if found != self.status.outbox:
             self.set_status(outbox=found)
+
+    @work(thread=True, exclusive=True, group="budget", exit_on_error=False)
+    def refresh_budget(self) -> None:
+        """Read today's quota use from the machine's budget ledger (every sia-tui process records its calls there)."""
+        try:
+            percent = self.backend.quota_percent()
+        except Exception as exc:  # a ledger that cannot be read leaves the header as it was
+            self.log.warning(f"the Marketo budget ledger could not be read: {exc!r}")
+            return
+        self.post_message(BudgetChecked(percent))
+
+    @on(BudgetChecked)
+    def _budget_checked(self, message: BudgetChecked) -> None:
+        if message.percent != self.status.quota_percent:
+            self.set_status(quota_percent=message.percent)
 
     def _start_background(self) -> None:
         self._arm_sync(first=True)
@@ -514,6 +540,8 @@ class SiaApp(App[int]):
 
     @on(NetworkChecked)
     def _network_checked(self, message: NetworkChecked) -> None:
+        if self.status.quota_percent is None and self.cache_ready:
+            self.refresh_budget()  # the endpoints are known now
         if self.status.online is False and not message.online:
             self.set_timer(OFFLINE_REPROBE_S, self._probe)
             return

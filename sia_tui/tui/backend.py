@@ -160,6 +160,21 @@ class Backend:
                 self._marketo = client
             return self._marketo
 
+    def quota_percent(self) -> float | None:
+        """Today's share of ``marketo.daily_quota`` spent, from the machine's budget ledger (no API call; blocking,
+        so the app calls it on a worker thread). None until the endpoints are known: this never starts the
+        embedded sandbox just to answer."""
+        endpoints = self.endpoints
+        if endpoints is None or not endpoints.marketo_url:
+            return None
+        from sia_tui.budget import open_ledger
+        from sia_tui.budget.report import quota_use
+        from sia_tui.connections import marketo_instance
+
+        quota = int(self.settings.get("marketo.daily_quota"))
+        use = quota_use(open_ledger(), marketo_instance(self.settings, endpoints), quota, self.clock())
+        return use.percent
+
     async def reachable(self, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
         """Can we open a TCP connection to Marketo at all? (Not an API call: costs no quota.)"""
         from sia_tui.grid.reach import tcp_reachable

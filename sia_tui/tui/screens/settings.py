@@ -451,6 +451,7 @@ class SettingsScreen(Screen[None]):
 
     @work(exclusive=True, group="provision", exit_on_error=False, description="Provisioning activity types")
     async def _provision(self) -> None:
+        from sia_tui import budget
         from sia_tui.connections import marketo_client
         from sia_tui.outbox.activity_types import provision
         from sia_tui.tui.screens.person import describe_error
@@ -458,8 +459,9 @@ class SettingsScreen(Screen[None]):
         lines: list[tuple[bool, str]] = []
         try:
             endpoints = await asyncio.to_thread(self.sia.backend.resolve_endpoints)
-            async with marketo_client(self.sia.settings, endpoints) as marketo:
-                types = await asyncio.wait_for(provision(marketo), TEST_TIMEOUT_S)
+            with budget.purpose("check"):  # the admin is waiting for the answer
+                async with marketo_client(self.sia.settings, endpoints) as marketo:
+                    types = await asyncio.wait_for(provision(marketo), TEST_TIMEOUT_S)
             for kind, found in types.items():
                 lines.append(
                     (

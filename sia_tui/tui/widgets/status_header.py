@@ -11,6 +11,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from sia_tui.budget.report import WARN_PERCENT as QUOTA_WARN_PERCENT
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text, system_clock
 
@@ -32,6 +34,9 @@ class Status:
     #: holds the profile's worker lock), failed, stopped.
     worker: str = ""
     worker_error: str = ""
+    #: Today's share of the Marketo daily quota spent (this machine's calls, or the instance's own count as last
+    #: read if larger); the header warns from 80%. None: unknown.
+    quota_percent: float | None = None
 
 
 class StatusHeader(Widget):
@@ -45,6 +50,7 @@ class StatusHeader(Widget):
         "status-header--offline",
         "status-header--busy",
         "status-header--error",
+        "status-header--warning",
     }
 
     DEFAULT_CSS = """
@@ -56,6 +62,7 @@ class StatusHeader(Widget):
     StatusHeader > .status-header--offline { color: $error; text-style: bold; }
     StatusHeader > .status-header--busy { color: $accent; }
     StatusHeader > .status-header--error { color: $error; }
+    StatusHeader > .status-header--warning { color: $warning; text-style: bold; }
     """
 
     status: reactive[Status] = reactive(Status, layout=False)
@@ -113,6 +120,7 @@ class StatusHeader(Widget):
         else:
             middle.append(f" · synced {age_text(s.last_sync, now)}", style=self._style("muted"))
         right = outbox_text(s, self._style, quiet=tight)
+        right.append_text(quota_text(s, self._style, compact=compact))
         if s.online is None:
             right.append("◌ connecting ", style=self._style("muted"))
         elif s.online:
@@ -153,6 +161,22 @@ def outbox_text(s: Status, style: Any, *, quiet: bool = False) -> Text:
         out.append(f" · {failed} failed", style=style("error"))
     if worker == "elsewhere":
         out.append(" · other worker", style=style("muted"))
+    out.append("  ")
+    return out
+
+
+def quota_text(s: Status, style: Any, *, compact: bool = False) -> Text:
+    """The Marketo quota warning: nothing below 80% of the day's quota, then how much is spent."""
+    out = Text("", end="")
+    percent = s.quota_percent
+    if percent is None or percent < QUOTA_WARN_PERCENT:
+        return out
+    if percent >= 100:
+        out.append(_("API quota used up") if not compact else _("API quota 100%"), style=style("error"))
+    elif compact:
+        out.append(_("API quota {percent}%").format(percent=int(percent)), style=style("warning"))
+    else:
+        out.append(_("API {percent}% of today's quota").format(percent=int(percent)), style=style("warning"))
     out.append("  ")
     return out
 
