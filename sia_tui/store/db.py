@@ -37,6 +37,10 @@ from typing import Literal
 import sqlite_utils
 
 from sia_tui.store.migrations import CACHE_MIGRATIONS, LEGACY_VERSION, RECORDS_MIGRATIONS, Migration
+from sia_tui.store.people import rebuild_stale_search_index
+from sia_tui.store.txn import transaction
+
+__all__ = ["StoreError", "cache_path_for", "connect", "open_cache", "open_db", "open_file", "store_error", "transaction"]
 
 BUSY_TIMEOUT_MS = 5000
 #: Files up to this size get the full integrity check at every open (it takes well under 0.1 s).
@@ -267,6 +271,8 @@ def open_file(
                 if problem is not None:
                     raise _damaged(path, problem, kind)
             migrate(conn, migrations)
+            if kind == "cache":
+                rebuild_stale_search_index(conn)
         except BaseException:
             conn.close()
             raise
@@ -369,29 +375,3 @@ def store_error(path: str | Path, exc: sqlite3.DatabaseError, kind: Kind = "reco
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return _damaged(path, text, kind)
     return StoreError(f"The database {path} cannot be used ({text}).")
-
-
-def transaction(db: sqlite_utils.Database) -> _Txn:
-    return _Txn(db.conn)
-
-
-class _Txn:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` for autocommit connections (nested use is a no-op)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.outer = False
-
-    def __enter__(self) -> sqlite3.Connection:
-        if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.outer = True
-        return self.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if not self.outer:
-            return
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
-from sia_tui.store.db import transaction
 from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, has_cjk, owner_key, person_text
+from sia_tui.store.txn import transaction
 
 if TYPE_CHECKING:
     pass
@@ -246,6 +246,24 @@ def rebuild_search_index(conn: sqlite3.Connection, *, batch: int = 20_000) -> No
         last = rows[-1][0]
     conn.execute("INSERT INTO people_words (people_words) VALUES ('optimize')")
     conn.execute("INSERT INTO people_substr (people_substr) VALUES ('optimize')")
+
+
+STALE_INDEX_KEY = "people.search_index_stale"
+
+
+def rebuild_stale_search_index(conn: sqlite3.Connection) -> bool:
+    """Fill the search index when a migration flagged it (m006 on a cache that already held people)."""
+    if conn.execute("SELECT 1 FROM sync_state WHERE key = ?", (STALE_INDEX_KEY,)).fetchone() is None:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rebuild_search_index(conn)
+        conn.execute("DELETE FROM sync_state WHERE key = ?", (STALE_INDEX_KEY,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
 
 
 def recount_people(conn: sqlite3.Connection) -> None:
