@@ -186,7 +186,10 @@ async def test_salesforce_skips_people_without_ids_and_follows_the_log_settings(
     assert done.state == "done"
     assert done.destinations["marketo"].state == "done"
     assert done.destinations["salesforce"].state == "skipped"
-    assert "no Salesforce lead or contact id" in done.destinations["salesforce"].reason
+    # No Salesforce id, and (item 13) no Lead or Contact with their address either: skipped, saying so.
+    assert done.destinations["salesforce"].reason == (
+        f"not logged: no Salesforce Lead or Contact has the address {no_sfdc['email']}"
+    )
 
     settings_off = settings_for({**env, "SIA_SALESFORCE_LOG_CALLS": "false"})
     call_off = queue_call(db, settings_off, lead)
