@@ -70,6 +70,8 @@ class Prepared:
     #: Not logged at this destination, with the reason (terminal: ``skipped``).
     skips: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Things the seller or an admin should fix (also in ``worker --json`` as ``"warnings"``).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -329,7 +331,7 @@ class SalesforceDestination:
             assert isinstance(hit, dict)
             result[key] = hit.get("id")
             if not hit.get("id"):
-                out.notes.append(no_owner_sentence(email))
+                out.warnings.append(no_owner_sentence(email))
         if changed:
             set_state(self.db, OWNER_CACHE_KEY, cache)
         return result

@@ -8,8 +8,9 @@ that does not exist (skipped by a daylight-saving change) or that is already pas
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
-from sia_tui.clock import ZoneError, zone
+from sia_tui.clock import ZoneError, zone, zone_label
 from sia_tui.i18n import _
 from sia_tui.outbox.compose import OutboxInputError
 
@@ -61,3 +62,17 @@ def parse_send_at(text: str, seller_zone: tzinfo, now: datetime) -> datetime:
     if moment - now > MAX_AHEAD:
         raise OutboxInputError(_("The send time is more than a year ahead; check the year."))
     return moment
+
+
+def seller_zone(settings: Any) -> tzinfo:
+    """``seller.timezone`` (an IANA name), else this machine's zone."""
+    try:
+        return zone(str(settings.get("seller.timezone") or ""))
+    except ZoneError:
+        return zone("")
+
+
+def local_text(stamp: str | datetime, where: tzinfo) -> str:
+    """A stored time as the seller reads it: ``2026-12-08 09:00 Asia/Tokyo``."""
+    moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
+    return f"{moment.astimezone(where).strftime('%Y-%m-%d %H:%M:%S')} {zone_label(where)}"

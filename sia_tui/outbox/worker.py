@@ -48,12 +48,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from sia_tui.clock import Clock, ZoneError, system_clock, zone
+from sia_tui.clock import Clock, system_clock
 from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, Decision, check_batch
 from sia_tui.i18n import _
 from sia_tui.mail.message import build_message, message_id_for
@@ -77,6 +77,7 @@ from sia_tui.outbox.destinations import (
 )
 from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem, parse_iso
 from sia_tui.outbox.records import TaskSettings
+from sia_tui.outbox.schedule import seller_zone
 from sia_tui.store.email_key import email_key
 
 if TYPE_CHECKING:
@@ -140,14 +141,6 @@ class WorkerConfig:
         )
 
 
-def seller_zone(settings: Settings) -> tzinfo:
-    """``seller.timezone`` (an IANA name), else this machine's zone."""
-    try:
-        return zone(str(settings.get("seller.timezone") or ""))
-    except ZoneError:
-        return zone("")
-
-
 def send_rate_from_settings(settings: Settings) -> throttle.SendRate | None:
     """The send rate from ``throttle.emails_per_window`` / ``throttle.window_s`` / ``throttle.emails_per_day``;
     None when both limits are 0 (off)."""
@@ -174,8 +167,9 @@ class WorkerReport:
     failed: int = 0
     pending: int = 0
     notes: list[str] = field(default_factory=list)
-    #: Keys printed only when they have news: what the hooks did (``"tasks"``, ``"optouts"``) and ``"throttled"``
-    #: (emails held back by the send rate this cycle).
+    #: Keys printed only when they have news: what the hooks did (``"tasks"``, ``"optouts"``), ``"throttled"``
+    #: (emails held back by the send rate this cycle) and ``"warnings"`` (sentences an admin should act on, e.g.
+    #: no Salesforce User for ``seller.email``).
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -188,6 +182,13 @@ class WorkerReport:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def warn(self, text: str) -> None:
+        """A note that needs someone to act; also listed under ``"warnings"`` in the JSON report."""
+        self.note(text)
+        warnings = self.extra.setdefault("warnings", [])
+        if text not in warnings:
+            warnings.append(text)
 
     def logged(self, destination: str, count: int) -> None:
         if destination == "marketo":
@@ -582,6 +583,8 @@ class OutboxWorker:
                 return
             for note in prepared.notes:
                 report.note(note)
+            for warning in prepared.warnings:
+                report.warn(warning)
             if prepared.skips:
                 q.mark_skipped(self.db, dest.name, prepared.skips, now=self.clock())
             if not prepared.requests:

@@ -32,6 +32,7 @@ from tests.support.outbox_env import (
     reachable,
     salesforce_tasks,
     sandbox_env,
+    sandbox_seller_email,
     settings_for,
     sink_messages,
 )
@@ -41,7 +42,8 @@ FAST = {"retry_base_s": 0.01, "retry_cap_s": 0.05, "reconcile_delay_s": 0.0, "ho
 
 @pytest.fixture
 def env(running: RunningSandbox, tmp_path: Path) -> dict[str, str]:
-    return sandbox_env(running, tmp_path / "home")
+    # A seller who is a Salesforce User, so Tasks get their OwnerId and reports carry no "no owner" warning.
+    return sandbox_env(running, tmp_path / "home", SIA_SELLER_EMAIL=sandbox_seller_email(running))
 
 
 def pick(people: list[dict[str, Any]], n: int, *, kind: str = "any", flagged_emails: set[str] | None = None):
