@@ -91,8 +91,8 @@ def plan(conn: sqlite3.Connection, rule: SendRate, now: datetime, count: int) ->
     today = sum(1 for t in recent if t >= day_start)
     out: list[tuple[datetime, str]] = []
     moment = now
+    why = ""  # why ``moment`` is past ``now``: kept for every email that goes at that later moment
     for _index in range(count):
-        why = ""
         while True:
             if moment >= day_end:
                 day_start, day_end = rule.day_bounds(moment)
@@ -103,7 +103,7 @@ def plan(conn: sqlite3.Connection, rule: SendRate, now: datetime, count: int) ->
                 moment, why = day_end, rule.day_reason()
                 continue
             if rule.per_window and len(window) >= rule.per_window:
-                moment, why = window[0] + rule.window, why or rule.window_reason()
+                moment, why = window[0] + rule.window, rule.window_reason()
                 continue
             break
         out.append((moment, why))
