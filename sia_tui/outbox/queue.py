@@ -220,9 +220,7 @@ def _dest(row: Sequence[Any]) -> DestinationState:
     )
 
 
-def _destinations(
-    db: sqlite_utils.Database, ids: Sequence[str]
-) -> dict[str, dict[str, DestinationState]]:
+def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, DestinationState]]:
     out: dict[str, dict[str, DestinationState]] = {}
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
@@ -440,6 +438,31 @@ def due(
         for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
     }
     return [(items[i], items[i].destinations[destination]) for i in ids if i in items]
+
+
+def waiting_for_rate(db: sqlite_utils.Database, *, now: datetime) -> list[OutboxItem]:
+    """Emails the send rate decides about now, in queue order: due ones and those it already holds back (so a
+    new plan keeps the earlier ones first and its times stay true). Scheduled emails not yet due are not here."""
+    rows = db.conn.execute(
+        "SELECT d.item_id FROM outbox_destinations d JOIN outbox o ON o.id = d.item_id "
+        "WHERE d.destination = 'smtp' AND d.state = 'pending' AND (d.next_attempt_at <= ? OR d.held_reason IS NOT NULL) "
+        "ORDER BY o.created_at, o.id",
+        (iso(now),),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if not ids:
+        return []
+    dests = _destinations(db, ids)
+    out: list[OutboxItem] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found = {
+            r[0]: _item(r, dests.get(r[0], {}))
+            for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk)
+        }
+        out.extend(found[i] for i in chunk if i in found)
+    return out
 
 
 def _set(

@@ -378,8 +378,9 @@ class OutboxWorker:
             report.note(_("Outbox item {id} cannot be sent: {error}").format(id=item.id[:8], error=exc))
 
     def _hold_for_rate(self, rate: throttle.SendRate, report: WorkerReport, now: datetime) -> None:
-        """Every email due now waits for its own free slot of the send rate, with the reason (no attempt used)."""
-        waiting = q.due(self.db, "smtp", (PENDING,), now=now, limit=100_000)
+        """Every email due now, and every one already held back, waits for its own free slot of the send rate (in
+        queue order), with the reason and the time (no attempt used)."""
+        waiting = q.waiting_for_rate(self.db, now=now)
         if not waiting:
             return
         slots = throttle.plan(self.db.conn, rate, now, len(waiting))
@@ -388,7 +389,7 @@ class OutboxWorker:
             "smtp",
             {
                 item.id: (when, why or rate.window_reason())
-                for (item, _d), (when, why) in zip(waiting, slots, strict=True)
+                for item, (when, why) in zip(waiting, slots, strict=True)
             },
             now=now,
         )
