@@ -298,9 +298,12 @@ class OutboxWorker:
             except Exception:
                 self.failures += 1
                 log.exception("outbox worker cycle failed (%d in a row); backing off", self.failures)
-            delay = next_delay_s(
-                failures=self.failures, poll_s=poll_s, next_due_at=q.next_due_at(self.db), now=self.clock()
-            )
+            try:
+                upcoming = q.next_due_at(self.db)
+            except Exception:  # e.g. the file is locked longer than the busy timeout: count it as a failure
+                log.exception("outbox worker could not read what is due next")
+                upcoming, self.failures = None, max(self.failures, 1)
+            delay = next_delay_s(failures=self.failures, poll_s=poll_s, next_due_at=upcoming, now=self.clock())
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
@@ -380,6 +383,8 @@ class OutboxWorker:
     def _hold_for_rate(self, rate: throttle.SendRate, report: WorkerReport, now: datetime) -> None:
         """Every email due now, and every one already held back, waits for its own free slot of the send rate (in
         queue order), with the reason and the time (no attempt used)."""
+        if not q.due(self.db, "smtp", (PENDING,), now=now, limit=1):
+            return  # nothing new is due: the emails held back keep the times they were given
         waiting = q.waiting_for_rate(self.db, now=now)
         if not waiting:
             return
