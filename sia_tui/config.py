@@ -119,6 +119,32 @@ def _parse_str(raw: Any) -> str:
     return str(raw).strip()
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _parse_line(raw: Any) -> str:
+    """One line of text that goes into email headers (From, ``{{my_name}}``): no line breaks or control characters.
+
+    A newline in ``seller.name`` made every email unbuildable ("Header values may not contain linefeed")."""
+    text = str(raw).strip()
+    if _CONTROL_CHARS.search(text):
+        raise SettingError("must be one line of text without line breaks or control characters")
+    return text
+
+
+def _parse_zone(raw: Any) -> str:
+    """An IANA time-zone name (``Asia/Tokyo``), or empty for this machine's zone."""
+    text = str(raw).strip()
+    if text:
+        from sia_tui.clock import ZoneError, zone
+
+        try:
+            zone(text)
+        except ZoneError as exc:
+            raise SettingError(str(exc)) from None
+    return text
+
+
 def _parse_url(raw: Any) -> str:
     text = str(raw).strip().rstrip("/")
     if not text:
@@ -257,9 +283,29 @@ SPECS: dict[str, SettingSpec] = {
         _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
         _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),
         _spec("smtp.ca_file", _parse_str, "", "PEM certificate to trust for SMTP TLS (a self-signed server)"),
-        _spec("seller.name", _parse_str, "", "Your name ({{my_name}}, Sent By)"),
+        _spec("seller.name", _parse_line, "", "Your name ({{my_name}}, Sent By)"),
         _spec("seller.email", _parse_email, "", "Your email (From address)"),
-        _spec("seller.title", _parse_str, "", "Your title ({{my_title}})"),
+        _spec("seller.title", _parse_line, "", "Your title ({{my_title}})"),
+        _spec(
+            "seller.timezone",
+            _parse_zone,
+            "",
+            "Your time zone, an IANA name such as Europe/Paris (empty = this machine's): --send-at times, the day "
+            "of the daily send cap",
+        ),
+        _spec(
+            "throttle.emails_per_window",
+            _int_parser(0, 10_000),
+            25,
+            "Emails sent at most per throttle.window_s seconds (0 = no such limit)",
+        ),
+        _spec("throttle.window_s", _int_parser(1, 86_400), 45, "The send-rate window in seconds"),
+        _spec(
+            "throttle.emails_per_day",
+            _int_parser(0, 100_000),
+            1000,
+            "Emails sent at most per day, in your time zone (0 = no daily cap; MSIA's is 1,000)",
+        ),
         _spec("sync.enabled", _parse_bool, True, "Run the people sync in the app"),
         _spec("sync.interval_s", _int_parser(10, 86400), 60, "Seconds between incremental syncs"),
         _spec("compliance.unsubscribe_check", _parse_bool, True, "Check Marketo unsubscribe status at send"),

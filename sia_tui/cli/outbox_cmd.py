@@ -27,11 +27,22 @@ def _db(settings: Any) -> sqlite_utils.Database:
     return open_db(settings.db_path)
 
 
-def _emit_item(item: Any, verb: str) -> None:
+def _emit_item(item: Any, verb: str, settings: Any = None) -> None:
     if G.json:
-        emit_json({"id": item.id, "state": item.state})
-    else:
-        info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+        out = {"id": item.id, "state": item.state}
+        if item.send_at:
+            out["send_at"] = item.send_at
+        emit_json(out)
+        return
+    info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+    if item.send_at and item.state == "scheduled":
+        from sia_tui.i18n import _
+        from sia_tui.outbox.schedule import local_text, seller_zone
+
+        when = local_text(item.send_at, seller_zone(settings)) if settings is not None else item.send_at
+        info(_("it goes at {when}, or later if the send rate makes it wait; `outbox cancel {id}` stops it").format(
+            when=when, id=item.id[:8]
+        ))
 
 
 def _edit_in_editor(initial: str) -> str:
@@ -73,13 +84,25 @@ def email(
         False, "--record-only", help="Log an email you sent elsewhere; do not send."
     ),
     edit: bool = typer.Option(False, "--edit", help="Write the body in $EDITOR."),
+    send_at: str | None = typer.Option(
+        None,
+        "--send-at",
+        help='Send no earlier than this time: "2026-12-08 09:00" (seller.timezone), '
+        '"2026-12-08 09:00 Asia/Tokyo" or "2026-12-08T09:00+09:00".',
+    ),
 ) -> None:
     """Queue an email (checked for unsubscribes and sent by the worker), or record one sent elsewhere."""
+    from sia_tui.clock import system_clock
+    from sia_tui.i18n import _
     from sia_tui.outbox.compose import OutboxInputError, prepare_email, seller_from_settings
     from sia_tui.outbox.queue import enqueue_email
+    from sia_tui.outbox.schedule import parse_send_at, seller_zone
 
     if body is not None and body_file is not None:
         raise CliError("Give either --body or --body-file, not both.", exit_code=2)
+    if send_at is not None and record_only:
+        raise CliError(_("--send-at and --record-only do not go together: a recorded email was already sent."),
+                       exit_code=2)  # fmt: skip
     if body_file is not None:
         try:
             body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
@@ -90,6 +113,12 @@ def email(
     if body is None and template is None:
         raise CliError("Give the body with --body, --body-file, --edit or --template.", exit_code=2)
     settings = settings_for_command()
+    when = None
+    if send_at is not None:
+        try:
+            when = parse_send_at(send_at, seller_zone(settings), system_clock())
+        except OutboxInputError as exc:
+            raise CliError(f"{exc} Nothing was queued.") from None
     db = _db(settings)
     try:
         draft = prepare_email(
@@ -108,8 +137,8 @@ def email(
         raise CliError(f"{exc} Nothing was queued.") from None
     for warning in draft.warnings:
         info(f"warning: {warning}")
-    item = enqueue_email(db, draft)
-    _emit_item(item, "recorded" if record_only else "queued")
+    item = enqueue_email(db, draft, send_at=when)
+    _emit_item(item, "recorded" if record_only else "queued", settings)
 
 
 # ---------------------------------------------------------------------------------------------------- call
@@ -216,21 +245,34 @@ def _guard(fn: Any, *args: Any) -> Any:
 @outbox_app.command("show")
 def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
     """One item with every destination's state, attempts and errors."""
+    from sia_tui.i18n import _
     from sia_tui.outbox.queue import get_item, resolve_id
+    from sia_tui.outbox.schedule import local_text, seller_zone
 
-    db = _db(settings_for_command())
+    settings = settings_for_command()
+    db = _db(settings)
     item = get_item(db, _guard(resolve_id, db, item_id))
     assert item is not None
     if G.json:
         emit_json(item.to_json(full=True))
         return
+    where = seller_zone(settings)
     info(f"{item.kind} {item.id} for {item.person_name}: {item.state}")
+    if item.send_at:
+        info(_("scheduled for {when}").format(when=local_text(item.send_at, where)))
+
+    def why(d: Any) -> str:
+        if d.held:
+            return _("held until {when}: {reason}").format(when=local_text(d.next_attempt_at, where),
+                                                         reason=d.held_reason)  # fmt: skip
+        return str(d.reason or d.last_error or "")
+
     table(
         None,
         ["destination", "state", "attempts", "next attempt", "ref", "reason / last error"],
         [
-            (name, d.state, d.attempts, d.next_attempt_at if d.state in ("pending", "unknown") else "", d.ref or "",
-             d.reason or d.last_error or "")
+            (name, d.state, d.attempts,
+             local_text(d.next_attempt_at, where) if d.state in ("pending", "unknown") else "", d.ref or "", why(d))
             for name, d in item.destinations.items()
         ],
     )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
-from sia_tui.config import SPECS, SettingError, parse_value, set_setting, spec_for, unset_setting
+from sia_tui.config import SPECS, SettingError, parse_value, spec_for, unset_setting
 
 settings_app = typer.Typer(help="Show and change this profile's settings (secrets go to the OS keyring).")
 app.add_typer(settings_app, name="settings")
@@ -43,9 +43,11 @@ def show() -> None:
 @settings_app.command("set")
 def set_(key: str = typer.Argument(..., help="section.key"), value: str = typer.Argument(...)) -> None:
     """Validate and store one setting (lists as comma-separated values); the old value stays if refused."""
+    from sia_tui.settings_service import save_setting
+
     settings = settings_for_command()
     try:
-        stored = set_setting(settings.profile, key, value)
+        stored = save_setting(settings, key, value)
     except SettingError as exc:
         raise CliError(str(exc)) from None
     env = spec_for(key).env_var

@@ -114,8 +114,10 @@ def who_and_what(person: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(lead) if lead else None), None
 
 
-def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSettings) -> dict[str, Any]:
-    """The Task body (one record of a composite create/upsert)."""
+def salesforce_task(
+    item: OutboxItem, person: dict[str, Any], settings: TaskSettings, *, owner_id: str | None = None
+) -> dict[str, Any]:
+    """The Task body (one record of a composite create/upsert); ``owner_id``: the seller's Salesforce User."""
     p = item.payload
     who, what = who_and_what(person)
     if item.kind == "email":
@@ -152,6 +154,8 @@ def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSett
     }
     if what:
         task["WhatId"] = what
+    if owner_id:
+        task["OwnerId"] = owner_id
     if item.kind == "call":
         task["CallType"] = "Outbound"
         task["CallDurationInSeconds"] = int(p.get("duration_s") or 0)

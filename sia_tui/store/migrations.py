@@ -11,6 +11,7 @@ or :data:`CACHE_MIGRATIONS`; never edit a migration that has shipped.
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Callable
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -381,6 +382,56 @@ def _c008_cache_only(conn: sqlite3.Connection) -> None:
     )
 
 
+def _fold_v1(address: str | None) -> str | None:
+    """Frozen copy of :func:`sia_tui.store.email_key.email_key` as it was when r009/c009 shipped (migrations never
+    call live code): NFKC, trimmed, Unicode case-folded; empty → NULL."""
+    if address is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(address)).strip().casefold()
+    return text or None
+
+
+def _r009_send_time_rules(conn: sqlite3.Connection) -> None:
+    """Opt-outs matched on one case-folded address; scheduled sends; why a send waits; the shared send log.
+
+    - ``optouts.email_key``: the address in the one folded form every comparison uses (SQLite's ``lower()`` folds
+      ASCII only, so ``Öztürk@`` and ``öztürk@`` did not match).
+    - ``outbox.send_at``: when a scheduled email may go (UTC ISO); NULL = as soon as possible.
+    - ``outbox_destinations.held_reason``: why the next attempt waits when it is not a failure (the send rate).
+    - ``outbox_send_log``: one row per email handed to SMTP, written in the transaction that marks it sending, so
+      the per-seller send rate holds across every process of the profile.
+    """
+    conn.create_function("sia_fold_v1", 1, _fold_v1, deterministic=True)
+    run_script(
+        conn,
+        """
+        ALTER TABLE optouts ADD COLUMN email_key TEXT;
+        UPDATE optouts SET email_key = sia_fold_v1(email);
+        CREATE INDEX ix_optouts_email_key ON optouts(email_key);
+        ALTER TABLE outbox ADD COLUMN send_at TEXT;
+        ALTER TABLE outbox_destinations ADD COLUMN held_reason TEXT;
+        CREATE TABLE outbox_send_log (
+            at       TEXT NOT NULL,   -- UTC ISO, when the email was handed to SMTP
+            item_id  TEXT NOT NULL
+        );
+        CREATE INDEX ix_outbox_send_log_at ON outbox_send_log(at);
+        """,
+    )
+
+
+def _c009_people_email_key(conn: sqlite3.Connection) -> None:
+    """``people.email_key``: the folded address the send-time check matches on (with the live check off)."""
+    conn.create_function("sia_fold_v1", 1, _fold_v1, deterministic=True)
+    run_script(
+        conn,
+        """
+        ALTER TABLE people ADD COLUMN email_key TEXT;
+        UPDATE people SET email_key = sia_fold_v1(email) WHERE email IS NOT NULL;
+        CREATE INDEX ix_people_email_key ON people(email_key);
+        """,
+    )
+
+
 #: The single-file history (schema 1-7), replayed by both files.
 LEGACY_MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
@@ -393,5 +444,5 @@ LEGACY_MIGRATIONS: list[Migration] = [
 ]
 LEGACY_VERSION = len(LEGACY_MIGRATIONS)
 
-RECORDS_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _r008_records_only]
-CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only]
+RECORDS_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _r008_records_only, _r009_send_time_rules]
+CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only, _c009_people_email_key]

@@ -418,9 +418,9 @@ class SiaApp(App[int]):
 
     def save_setting(self, key: str, raw: Any) -> Any:
         """Validate and store one setting (refused: SettingError, the stored value stays), then apply it."""
-        from sia_tui.config import set_setting
+        from sia_tui.settings_service import save_setting
 
-        value = set_setting(self.settings.profile, key, raw)
+        value = save_setting(self.settings, key, raw, db=self.backend.db)
         self.settings_changed()
         return value
 
@@ -661,7 +661,18 @@ class SiaApp(App[int]):
         """A compose or call-log screen closed: say what was queued, update the header and wake the worker."""
         if item is not None:
             summary = getattr(item, "subject", None) or getattr(item, "kind", "item")
-            self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
+            if getattr(item, "send_at", None):
+                from sia_tui.i18n import _
+                from sia_tui.outbox.schedule import local_text, seller_zone
+
+                when = local_text(item.send_at, seller_zone(self.settings))
+                self.notify(
+                    _("Scheduled for {when}: {subject}").format(when=when, subject=printable(summary)),
+                    timeout=4,
+                    markup=False,
+                )
+            else:
+                self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
             self.wake_worker()
         self._refresh_outbox()
 

@@ -27,10 +27,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
+from sia_tui.clock import system_clock
+from sia_tui.i18n import _
 from sia_tui.mail.templates import load_templates, person_context, render
 from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import enqueue_email
+from sia_tui.outbox.schedule import parse_send_at, seller_zone
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 
@@ -43,6 +46,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
     ComposeScreen #to { text-style: bold; }
     ComposeScreen .row { height: auto; margin: 0 0 0 0; }
     ComposeScreen .row Label { width: 9; }
+    ComposeScreen .row #send_at_label { width: auto; margin: 0 1 0 2; }
     ComposeScreen .row Input, ComposeScreen .row Select { width: 1fr; }
     ComposeScreen #body { height: 1fr; min-height: 4; margin: 1 0 0 0; }
     ComposeScreen #preview { height: auto; max-height: 40%; min-height: 3; border: round $secondary;
@@ -66,6 +70,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         self.person = person
         self.seller = seller_from_settings(settings)
         self.templates = load_templates(settings.paths.config_dir)
+        self.zone = seller_zone(settings)
 
     def compose(self) -> ComposeResult:
         name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
@@ -95,6 +100,9 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             with Horizontal(classes="row"):
                 yield Label("BCC")
                 yield Input(placeholder="optional", id="bcc", compact=True)
+                # On the BCC line, so the body keeps its height on a 24-line terminal.
+                yield Label(_("Send at"), id="send_at_label")
+                yield Input(placeholder=_("now, or e.g. 2026-12-08 09:00"), id="send_at", compact=True)
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="preview")
             yield Static(id="error")
@@ -149,7 +157,14 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
 
     def _queue(self, record_only: bool) -> None:
         values = self._values()
+        error = self.query_one("#error", Static)
+        when_text = self.query_one("#send_at", Input).value.strip()
+        when = None
         try:
+            if when_text:
+                if record_only:
+                    raise OutboxInputError(_("An email recorded as sent elsewhere cannot be scheduled."))
+                when = parse_send_at(when_text, self.zone, system_clock())
             draft = prepare_email(
                 self.db,
                 int(self.person["marketo_id"]),
@@ -163,10 +178,10 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 config_dir=self.settings.paths.config_dir,
             )
         except OutboxInputError as exc:
-            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
+            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
             return
         draft = replace(draft, template=values["template"])
-        item = enqueue_email(self.db, draft)
+        item = enqueue_email(self.db, draft, send_at=when)
         self.dismiss(item)
 
     @on(Button.Pressed, "#send")
