@@ -20,7 +20,7 @@ from typing import IO, Any
 import httpx
 
 from sia_tui.marketo import activities, bulk, check, custom_activities, leads
-from sia_tui.marketo.auth import TokenManager
+from sia_tui.marketo.auth import IDENTITY_TIMEOUT_S, TokenManager
 from sia_tui.marketo.bulk import ExportFilter
 from sia_tui.marketo.models import (
     ActivityType,
@@ -35,7 +35,7 @@ from sia_tui.marketo.models import (
     RecordResult,
 )
 from sia_tui.marketo.session import MarketoSession, RetryPolicy
-from sia_tui.net import CallCounter, RateLimiter, Redactor, install_log_redaction, limiter_for
+from sia_tui.net import CallCounter, RateLimiter, Redactor, Waits, install_log_redaction, limiter_for
 
 MAX_CALLS_PER_WINDOW = 100
 MAX_CONCURRENCY = 10
@@ -69,6 +69,7 @@ class MarketoClient:
         bulk_chunk_bytes: int = bulk.DEFAULT_CHUNK_BYTES,
         timeouts: Mapping[str, float] | None = None,
         metadata_ttl_s: float = DAY_S,
+        identity_timeout_s: float = IDENTITY_TIMEOUT_S,
     ) -> None:
         if not 1 <= max_calls_per_20s <= MAX_CALLS_PER_WINDOW:
             raise ValueError(f"max_calls_per_20s must be 1..{MAX_CALLS_PER_WINDOW}, not {max_calls_per_20s}")
@@ -85,6 +86,8 @@ class MarketoClient:
         )
         self.calls = CallCounter()
         self.identity_calls = CallCounter()
+        #: "waiting for Marketo ..." sentences (no answer yet, retrying); ``with client.waits.listening(show):``
+        self.waits = Waits()
         self.limiter: RateLimiter = limiter_for(
             self.base_url, max_calls_per_20s, rate_window_s, max_concurrency
         )
@@ -99,8 +102,10 @@ class MarketoClient:
             redactor=self._redact,
             identity_calls=self.identity_calls,
             safety_margin_s=token_safety_margin_s,
+            timeout_s=identity_timeout_s,
             backoff_base_s=backoff_base_s,
             backoff_cap_s=min(backoff_cap_s, 10.0),
+            waits=self.waits,
         )
         self.session = MarketoSession(
             self.base_url,
@@ -111,6 +116,7 @@ class MarketoClient:
             redactor=self._redact,
             policy=self.policy,
             timeout_overrides=timeouts,
+            waits=self.waits,
         )
         self.bulk_poll_interval_s = bulk_poll_interval_s
         self.bulk_chunk_bytes = bulk_chunk_bytes
