@@ -16,29 +16,54 @@ from typer._click.exceptions import ClickException, UsageError  # typer >= 0.20 
 from sia_tui import __version__
 from sia_tui.cli import commands  # noqa: F401  (registers the command groups)
 from sia_tui.cli.app import CliError, G, app, split_globals, stderr
+from sia_tui.i18n import _
 from sia_tui.secrets import redact
 
 
 def _friendly(exc: BaseException) -> tuple[str, int] | None:
-    """One sentence (and an exit code) for the errors users can act on; None for real bugs."""
-    from sia_tui.config import SettingError
+    """One sentence (and an exit code) for the errors users can act on; None for real bugs.
+
+    The one place that maps the kinds of failure every command can meet (settings, secrets, the local database,
+    the APIs, files) to a sentence, so no command needs its own ``try`` for them.
+    """
+    import sqlite3
+
+    from sia_tui.config import FolderError, SettingError
     from sia_tui.connections import NotConfiguredError
     from sia_tui.secrets import SecretStoreError
     from sia_tui.store.db import StoreError
 
     if isinstance(exc, CliError):
         return str(exc), exc.exit_code
-    if isinstance(exc, SettingError | NotConfiguredError | SecretStoreError | StoreError):
+    if isinstance(exc, SettingError | FolderError | NotConfiguredError | SecretStoreError | StoreError):
         return str(exc), 1
     from sia_tui.net import ApiError
 
     if isinstance(exc, ApiError):
         return str(exc), 1
+    if isinstance(exc, sqlite3.DatabaseError):
+        return _database_sentence(exc), 1
+    if isinstance(exc, PermissionError):
+        where = getattr(exc, "filename", None) or ""
+        return _(
+            "sia-tui may not use {path}: check its owner and permissions (read-only folder or file)."
+        ).format(path=where), 1
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc.__class__.__name__}: {getattr(exc, 'filename', '') or ''}".strip(
             ": "
         ), 1
     return None
+
+
+def _database_sentence(exc: BaseException) -> str:
+    """An SQLite error met after the profile was opened (a lock held too long, a read-only file, a full disk)."""
+    import sqlite3
+
+    from sia_tui.config import paths
+    from sia_tui.store.db import store_error
+
+    assert isinstance(exc, sqlite3.DatabaseError)
+    return str(store_error(paths().data_dir, exc))
 
 
 def _open_tui() -> int:

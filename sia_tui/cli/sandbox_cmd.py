@@ -13,13 +13,17 @@ app.add_typer(sandbox_app, name="sandbox")
 @sandbox_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(0, help="HTTP port for both APIs (0 = a free port)."),
-    people: int = typer.Option(2000, help="Demo people to generate."),
-    seed: int = typer.Option(42, help="Seed of the demo data."),
-    latency_ms: int = typer.Option(0, "--latency-ms", help="Latency added to every request."),
+    port: int = typer.Option(0, min=0, max=65535, help="HTTP port for both APIs (0 = a free port)."),
+    people: int = typer.Option(2000, min=1, max=2_000_000, help="Demo people to generate."),
+    seed: int = typer.Option(42, min=0, help="Seed of the demo data."),
+    latency_ms: int = typer.Option(
+        0, "--latency-ms", min=0, max=60_000, help="Latency added to every request."
+    ),
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
     state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
-    smtp_port: int = typer.Option(0, "--smtp-port", help="SMTP sink port (0 = a free port)."),
+    smtp_port: int = typer.Option(
+        0, "--smtp-port", min=0, max=65535, help="SMTP sink port (0 = a free port)."
+    ),
     tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)."),
     tls_key: str = typer.Option("", "--tls-key", help="PEM private key for --tls-cert."),
     no_bulk: bool = typer.Option(
