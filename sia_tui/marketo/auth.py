@@ -74,7 +74,7 @@ class TokenManager:
         redactor: Redactor,
         identity_calls: CallCounter,
         safety_margin_s: float = 10.0,
-        timeout_s: float = IDENTITY_TIMEOUT_S,
+        timeout_s: float | None = None,
         max_retries: int = 4,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 10.0,
@@ -88,7 +88,7 @@ class TokenManager:
         self._redact = redactor
         self._identity_calls = identity_calls
         self.safety_margin_s = safety_margin_s
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s if timeout_s is not None else IDENTITY_TIMEOUT_S
         self._max_retries = max_retries
         self._backoff = (backoff_base_s, backoff_cap_s)
         # Keyed by client id (tokens belong to the service, reference §1), plus a digest of the secret so a

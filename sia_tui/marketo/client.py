@@ -19,8 +19,8 @@ from typing import IO, Any
 
 import httpx
 
-from sia_tui.marketo import activities, bulk, check, custom_activities, leads
-from sia_tui.marketo.auth import IDENTITY_TIMEOUT_S, TokenManager
+from sia_tui.marketo import activities, auth, bulk, check, custom_activities, leads
+from sia_tui.marketo.auth import TokenManager
 from sia_tui.marketo.bulk import ExportFilter
 from sia_tui.marketo.models import (
     ActivityType,
@@ -69,7 +69,7 @@ class MarketoClient:
         bulk_chunk_bytes: int = bulk.DEFAULT_CHUNK_BYTES,
         timeouts: Mapping[str, float] | None = None,
         metadata_ttl_s: float = DAY_S,
-        identity_timeout_s: float = IDENTITY_TIMEOUT_S,
+        identity_timeout_s: float | None = None,
     ) -> None:
         if not 1 <= max_calls_per_20s <= MAX_CALLS_PER_WINDOW:
             raise ValueError(f"max_calls_per_20s must be 1..{MAX_CALLS_PER_WINDOW}, not {max_calls_per_20s}")
@@ -102,7 +102,7 @@ class MarketoClient:
             redactor=self._redact,
             identity_calls=self.identity_calls,
             safety_margin_s=token_safety_margin_s,
-            timeout_s=identity_timeout_s,
+            timeout_s=identity_timeout_s if identity_timeout_s is not None else auth.IDENTITY_TIMEOUT_S,
             backoff_base_s=backoff_base_s,
             backoff_cap_s=min(backoff_cap_s, 10.0),
             waits=self.waits,

@@ -31,6 +31,7 @@ class TamperProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.rules: list[tuple[str, re.Pattern[str], Rewrite | None, bytes | None]] = []
+        self.hanging: list[tuple[str, re.Pattern[str]]] = []
         self.seen: list[tuple[str, str]] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -45,8 +46,13 @@ class TamperProxy:
     ) -> None:
         self.rules.append((method, re.compile(path_pattern), None, page.encode()))
 
+    def hang(self, method: str, path_pattern: str) -> None:
+        """Accept matching requests and never answer them (a server or proxy that stopped mid-way)."""
+        self.hanging.append((method, re.compile(path_pattern)))
+
     def clear(self) -> None:
         self.rules.clear()
+        self.hanging.clear()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -65,6 +71,8 @@ class TamperProxy:
             for k, v in scope["headers"]
             if k.lower() not in (b"host", b"content-length")
         ]
+        if any(m == method and p.match(path) for m, p in self.hanging):
+            await asyncio.Event().wait()  # until the client gives up (or the proxy stops)
         for rule_method, pattern, change, page in self.rules:
             if rule_method == method and pattern.match(path):
                 if page is not None:
@@ -103,6 +111,7 @@ class TamperProxy:
     ) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # requests left hanging on purpose are not waited for
         if self._thread is not None:
             self._thread.join(timeout=10)
 
