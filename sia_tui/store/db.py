@@ -48,6 +48,11 @@ CACHE_SCHEMA = "cache"
 Integrity = Literal["auto", "full", "quick"]
 Kind = Literal["records", "cache"]
 
+#: SQLite ``application_id`` marks (header bytes 68-71) that say which file is which, so that tools, and the
+#: sandbox's ``serve --state`` (which refuses to wipe them), recognise a profile's files without guessing.
+RECORDS_APPLICATION_ID = 0x53494152  # "SIAR"
+CACHE_APPLICATION_ID = 0x53494143  # "SIAC"
+
 
 class StoreError(RuntimeError):
     """The local database cannot be used; the message says why and what to do."""
@@ -277,12 +282,19 @@ def open_file(
                 if problem is not None:
                     raise _damaged(path, problem, kind)
             migrate(conn, migrations)
+            _mark(conn, CACHE_APPLICATION_ID if kind == "cache" else RECORDS_APPLICATION_ID)
         except BaseException:
             conn.close()
             raise
     except sqlite3.DatabaseError as exc:
         raise store_error(path, exc, kind) from None
     return sqlite_utils.Database(conn)
+
+
+def _mark(conn: sqlite3.Connection, application_id: int) -> None:
+    """Write the file's kind into its header once (files from before the marks get it at their next open)."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != application_id:
+        conn.execute(f"PRAGMA application_id = {application_id}")
 
 
 def open_db(
