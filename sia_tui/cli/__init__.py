@@ -17,7 +17,8 @@ from sia_tui import __version__
 from sia_tui.cli import commands  # noqa: F401  (registers the command groups)
 from sia_tui.cli.app import CliError, G, app, split_globals, stderr
 from sia_tui.i18n import _
-from sia_tui.secrets import redact
+from sia_tui.logs import Role
+from sia_tui.net import redact  # registered secrets and secret-shaped fragments (password=...)
 
 
 def _friendly(exc: BaseException) -> tuple[str, int] | None:
@@ -80,14 +81,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr.print(f"error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     G.__dict__.update(g.__dict__)
-    logging.basicConfig(level=logging.DEBUG if G.debug else logging.WARNING, stream=sys.stderr)
     if G.version:
         sys.stdout.write(f"sia-tui {__version__}\n")
         return 0
-    if not G.rest:
-        if G.headless:
-            stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
-            return 2
+    if not G.rest and G.headless:
+        stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
+        return 2
+    from sia_tui.logs import setup_logging
+
+    # The app logs to logs/app.log only (nothing may write over its screen); `worker` to worker.log and every other
+    # command to cli.log, with warnings (and, with --debug, tracebacks) on stderr too.
+    role: Role = "app" if not G.rest else ("worker" if G.rest[0] == "worker" else "cli")
+    logging_setup = setup_logging(role, debug=G.debug)
+    try:
+        return _run(role)
+    finally:
+        logging_setup.close()
+
+
+def _run(role: Role) -> int:
+    if role == "app":
         try:
             return _open_tui()
         except Exception as exc:
@@ -112,7 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(exc: BaseException) -> int:
+    from sia_tui.logs import FILE_ONLY
+
     friendly = _friendly(exc)
+    log = logging.getLogger("sia_tui.cli")
+    if friendly is None:  # a bug: its traceback goes to the log file (and to stderr with --debug)
+        log.error("%s failed", " ".join(G.rest[:2]) or "sia-tui", exc_info=exc, extra={FILE_ONLY: True})
+    else:
+        log.info("%s: %s", " ".join(G.rest[:2]) or "sia-tui", friendly[0], extra={FILE_ONLY: True})
     if G.debug:
         stderr.print(redact("".join(traceback.format_exception(exc))), markup=False, highlight=False)
     if friendly is None:
