@@ -256,26 +256,30 @@ def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its fir
 @app.command("worker")
 def worker(
     once: bool = typer.Option(False, "--once", help="Drain what is due now, print a summary and exit."),
-    poll_s: float = typer.Option(5.0, "--poll-s", help="Longest wait between cycles."),
+    poll_s: float = typer.Option(5.0, "--poll-s", min=0.1, help="Longest wait between cycles."),
     retry_base_s: float | None = typer.Option(
-        None, "--retry-base-s", help="First retry delay (default 30 s)."
+        None, "--retry-base-s", min=0, help="First retry delay (default 30 s)."
     ),
     retry_cap_s: float | None = typer.Option(
-        None, "--retry-cap-s", help="Longest retry delay (default 1 h)."
+        None, "--retry-cap-s", min=0, help="Longest retry delay (default 1 h)."
     ),
     reconcile_delay_s: float | None = typer.Option(
         None,
         "--reconcile-delay-s",
+        min=0,
         help="Wait before looking up a write whose reply was lost (default 60 s).",
     ),
     hold_s: float | None = typer.Option(
-        None, "--hold-s", help="Wait when Marketo/SMTP is unreachable (30 s)."
+        None, "--hold-s", min=0, help="Wait when Marketo/SMTP is unreachable (30 s)."
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Attempts before dead-lettering (8)."
+        None, "--max-attempts", min=1, help="Attempts before dead-lettering (8)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce)."
+        None,
+        "--batch-size",
+        min=1,
+        help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce).",
     ),
     sandbox_mail_url: str | None = typer.Option(
         None,

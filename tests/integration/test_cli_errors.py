@@ -213,6 +213,10 @@ def test_nothing_is_lost_while_the_database_was_held(cli, monkeypatch):
         ("ledger", "--limit", "0"),
         ("outbox", "--limit", "0"),
         ("people", "search", "a", "--limit", "-1"),
+        ("worker", "--once", "--poll-s", "-5"),
+        ("worker", "--once", "--max-attempts", "0"),
+        ("worker", "--once", "--retry-base-s", "-1"),
+        ("worker", "--once", "--batch-size", "0"),
     ],
 )
 def test_out_of_range_numbers_are_usage_errors(cli, args):
