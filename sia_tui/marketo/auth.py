@@ -271,9 +271,9 @@ class TokenManager:
                 )
             delay = next(delays)
             self.waits(
-                _(
-                    "waiting for Marketo: its Identity service: {failure}; retrying ({retry} of {most}) in {delay:.1f} s"
-                ).format(failure=failure, retry=attempt, most=self._max_retries, delay=delay)
+                _("waiting for Marketo: its Identity service: {failure}; retrying in {delay:.1f} s").format(
+                    failure=failure, delay=delay
+                )
             )
             await asyncio.sleep(delay)
 
