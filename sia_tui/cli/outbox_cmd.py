@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
+from sia_tui.cli.inputs import limit_option, marketo_id_argument, read_text_input
+from sia_tui.i18n import _
 
 
 def _db(settings: Any) -> sqlite_utils.Database:
@@ -69,7 +70,7 @@ def _edit_in_editor(initial: str) -> str:
 
 @app.command("email")
 def email(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id (To is their email)."),
+    marketo_id: int = marketo_id_argument("The person's Marketo id (To is their email)."),
     subject: str | None = typer.Option(None, "--subject", help="Subject (dynamic fields allowed)."),
     body: str | None = typer.Option(None, "--body", help="Body text (dynamic fields allowed)."),
     body_file: Path | None = typer.Option(  # noqa: B008
@@ -104,10 +105,7 @@ def email(
         raise CliError(_("--send-at and --record-only do not go together: a recorded email was already sent."),
                        exit_code=2)  # fmt: skip
     if body_file is not None:
-        try:
-            body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"Cannot read {body_file}: {exc.strerror or exc}.") from None
+        body = read_text_input(body_file, _("the email body"))
     if edit:
         body = _edit_in_editor(body or "")
     if body is None and template is None:
@@ -146,7 +144,7 @@ def email(
 
 @app.command("call")
 def call(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    marketo_id: int = marketo_id_argument(),
     outcome: str | None = typer.Option(None, "--outcome", help="Call outcome (from calls.outcomes)."),
     reason: str | None = typer.Option(None, "--reason", help="Call reason (from calls.reasons)."),
     status: str = typer.Option("completed", "--status", help="completed, no-answer, cancelled or failed."),
@@ -216,7 +214,7 @@ def outbox(
     state: list[str] = typer.Option(  # noqa: B008
         [], "--state", help="Only these states (queued, sending, retrying, ...)."
     ),
-    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+    limit: int = limit_option(200, "At most this many, newest first."),
 ) -> None:
     """List the outbox, newest first."""
     if ctx.invoked_subcommand is not None:
@@ -300,26 +298,30 @@ def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its fir
 @app.command("worker")
 def worker(
     once: bool = typer.Option(False, "--once", help="Drain what is due now, print a summary and exit."),
-    poll_s: float = typer.Option(5.0, "--poll-s", help="Longest wait between cycles."),
+    poll_s: float = typer.Option(5.0, "--poll-s", min=0.1, help="Longest wait between cycles."),
     retry_base_s: float | None = typer.Option(
-        None, "--retry-base-s", help="First retry delay (default 30 s)."
+        None, "--retry-base-s", min=0, help="First retry delay (default 30 s)."
     ),
     retry_cap_s: float | None = typer.Option(
-        None, "--retry-cap-s", help="Longest retry delay (default 1 h)."
+        None, "--retry-cap-s", min=0, help="Longest retry delay (default 1 h)."
     ),
     reconcile_delay_s: float | None = typer.Option(
         None,
         "--reconcile-delay-s",
+        min=0,
         help="Wait before looking up a write whose reply was lost (default 60 s).",
     ),
     hold_s: float | None = typer.Option(
-        None, "--hold-s", help="Wait when Marketo/SMTP is unreachable (30 s)."
+        None, "--hold-s", min=0, help="Wait when Marketo/SMTP is unreachable (30 s)."
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Attempts before dead-lettering (8)."
+        None, "--max-attempts", min=1, help="Attempts before dead-lettering (8)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce)."
+        None,
+        "--batch-size",
+        min=1,
+        help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce).",
     ),
     sandbox_mail_url: str | None = typer.Option(
         None,
@@ -399,7 +401,7 @@ def worker(
 def ledger(
     item: str | None = typer.Option(None, "--item", help="Only this outbox item (id or first characters)."),
     decision: str | None = typer.Option(None, "--decision", help="allowed, blocked, held or recorded."),
-    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+    limit: int = limit_option(200, "At most this many, newest first."),
 ) -> None:
     """The compliance ledger: every send decision with its reason and source (append-only)."""
     from sia_tui.compliance.ledger import DECISIONS, ledger_entries
@@ -431,12 +433,19 @@ def templates() -> None:
     from sia_tui.mail.templates import load_templates, templates_dir
 
     settings = settings_for_command()
-    found = load_templates(settings.paths.config_dir)
+    problems: dict[str, str] = {}
+    found = load_templates(settings.paths.config_dir, problems)
     if G.json:
         emit_json([t.to_json() for t in found.values()])
-        return
-    info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
-    table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+    else:
+        info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
+        table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+    # The usable ones are listed (and stay usable by name); each file that is not a template is one sentence, and
+    # the exit status says something needs fixing.
+    for problem in problems.values():
+        info(_("error: {problem} It was skipped.").format(problem=problem))
+    if problems:
+        raise typer.Exit(1)
 
 
 # -------------------------------------------------------------------------------------------------- marketo

@@ -10,6 +10,7 @@ connections changed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import tzinfo
@@ -164,6 +165,7 @@ class SiaApp(App[int]):
         self.cache_ready = False
         self.initial_sync = False
         self._last_run: dict[str, float] = {}
+        self._logging: Any = None  # the app's log file setup, when this app made it (see _start_logging)
 
     @property
     def auto_sync(self) -> bool:
@@ -217,12 +219,22 @@ class SiaApp(App[int]):
         return PeopleScreen()
 
     def on_mount(self) -> None:
+        self._start_logging()
         self._apply_theme()
         if self.keymap:
             self.set_keymap(self.keymap)
         for warning in self.keymap_warnings:
             self.notify(warning, severity="warning", timeout=8)
         self._open_cache()
+
+    def _start_logging(self) -> None:
+        """Diagnostics to logs/app.log while the app runs, and nothing to the terminal (it would paint over us)."""
+        from sia_tui import logs
+
+        active = logs.current()
+        wanted = logs.log_file("app", self.settings.paths.log_dir)
+        if active is None or active.role != "app" or active.path != wanted:  # `sia-tui` set it up already
+            self._logging = logs.setup_logging("app", log_dir=self.settings.paths.log_dir)
 
     @work(thread=True, exclusive=True, group="cache", exit_on_error=False)
     def _open_cache(self) -> None:
@@ -738,6 +750,9 @@ class SiaApp(App[int]):
         what = WORKER_NAMES.get(event.worker.group, event.worker.group or "A background task")
         error = event.worker.error
         self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
+        logging.getLogger("sia_tui.tui").error(
+            "worker %r (%s) failed", event.worker.name, what, exc_info=error if error else None
+        )
         self.notify(f"{what} failed: {describe_error(error) if error else 'unknown error'}", severity="error")
 
     async def action_quit(self) -> None:
@@ -748,6 +763,9 @@ class SiaApp(App[int]):
     async def on_unmount(self) -> None:
         await self.stop_outbox_worker()  # also when the app ends another way (ctrl+c, app.exit())
         await self.backend.aclose()
+        if self._logging is not None:
+            self._logging.close()
+            self._logging = None
 
 
 def run_app(profile: str | None = None) -> int:
