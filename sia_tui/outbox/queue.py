@@ -19,6 +19,7 @@ from sia_tui.compliance.ledger import record_decision
 from sia_tui.outbox.compose import CallDraft, EmailDraft
 from sia_tui.outbox.model import (
     BLOCKED,
+    CAMPAIGN_KINDS,
     DEAD,
     DESTINATIONS,
     DONE,
@@ -55,7 +56,7 @@ def new_id() -> str:
 
 
 def local_today() -> str:
-    return datetime.now().astimezone().date().isoformat()
+    return now_utc().astimezone().date().isoformat()
 
 
 # ------------------------------------------------------------------------------------------------- enqueue
@@ -144,6 +145,35 @@ def enqueue_call(db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | 
         person=draft.person,
         seller=draft.seller.to_json(),
         destinations={"marketo": (PENDING, None), "salesforce": (PENDING, None)},
+        item_id=item_id,
+    )
+
+
+def enqueue_activity(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    payload: dict[str, Any],
+    item_id: str,
+) -> OutboxItem:
+    """A Marketo-only activity (``campaign_add`` / ``campaign_remove``), logged exactly once like an email's.
+
+    ``item_id`` is the caller's idempotency key (e.g. derived from the enrolment); the caller inserts it in the
+    same transaction as the change it records, so the activity exists if and only if that change happened.
+    """
+    if kind not in CAMPAIGN_KINDS:
+        raise OutboxError(f"{kind!r} is not an activity-only outbox kind.")
+    return _insert(
+        db,
+        kind=kind,
+        marketo_id=int(person["marketo_id"]),
+        record_only=False,
+        payload=payload,
+        person=person,
+        seller=seller,
+        destinations={"marketo": (PENDING, None)},
         item_id=item_id,
     )
 

@@ -67,6 +67,7 @@ from sia_tui.outbox.records import (
     salesforce_task,
     who_and_what,
 )
+from sia_tui.outbox.window import SendWindow
 
 if TYPE_CHECKING:
     from sia_tui.config import Settings
@@ -172,7 +173,10 @@ class OutboxWorker:
         smtp: SmtpConfig | None,
         mail_lookup: MailLookup | None = None,
         hooks: Sequence[Hook] = (),
+        prepare: Sequence[Hook] = (),
     ) -> None:
+        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them (campaign steps that fell
+        due are queued there, so they go out in the same cycle)."""
         self.db = db
         self._config = config if callable(config) else (lambda: config)  # type: ignore[misc,return-value]
         self.marketo = marketo
@@ -180,6 +184,7 @@ class OutboxWorker:
         self.smtp = smtp
         self.mail_lookup = mail_lookup
         self.hooks = list(hooks)
+        self.prepare = list(prepare)
         self._type_ids: ActivityTypeIds | None = None
         self._wake = asyncio.Event()
         self.last_report: WorkerReport | None = None
@@ -203,6 +208,12 @@ class OutboxWorker:
         cfg = self.config
         report = WorkerReport()
         self.cycle_report = report
+        for hook in self.prepare:
+            try:
+                await hook(self)
+            except Exception as exc:  # a hook must not stop delivery
+                log.warning("outbox worker hook %s failed: %s", getattr(hook, "__name__", hook), exc)
+                report.note(f"{getattr(hook, '__name__', 'hook')} failed: {exc}")
         await self._smtp_stage(cfg, report)
         await self._marketo_stage(cfg, report)
         await self._salesforce_stage(cfg, report)
@@ -253,7 +264,9 @@ class OutboxWorker:
             batch = q.due(self.db, "smtp", (PENDING,), now=now_utc(), limit=cfg.smtp_batch)
             if not batch:
                 return
-            items = [item for item, _ in batch]
+            items = self._inside_send_window([item for item, _ in batch])
+            if not items:
+                continue
             try:
                 decisions = await check_batch(
                     self.db,
@@ -276,6 +289,20 @@ class OutboxWorker:
                 return
             if not await self._send_emails(cfg, items, decisions, report):
                 return
+
+    def _inside_send_window(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Emails with a send window (campaign steps) wait outside it, e.g. a retry that fell due at night."""
+        now = now_utc()
+        ready: list[OutboxItem] = []
+        for item in items:
+            window = SendWindow.from_json(item.payload.get("send_window"))
+            if window is None or window.contains(now):
+                ready.append(item)
+                continue
+            opens = window.next_open(now)
+            reason = f"waiting for its send window ({window.text()}); it goes at {opens.isoformat()}"
+            q.hold(self.db, "smtp", [item.id], reason, delay_s=(opens - now).total_seconds())
+        return ready
 
     async def _send_emails(
         self,
@@ -328,6 +355,8 @@ class OutboxWorker:
                     subject=str(item.payload.get("subject") or ""),
                     body=str(item.payload.get("body") or ""),
                     date=occurred,
+                    in_reply_to=item.payload.get("in_reply_to"),
+                    references=list(item.payload.get("references") or []),
                 )
                 message_id = str(message["Message-ID"])
                 started = q.start_send(
@@ -448,7 +477,7 @@ class OutboxWorker:
         found: dict[str, str] = {}
         try:
             async for activity in self.marketo.iter_activities(
-                [type_ids.email, type_ids.call],
+                type_ids.all(),
                 since=since,
                 lead_ids=sorted({i.marketo_id for i, _ in doubt}),
             ):
@@ -736,6 +765,7 @@ async def open_worker(
     db: sqlite_utils.Database | None = None,
     mail_lookup_url: str | None = None,
     hooks: Sequence[Hook] = (),
+    prepare: Sequence[Hook] = (),
     **overrides: Any,
 ) -> AsyncIterator[OutboxWorker]:
     """Take the profile's worker lock, build the clients from settings and yield a ready worker.
@@ -794,6 +824,7 @@ async def open_worker(
             smtp=smtp,
             mail_lookup=SandboxMailLookup(lookup_url) if lookup_url else None,
             hooks=hooks,
+            prepare=prepare,
         )
         worker.recovered = recovered
         yield worker
