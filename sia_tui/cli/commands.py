@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "grid_cmd",
     "sync_cmd",
     "people_cmd",
+    "campaign_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -319,7 +319,9 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
     return item_now
 
 
-def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
+def cancel_item(
+    db: sqlite_utils.Database, item_id: str, *, reason: str = "cancelled by the seller"
+) -> OutboxItem:
     """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
     key = resolve_id(db, item_id)
     stamp = iso(now_utc())
@@ -334,9 +336,9 @@ def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
                 "try again once the worker has settled it."
             )
         cur = conn.execute(
-            "UPDATE outbox_destinations SET state = 'cancelled', reason = 'cancelled by the seller', updated_at = ? "
+            "UPDATE outbox_destinations SET state = 'cancelled', reason = ?, updated_at = ? "
             "WHERE item_id = ? AND state IN ('pending', 'dead')",
-            (stamp, key),
+            (reason, stamp, key),
         )
         if cur.rowcount == 0:
             raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")

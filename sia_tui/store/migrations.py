@@ -419,6 +419,7 @@ def _r009_campaigns(conn: sqlite3.Connection) -> None:
             name            TEXT NOT NULL,
             source          TEXT NOT NULL,              -- the TOML file as the seller wrote it
             definition      TEXT NOT NULL,              -- JSON: the validated campaign (steps, window, zone ...)
+            seller          TEXT NOT NULL,              -- JSON: the seller it sends and logs as (name, email, title)
             state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused')),
             paused_at       TEXT,                       -- UTC ISO, while paused
             paused_until    TEXT,                       -- UTC ISO: resumes by itself then (NULL: until resumed)
@@ -450,7 +451,8 @@ def _r009_campaigns(conn: sqlite3.Connection) -> None:
             thread          TEXT NOT NULL DEFAULT '[]', -- JSON: Message-IDs of this enrolment's emails, in order
             enrolled_at     TEXT NOT NULL,
             ended_at        TEXT,
-            end_reason      TEXT,
+            end_reason      TEXT,                       -- completed, removed, replied, bounced, unsubscribed
+            end_detail      TEXT,                       -- the sentence behind it (e.g. the live check's answer)
             updated_at      TEXT NOT NULL,
             UNIQUE (campaign_id, marketo_id)
         );
