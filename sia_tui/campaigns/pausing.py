@@ -182,7 +182,8 @@ def pause_people(
                 "UPDATE campaign_enrolments SET person_paused = 1, paused_until = ? WHERE id = ?",
                 (iso(until) if until else None, enrolment.id),
             )
-            reason = f"until {until.date().isoformat()}" if until else "until resumed"
+            day = local_date(until, record.campaign.timezone).isoformat() if until else ""
+            reason = f"until {day}" if until else "until resumed"
             out.append(PersonOutcome(marketo_id, "paused", reason))
     return out
 

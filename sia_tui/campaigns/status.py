@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
+from sia_tui.campaigns.schedule import local_date
 from sia_tui.campaigns.steps import get_campaign_task
 from sia_tui.campaigns.store import CampaignRecord, Enrolment
 
@@ -73,12 +74,13 @@ def enrolment_status(db: sqlite_utils.Database, record: CampaignRecord, enrolmen
     if enrolment.frozen:
         if enrolment.person_paused:
             why = (
-                f"paused until {enrolment.paused_until.date().isoformat()}"
+                f"paused until {local_date(enrolment.paused_until, record.campaign.timezone).isoformat()}"
                 if enrolment.paused_until
                 else "paused until resumed"
             )
         elif record.paused_until:
-            why = f"the campaign is paused until {record.paused_until.date().isoformat()}"
+            day = local_date(record.paused_until, record.campaign.timezone).isoformat()
+            why = f"the campaign is paused until {day}"
         else:
             why = "the campaign is paused"
         return EnrolmentStatus(**base, state="paused", step=position, next_step_at=None, reason=why, detail=None)

@@ -338,3 +338,30 @@ def flagged_people_reasons(db: sqlite_utils.Database, enrolments: Iterable[Enrol
         for e in wanted
     ]
     return {key: d.reason for key, d in check_cached(db, requests).items() if not d.allowed}
+
+
+def queue_for_step(db: sqlite_utils.Database, task_id: str, draft: Any, *, now: datetime) -> Any:
+    """Queue the email or call the seller made for a manual step and finish the step, in one transaction.
+
+    ``draft`` is an :class:`~sia_tui.outbox.compose.EmailDraft` or ``CallDraft`` (validated by the compose / call
+    screens or commands); it gets the campaign (for logging) and, for an email, the thread headers. Its outbox id
+    is derived from the step, so pressing send twice cannot queue it twice. Returns the outbox item.
+    """
+    from dataclasses import replace
+
+    from sia_tui.outbox.compose import EmailDraft
+    from sia_tui.outbox.queue import enqueue_call, enqueue_email
+
+    task = get_campaign_task(db, task_id)
+    if task is None:
+        raise CampaignOpError("That campaign step no longer exists.")
+    ready = replace(draft, extra={**draft.extra, **step_payload(task.record, task.enrolment, task.index)})
+    queued: list[Any] = []
+
+    def enqueue(item_id: str) -> Any:
+        item = (enqueue_email if isinstance(ready, EmailDraft) else enqueue_call)(db, ready, item_id=item_id)
+        queued.append(item)
+        return item
+
+    finish_step(db, task_id, how="done", now=now, queue=enqueue)
+    return queued[0]
