@@ -54,7 +54,9 @@ def _email_state(db: sqlite_utils.Database, item_id: str) -> tuple[str, str, str
     return (row[0], row[1], row[2], row[3]) if row else None
 
 
-def enrolment_status(db: sqlite_utils.Database, record: CampaignRecord, enrolment: Enrolment) -> EnrolmentStatus:
+def enrolment_status(
+    db: sqlite_utils.Database, record: CampaignRecord, enrolment: Enrolment
+) -> EnrolmentStatus:
     steps = record.campaign.steps
     base: dict[str, Any] = {
         "marketo_id": enrolment.marketo_id,
@@ -83,7 +85,9 @@ def enrolment_status(db: sqlite_utils.Database, record: CampaignRecord, enrolmen
             why = f"the campaign is paused until {day}"
         else:
             why = "the campaign is paused"
-        return EnrolmentStatus(**base, state="paused", step=position, next_step_at=None, reason=why, detail=None)
+        return EnrolmentStatus(
+            **base, state="paused", step=position, next_step_at=None, reason=why, detail=None
+        )
     if enrolment.waiting_on:
         task = get_campaign_task(db, enrolment.waiting_on)
         if task is not None:

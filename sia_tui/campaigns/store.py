@@ -117,8 +117,9 @@ class Enrolment:
 
     @property
     def person_name(self) -> str:
-        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
-        return name or str(self.person.get("email") or f"person {self.marketo_id}")
+        from sia_tui.store.people import display_name
+
+        return display_name(self.person) or str(self.person.get("email") or f"person {self.marketo_id}")
 
 
 ENROLMENT_COLUMNS = (

@@ -39,6 +39,7 @@ from sia_tui.campaigns.store import (
     enrolment_from_row,
     find_campaign,
 )
+from sia_tui.mail.templates import person_context, render
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.model import iso
 from sia_tui.store.db import transaction
@@ -110,17 +111,23 @@ def _name(db: sqlite_utils.Database, marketo_id: int | None, fallback: dict[str,
     return display_name(person) or str(person.get("email") or f"person {marketo_id}")
 
 
+def _filled(text: str, person: dict[str, Any] | None, seller: dict[str, Any]) -> str:
+    """A step's subject as this person will read it (fields filled; an empty one blank, a prompt left as is)."""
+    return render(text, person_context(person or {}, seller), blank=lambda _name: "").text
+
+
 def _step_item(db: sqlite_utils.Database, task: CampaignTask, now: datetime) -> TodayItem:
     step = task.step
     person = get_person(db, task.enrolment.marketo_id)
-    where = f"day {step.day} of {task.record.campaign.name}"
+    where = f"day {step.day}"
     if task.kind == "call":
         phone = str((person or {}).get("phone") or "")
-        detail = f"Call ({where})" + (f" · {phone}" if phone else "")
+        detail = where + (f" · {phone}" if phone else "")
     elif task.kind == "email":
-        detail = f"Write: {step.subject or 'an email'} ({where})"
+        subject = _filled(step.subject, person, task.record.seller.to_json()) if step.subject else "an email"
+        detail = f"{subject} · {where}"
     else:
-        detail = f"{task.subject(person)} ({where})"
+        detail = f"{task.subject(person)} · {where}"
     if step.notes:
         detail += f" · {step.notes}"
     if task.note:
@@ -179,7 +186,7 @@ def _email_items(db: sqlite_utils.Database, now: datetime, until: datetime) -> l
                     id=f"outbox:{item_id}",
                     kind="failed_email",
                     marketo_id=item.marketo_id,
-                    person=item.person_name,
+                    person=_name(db, item.marketo_id, item.person),
                     due_at=datetime.fromisoformat(updated),
                     campaign=campaign,
                     detail=" ".join(f"{item.subject} · {reason or error or 'failed'}".split()),
@@ -196,7 +203,7 @@ def _email_items(db: sqlite_utils.Database, now: datetime, until: datetime) -> l
                 id=f"outbox:{item_id}",
                 kind="scheduled_email",
                 marketo_id=item.marketo_id,
-                person=item.person_name,
+                person=_name(db, item.marketo_id, item.person),
                 due_at=when,
                 campaign=campaign,
                 detail=" ".join(f"{item.subject} · {why}".split()),
@@ -223,6 +230,8 @@ def _upcoming_auto_emails(db: sqlite_utils.Database, now: datetime, until: datet
         step = record.campaign.steps[enrolment.step]
         if step.type != "auto_email":
             continue
+        person = get_person(db, enrolment.marketo_id) or enrolment.person
+        subject = _filled(step.subject, person, record.seller.to_json()) if step.subject else step.template
         out.append(
             TodayItem(
                 id=f"next:{enrolment.id}",
@@ -231,9 +240,7 @@ def _upcoming_auto_emails(db: sqlite_utils.Database, now: datetime, until: datet
                 person=_name(db, enrolment.marketo_id, enrolment.person),
                 due_at=max(enrolment.next_step_at or now, now),
                 campaign=record.campaign.name,
-                detail=" ".join(
-                    f"{step.subject or step.template or 'email'} · day {step.day}, goes by itself".split()
-                ),
+                detail=" ".join(f"{subject or 'email'} · day {step.day}, goes by itself".split()),
                 actions=("skip",),
             )
         )
@@ -256,7 +263,11 @@ def today_items(
             work.append(_with_overdue(item, task.due_at < day_end(now, tz, 0)))
     linked = _linked_reminders(db)
     for reminder in list_tasks(db, today=today):
-        if reminder.id in linked or not reminder.due_date or reminder.due_date > (today + timedelta(days=1)).isoformat():
+        if (
+            reminder.id in linked
+            or not reminder.due_date
+            or reminder.due_date > (today + timedelta(days=1)).isoformat()
+        ):
             continue
         due = datetime.combine(date.fromisoformat(reminder.due_date), datetime.min.time(), tzinfo=tz or UTC)
         work.append(

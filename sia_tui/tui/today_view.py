@@ -46,7 +46,8 @@ def when_text(item: Any, now: datetime, tz: tzinfo | None) -> tuple[str, str]:
         return "", ""
     due, today = local(item.due_at, tz), local(now, tz)
     if item.kind == "failed_email":
-        return _("failed {when}").format(when=due.strftime("%a %H:%M")), "bold red"
+        when = due.strftime("%H:%M") if due.date() == today.date() else due.strftime("%a %d %b")
+        return _("failed {when}").format(when=when), "bold red"
     if item.kind == "engagement":
         hours = max(0, int((now - item.due_at).total_seconds() // 3600))
         if hours < 1:

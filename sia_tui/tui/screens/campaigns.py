@@ -52,6 +52,18 @@ notes = "What to ask."
 """
 
 
+class ListTable(DataTable[Any]):
+    """A row-cursor table that also moves with j / k, like the other lists of the app."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+
+
 def _local_zone_name() -> str:
     import os
 
@@ -96,7 +108,7 @@ class CampaignsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         yield Static(id="campaigns-bar")
-        yield DataTable(id="campaigns-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="campaigns-table")
         yield Static(
             Text(
                 _("No campaigns yet.")
@@ -275,7 +287,7 @@ class CampaignScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         yield Static(id="campaign-summary")
-        yield DataTable(id="campaign-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="campaign-table")
         yield Static(id="campaign-detail")
         yield Footer()
 
@@ -366,20 +378,24 @@ class CampaignScreen(Screen[None]):
         from sia_tui.campaigns.preview import preview
 
         self.rows = preview(self.sia.backend.db, record.id, now=self.sia.clock())
-        table = self._columns(
-            [("person", _("Person")), ("step", _("Step")), ("type", _("Type")), ("local", _("Their time")),
-             ("zone", _("Zone")), ("status", _("Status"))]
-        )  # fmt: skip
+        wide = (self.size.width or 120) >= 100
+        columns = [
+            ("person", _("Person")),
+            ("step", _("Step")),
+            ("type", _("Type")),
+            ("local", _("Their time")),
+        ]
+        table = self._columns([*columns, *([("zone", _("Zone"))] if wide else []), ("status", _("Status"))])
         for index, r in enumerate(self.rows):
-            table.add_row(
-                fit(safe_text(r.person), 24),
+            cells = [
+                fit(safe_text(r.person), 24 if wide else 16),
                 Text(_("{step} · day {day}").format(step=r.step, day=r.day), end=""),
                 Text(r.type.replace("_", " "), end=""),
                 Text(r.local(), style="bold" if r.type == "auto_email" else "", end=""),
-                Text(r.timezone, style="dim", end=""),
-                Text(r.status, end=""),
-                key=str(index),
-            )
+            ]
+            if wide:
+                cells.append(Text(r.timezone, style="dim", end=""))
+            table.add_row(*cells, Text(r.status, end=""), key=str(index))
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
