@@ -44,7 +44,9 @@ EMAIL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesTemplateName", "Sales Template Name", "string"),
         CustomAttributeSpec("recipients", "Recipients", "string", "To, CC and BCC addresses"),
         CustomAttributeSpec("recordedOnly", "Recorded Only", "boolean", "Sent outside sia-tui, only logged"),
-        CustomAttributeSpec("salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _PERSON_ID,
         _ID,
     ),
@@ -70,7 +72,9 @@ CALL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesPhoneNumberCalled", "Sales Phone Number Called", "string"),
         CustomAttributeSpec("salesCallReason", "Sales Call Reason", "string"),
         CustomAttributeSpec("salesCallNotes", "Sales Call Notes", "text"),
-        CustomAttributeSpec("salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _SOURCE,
         _PERSON_ID,
         _ID,
@@ -79,7 +83,9 @@ CALL_SPEC = CustomActivityTypeSpec(
 
 CAMPAIGN_ADD_TYPE = "siaAddToSalesCampaign"
 CAMPAIGN_REMOVE_TYPE = "siaRemovedFromSalesCampaign"
-_CAMPAIGN_NAME = CustomAttributeSpec("salesCampaignName", "Sales Campaign Name", "string", "Name of the campaign")
+_CAMPAIGN_NAME = CustomAttributeSpec(
+    "salesCampaignName", "Sales Campaign Name", "string", "Name of the campaign"
+)
 _CAMPAIGN_ATTRIBUTES = (
     CustomAttributeSpec("salesCampaignId", "Sales Campaign ID", "string", "The campaign's id in sia-tui"),
     CustomAttributeSpec("sentBy", "Sent By", "string", "The seller's email address"),

@@ -118,7 +118,11 @@ class SendWindow:
         local = moment.astimezone(self.tz)
         if not self.open_day(local.date()):
             return False
-        return at_minute(local.date(), self.start, self.tz) <= moment < at_minute(local.date(), self.end, self.tz)
+        return (
+            at_minute(local.date(), self.start, self.tz)
+            <= moment
+            < at_minute(local.date(), self.end, self.tz)
+        )
 
     def next_open(self, moment: datetime) -> datetime:
         """``moment`` itself when inside the window, else the start of the next opening (UTC)."""

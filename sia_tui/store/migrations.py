@@ -391,7 +391,9 @@ def _widen_outbox_kinds(conn: sqlite3.Connection) -> None:
     if row is None or _OUTBOX_KIND_CHECK_WIDE in row[0]:
         return
     if _OUTBOX_KIND_CHECK not in row[0]:
-        raise sqlite3.DatabaseError("the outbox table's kind constraint is not the one this migration expects")
+        raise sqlite3.DatabaseError(
+            "the outbox table's kind constraint is not the one this migration expects"
+        )
     version = conn.execute("PRAGMA schema_version").fetchone()[0]
     conn.execute("PRAGMA writable_schema = ON")
     try:

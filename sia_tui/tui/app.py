@@ -661,9 +661,13 @@ class SiaApp(App[int]):
             self.action_keys_help,
         )
         yield SystemCommand(
-            "Command Center", "Today's calls, emails to write, tasks, scheduled and failed emails (C)", self.action_today
+            "Command Center",
+            "Today's calls, emails to write, tasks, scheduled and failed emails (C)",
+            self.action_today,
         )
-        yield SystemCommand("Sales campaigns", "Multi-step cadences: list, open, edit, pause (S)", self.action_campaigns)
+        yield SystemCommand(
+            "Sales campaigns", "Multi-step cadences: list, open, edit, pause (S)", self.action_campaigns
+        )
         yield SystemCommand("Reminder tasks", "Overdue, today, tomorrow, later (T)", self.action_tasks)
         yield SystemCommand(
             "Settings",

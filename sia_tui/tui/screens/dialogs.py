@@ -120,7 +120,9 @@ class DateScreen(ModalScreen["date | None"]):
     With ``allow_empty`` an empty answer is allowed and dismisses with :data:`NO_DATE` (e.g. "pause until
     resumed")."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="DateScreen") + "DateScreen #date-hint { height: auto; color: $text-muted; }"
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="DateScreen") + "DateScreen #date-hint { height: auto; color: $text-muted; }"
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]

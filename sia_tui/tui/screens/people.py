@@ -83,7 +83,11 @@ class PeopleScreen(Screen[None]):
         Binding(keys_for("cycle-sort"), "cycle_sort", "Sort", id="cycle-sort", show=False),
         Binding(keys_for("clear-search"), "clear", "Clear", id="clear-search", show=False),
         Binding(
-            keys_for("add-to-campaign"), "add_to_campaign", "Add to campaign", id="add-to-campaign", show=False
+            keys_for("add-to-campaign"),
+            "add_to_campaign",
+            "Add to campaign",
+            id="add-to-campaign",
+            show=False,
         ),
     ]
 

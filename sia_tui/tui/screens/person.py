@@ -94,7 +94,11 @@ class PersonScreen(Screen[None]):
         Binding(keys_for("tab-prev"), "tab_step(-1)", "Previous tab", id="tab-prev", show=False),
         Binding(keys_for("person-task"), "new_task", "Task", id="person-task", key_display="t"),
         Binding(
-            keys_for("add-to-campaign"), "add_to_campaign", "Add to campaign", id="add-to-campaign", show=False
+            keys_for("add-to-campaign"),
+            "add_to_campaign",
+            "Add to campaign",
+            id="add-to-campaign",
+            show=False,
         ),
         Binding(
             keys_for("record-optout"),
