@@ -576,7 +576,7 @@ class CampaignEditScreen(Screen["CampaignRecord | None"]):
 
         text = self.query_one(TextArea).text
         settings = self.sia.settings
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "seller": seller_from_settings(settings),
             "now": self.sia.clock(),
             "config_dir": settings.paths.config_dir,
