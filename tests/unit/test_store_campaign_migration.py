@@ -12,9 +12,10 @@ from sia_tui.store.db import connect, migrate
 from sia_tui.store.migrations import RECORDS_MIGRATIONS
 
 
-def records_at_schema_8(path) -> sqlite3.Connection:
+def records_before_campaigns(path) -> sqlite3.Connection:
+    """A records file at the schema just before the campaigns migration (the last one), with one outbox item."""
     conn = connect(path)
-    migrate(conn, RECORDS_MIGRATIONS[:8])
+    migrate(conn, RECORDS_MIGRATIONS[:-1])
     conn.execute(
         "INSERT INTO outbox (id, kind, marketo_id, payload, person, seller, local_date, occurred_at, state, "
         "created_at, updated_at) VALUES ('a1', 'email', 1, '{}', '{}', '{}', '2026-11-02', 'x', 'queued', 'x', 'x')"
@@ -28,9 +29,10 @@ def records_at_schema_8(path) -> sqlite3.Connection:
 
 @pytest.mark.parametrize("extra_column", [False, True])
 def test_r009_keeps_the_outbox_and_accepts_the_campaign_kinds(tmp_path, extra_column):
-    conn = records_at_schema_8(tmp_path / "r.db")
-    if extra_column:  # e.g. the scheduled-send branch's not-before column, migrated first
-        conn.execute("ALTER TABLE outbox ADD COLUMN send_at TEXT")
+    conn = records_before_campaigns(tmp_path / "r.db")
+    if extra_column:  # e.g. the scheduled sends' not-before column, added by an earlier migration
+        if not any(r[1] == "send_at" for r in conn.execute("PRAGMA table_info(outbox)")):
+            conn.execute("ALTER TABLE outbox ADD COLUMN send_at TEXT")
         conn.execute("UPDATE outbox SET send_at = '2026-12-08T00:00:00+00:00'")
     assert migrate(conn, RECORDS_MIGRATIONS) == len(RECORDS_MIGRATIONS)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
