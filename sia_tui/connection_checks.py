@@ -175,6 +175,10 @@ def usage_check(data: dict[str, Any], quota: int) -> Check:
     return _check("marketo", "api_usage", True, detail, data=figures)
 
 
+#: What each custom activity type logs, as the check's sentences name it ("for emails", "for campaign adds").
+_TYPE_USES = {"campaign_add": "campaign add", "campaign_remove": "campaign removal"}
+
+
 def custom_types_check(found: dict[str, Any]) -> Check:
     """Which of the custom activity types the outbox logs to exist (``found``: apiName -> {id, status})."""
     present: list[str] = []
@@ -183,6 +187,7 @@ def custom_types_check(found: dict[str, Any]) -> Check:
     deleted: list[str] = []
     for kind, spec in ACTIVITY_TYPE_SPECS.items():
         entry = found.get(spec.api_name)
+        kind = _TYPE_USES.get(kind, kind)
         label = f"{spec.api_name} (for {kind}s)"
         status = str((entry or {}).get("status") or "").lower()
         if entry is None:

@@ -331,6 +331,7 @@ def worker(
 ) -> None:
     """Send and log the outbox, then sync reminder tasks and write opt-outs to Salesforce: once (--once) or until
     interrupted. One worker per profile."""
+    from sia_tui.campaigns.hooks import campaign_hooks
     from sia_tui.outbox.lock import WorkerBusyError
     from sia_tui.outbox.worker import WorkerReport, open_worker
     from sia_tui.tasks.hooks import worker_hooks
@@ -371,7 +372,10 @@ def worker(
 
     async def main() -> None:
         hooks = worker_hooks(settings)  # reminder-task sync and the opt-out push, settings re-read each cycle
-        async with open_worker(settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, **overrides) as w:
+        prepare = campaign_hooks(settings)  # campaign steps that fell due, queued before each cycle's sends
+        async with open_worker(
+            settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, prepare=prepare, **overrides
+        ) as w:
             if w.recovered:
                 info(f"settling {w.recovered} write(s) interrupted when the previous worker stopped")
             if once:

@@ -121,9 +121,33 @@ async def check_batch(
     live: bool = True,
 ) -> dict[str, Decision]:
     """A decision for every request. Raises :class:`CheckUnavailableError` when a live check is impossible."""
+    decisions, pending = _local_optouts(db, requests)
+    if not pending:
+        return decisions
+    if live:
+        if marketo is None:
+            raise CheckUnavailableError("No Marketo connection is configured to check unsubscribe status.")
+        decisions.update(await _live(marketo, pending))
+    else:
+        decisions.update(_cached(db, pending))
+    return decisions
+
+
+def check_cached(db: sqlite_utils.Database, requests: Sequence[CheckRequest]) -> dict[str, Decision]:
+    """Local opt-outs and the flags cached by the last sync, without asking Marketo (e.g. at campaign enrolment,
+    which must work offline; the live check still runs at every real send)."""
+    decisions, pending = _local_optouts(db, requests)
+    decisions.update(_cached(db, pending))
+    return decisions
+
+
+def _local_optouts(
+    db: sqlite_utils.Database, requests: Sequence[CheckRequest]
+) -> tuple[dict[str, Decision], list[CheckRequest]]:
+    """Decisions for the requests a local opt-out blocks, and the requests left to check."""
     decisions: dict[str, Decision] = {}
     if not requests:
-        return decisions
+        return decisions, []
     local = matching_optouts(db, [r.marketo_id for r in requests], [a for r in requests for a in r.addresses])
     by_id = {o["marketo_id"]: o for o in local if o["marketo_id"] is not None}
     by_email = {email_key(o["email"]): o for o in local if o["email"]}
@@ -144,15 +168,7 @@ async def check_batch(
             )
         else:
             pending.append(req)
-    if not pending:
-        return decisions
-    if live:
-        if marketo is None:
-            raise CheckUnavailableError("No Marketo connection is configured to check unsubscribe status.")
-        decisions.update(await _live(marketo, pending))
-    else:
-        decisions.update(_cached(db, pending))
-    return decisions
+    return decisions, pending
 
 
 def _lookup_values(requests: Sequence[CheckRequest]) -> list[str]:

@@ -1,9 +1,10 @@
 """The Marketo custom activity types sia-tui logs to, named after MSIA's native sales activities.
 
-Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions two
-custom types with MSIA's attribute names plus ``siaActivityId`` — our idempotency key — which lets the worker find
-an activity whose write reply was lost instead of writing it twice. Two types stay well within the usual limit of
-10 custom types per subscription.
+Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions four
+custom types — Send Sales Email, Received Sales Call, Add to Sales Campaign and Removed from Sales Campaign — with
+MSIA's attribute names plus ``siaActivityId`` — our idempotency key — which lets the worker find an activity whose
+write reply was lost instead of writing it twice. Four types stay within the usual limit of 10 custom types per
+subscription. "Removed from Sales Campaign" also carries the reason (MSIA's has none; campaigns.md §14).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ EMAIL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesTemplateName", "Sales Template Name", "string"),
         CustomAttributeSpec("recipients", "Recipients", "string", "To, CC and BCC addresses"),
         CustomAttributeSpec("recordedOnly", "Recorded Only", "boolean", "Sent outside sia-tui, only logged"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _PERSON_ID,
         _ID,
     ),
@@ -68,26 +72,81 @@ CALL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesPhoneNumberCalled", "Sales Phone Number Called", "string"),
         CustomAttributeSpec("salesCallReason", "Sales Call Reason", "string"),
         CustomAttributeSpec("salesCallNotes", "Sales Call Notes", "text"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _SOURCE,
         _PERSON_ID,
         _ID,
     ),
 )
 
-SPECS: dict[str, CustomActivityTypeSpec] = {"email": EMAIL_SPEC, "call": CALL_SPEC}
+CAMPAIGN_ADD_TYPE = "siaAddToSalesCampaign"
+CAMPAIGN_REMOVE_TYPE = "siaRemovedFromSalesCampaign"
+_CAMPAIGN_NAME = CustomAttributeSpec(
+    "salesCampaignName", "Sales Campaign Name", "string", "Name of the campaign"
+)
+_CAMPAIGN_ATTRIBUTES = (
+    CustomAttributeSpec("salesCampaignId", "Sales Campaign ID", "string", "The campaign's id in sia-tui"),
+    CustomAttributeSpec("sentBy", "Sent By", "string", "The seller's email address"),
+    _SOURCE,
+    _PERSON_ID,
+    _ID,
+)
+
+CAMPAIGN_ADD_SPEC = CustomActivityTypeSpec(
+    api_name=CAMPAIGN_ADD_TYPE,
+    name="Add to Sales Campaign (sia-tui)",
+    trigger_name="Is Added to Sales Campaign (sia-tui)",
+    filter_name="Added to Sales Campaign (sia-tui)",
+    description="A seller enrolled the person in a sales campaign in sia-tui (after MSIA's Add to Sales Campaign).",
+    primary_attribute=_CAMPAIGN_NAME,
+    attributes=_CAMPAIGN_ATTRIBUTES,
+)
+
+CAMPAIGN_REMOVE_SPEC = CustomActivityTypeSpec(
+    api_name=CAMPAIGN_REMOVE_TYPE,
+    name="Removed from Sales Campaign (sia-tui)",
+    trigger_name="Is Removed from Sales Campaign (sia-tui)",
+    filter_name="Removed from Sales Campaign (sia-tui)",
+    description="The person's sales campaign in sia-tui ended (after MSIA's Removed from Sales Campaign).",
+    primary_attribute=_CAMPAIGN_NAME,
+    attributes=(
+        *_CAMPAIGN_ATTRIBUTES,
+        CustomAttributeSpec(
+            "removalReason",
+            "Removal Reason",
+            "string",
+            "completed, removed, replied, bounced, unsubscribed",
+        ),
+    ),
+)
+
+SPECS: dict[str, CustomActivityTypeSpec] = {
+    "email": EMAIL_SPEC,
+    "call": CALL_SPEC,
+    "campaign_add": CAMPAIGN_ADD_SPEC,
+    "campaign_remove": CAMPAIGN_REMOVE_SPEC,
+}
 
 
 @dataclass(frozen=True)
 class ActivityTypeIds:
     email: int
     call: int
+    campaign_add: int
+    campaign_remove: int
 
     def for_kind(self, kind: str) -> int:
-        return self.email if kind == "email" else self.call
+        """The type id for an outbox item kind (``email``, ``call``, ``campaign_add``, ``campaign_remove``)."""
+        return int(getattr(self, kind))
+
+    def all(self) -> list[int]:
+        return [self.email, self.call, self.campaign_add, self.campaign_remove]
 
 
 async def provision(marketo: MarketoClient) -> dict[str, CustomActivityType]:
-    """Create, extend and approve both types as needed (idempotent: no writes when they already match)."""
+    """Create, extend and approve every type as needed (idempotent: no writes when they already match)."""
     return {kind: await marketo.ensure_custom_activity_type(spec) for kind, spec in SPECS.items()}
 
 
@@ -100,7 +159,7 @@ def _ready(found: CustomActivityType | None, spec: CustomActivityTypeSpec) -> bo
 
 
 async def resolve_type_ids(marketo: MarketoClient, *, auto_provision: bool = True) -> ActivityTypeIds:
-    """The two type ids: one read when they are provisioned, else provisioned first (when allowed)."""
+    """The type ids: one read when they are provisioned, else provisioned first (when allowed)."""
     existing = {t.api_name: t for t in await marketo.custom_activity_types()}
     ids: dict[str, int] = {}
     for kind, spec in SPECS.items():
@@ -114,4 +173,4 @@ async def resolve_type_ids(marketo: MarketoClient, *, auto_provision: bool = Tru
             found = await marketo.ensure_custom_activity_type(spec)
         assert found is not None and found.id is not None
         ids[kind] = found.id
-    return ActivityTypeIds(email=ids["email"], call=ids["call"])
+    return ActivityTypeIds(**ids)

@@ -129,9 +129,12 @@ class EmailDraft:
     template: str | None
     record_only: bool
     warnings: tuple[str, ...] = field(default=())
+    #: More payload keys, e.g. a campaign step's ``campaign``, ``send_window``, ``in_reply_to``, ``references``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "to": list(self.to),
             "cc": list(self.cc),
             "bcc": list(self.bcc),
@@ -284,9 +287,12 @@ class CallDraft:
     duration_s: int
     notes: str
     phone: str
+    #: More payload keys, e.g. ``campaign`` for a call made as a campaign step.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "outcome": self.outcome,
             "reason": self.reason,
             "status": self.status,

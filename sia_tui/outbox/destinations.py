@@ -185,7 +185,7 @@ class MarketoDestination:
         dates = [parse_iso(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
         found: dict[str, str | None] = {}
         async for activity in self.client.iter_activities(
-            [self.types.value.email, self.types.value.call],
+            self.types.value.all(),
             since=min(dates) - timedelta(hours=1),
             lead_ids=sorted({i.marketo_id for i, _d in doubt}),
         ):

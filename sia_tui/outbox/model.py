@@ -11,6 +11,13 @@ from sia_tui.clock import system_clock
 
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
 
+#: Item kinds. The two campaign kinds are Marketo-only activities ("Add to Sales Campaign", "Removed from Sales
+#: Campaign"): they reuse the outbox's durable, exactly-once delivery instead of a second queue.
+EMAIL, CALL = "email", "call"
+CAMPAIGN_ADD, CAMPAIGN_REMOVE = "campaign_add", "campaign_remove"
+CAMPAIGN_KINDS: frozenset[str] = frozenset({CAMPAIGN_ADD, CAMPAIGN_REMOVE})
+ITEM_KINDS: tuple[str, ...] = (EMAIL, CALL, CAMPAIGN_ADD, CAMPAIGN_REMOVE)
+
 #: Destination states.
 #: pending  — waiting for its next attempt (``next_attempt_at``);
 #: sending  — a write is in flight; found at start-up it means the worker died mid-write (→ unknown);
@@ -111,6 +118,10 @@ class OutboxItem:
     def subject(self) -> str:
         if self.kind == "email":
             return str(self.payload.get("subject") or "")
+        if self.kind == CAMPAIGN_ADD:
+            return f"Add to Sales Campaign: {self.payload.get('campaign_name') or ''}"
+        if self.kind == CAMPAIGN_REMOVE:
+            return f"Removed from Sales Campaign: {self.payload.get('campaign_name') or ''}"
         parts = [p for p in (self.payload.get("outcome"), self.payload.get("reason")) if p]
         return "Call" + (f": {' / '.join(parts)}" if parts else "")
 

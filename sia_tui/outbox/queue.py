@@ -22,6 +22,7 @@ from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import CallDraft, EmailDraft
 from sia_tui.outbox.model import (
     BLOCKED,
+    CAMPAIGN_KINDS,
     DEAD,
     DESTINATIONS,
     DONE,
@@ -182,6 +183,35 @@ def enqueue_call(
     )
 
 
+def enqueue_activity(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    payload: dict[str, Any],
+    item_id: str,
+) -> OutboxItem:
+    """A Marketo-only activity (``campaign_add`` / ``campaign_remove``), logged exactly once like an email's.
+
+    ``item_id`` is the caller's idempotency key (e.g. derived from the enrolment); the caller inserts it in the
+    same transaction as the change it records, so the activity exists if and only if that change happened.
+    """
+    if kind not in CAMPAIGN_KINDS:
+        raise OutboxError(f"{kind!r} is not an activity-only outbox kind.")
+    return _insert(
+        db,
+        kind=kind,
+        marketo_id=int(person["marketo_id"]),
+        record_only=False,
+        payload=payload,
+        person=person,
+        seller=seller,
+        destinations={"marketo": (PENDING, None)},
+        item_id=item_id,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------- read
 
 
@@ -333,7 +363,9 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
     return item_now
 
 
-def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
+def cancel_item(
+    db: sqlite_utils.Database, item_id: str, *, reason: str = "cancelled by the seller"
+) -> OutboxItem:
     """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
     key = resolve_id(db, item_id)
     stamp = iso(now_utc())
@@ -348,9 +380,9 @@ def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
                 "try again once the worker has settled it."
             )
         cur = conn.execute(
-            "UPDATE outbox_destinations SET state = 'cancelled', reason = 'cancelled by the seller', updated_at = ? "
+            "UPDATE outbox_destinations SET state = 'cancelled', reason = ?, updated_at = ? "
             "WHERE item_id = ? AND state IN ('pending', 'dead')",
-            (stamp, key),
+            (reason, stamp, key),
         )
         if cur.rowcount == 0:
             raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")

@@ -12,7 +12,7 @@ from typing import Any
 from sia_tui.mail.templates import render_subject_template
 from sia_tui.marketo.models import CustomActivity
 from sia_tui.outbox.activity_types import ACTIVITY_ID_ATTRIBUTE, SOURCE
-from sia_tui.outbox.model import CALL_STATUSES, OutboxItem, parse_iso
+from sia_tui.outbox.model import CALL_STATUSES, CAMPAIGN_KINDS, CAMPAIGN_REMOVE, OutboxItem, parse_iso
 
 MAX_DESCRIPTION = 32_000
 MAX_NOTES_ATTRIBUTE = 4_000
@@ -43,10 +43,22 @@ def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
             "salesTemplateName": p.get("template") or "",
             "recipients": recipients[:255],
             "recordedOnly": bool(item.record_only),
+            "salesCampaignName": (p.get("campaign") or {}).get("name") or "",
             "marketoSalesPersonId": str(item.marketo_id),
             ACTIVITY_ID_ATTRIBUTE: item.id,
         }
         primary = email_primary_value(item)
+    elif item.kind in CAMPAIGN_KINDS:
+        attributes = {
+            "salesCampaignId": str(p.get("campaign_id") or ""),
+            "sentBy": seller_email,
+            "source": SOURCE,
+            "marketoSalesPersonId": str(item.marketo_id),
+            ACTIVITY_ID_ATTRIBUTE: item.id,
+        }
+        if item.kind == CAMPAIGN_REMOVE:
+            attributes["removalReason"] = str(p.get("reason") or "")
+        primary = p.get("campaign_name") or "Sales Campaign"
     else:
         attributes = {
             "salesCallMadeBy": seller_email,
@@ -55,6 +67,7 @@ def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
             "salesPhoneNumberCalled": p.get("phone") or "",
             "salesCallReason": p.get("reason") or "",
             "salesCallNotes": (p.get("notes") or "")[:MAX_NOTES_ATTRIBUTE],
+            "salesCampaignName": (p.get("campaign") or {}).get("name") or "",
             "source": SOURCE,
             "marketoSalesPersonId": str(item.marketo_id),
             ACTIVITY_ID_ATTRIBUTE: item.id,
@@ -127,12 +140,16 @@ def salesforce_task(
         activity_type = "Call"
         activity_subject = " / ".join(x for x in (p.get("outcome"), p.get("reason")) if x) or "Call"
         text = str(p.get("notes") or "")
+    campaign = p.get("campaign") or {}  # set on emails and calls that are campaign steps
     subject = (
         render_subject_template(
             settings.subject_template,
             {
                 "activity_type": activity_type,
                 "activity_subject": activity_subject,
+                "sales_campaign_name": campaign.get("name") or "",
+                "sales_campaign_day": str(campaign.get("day") or ""),
+                "sales_campaign_step": str(campaign.get("step") or ""),
                 "call_outcome": p.get("outcome") if item.kind == "call" else "",
                 "call_reason": p.get("reason") if item.kind == "call" else "",
             },

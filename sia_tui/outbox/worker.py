@@ -79,6 +79,7 @@ from sia_tui.outbox.destinations import (
 from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem, parse_iso
 from sia_tui.outbox.records import TaskSettings
 from sia_tui.outbox.schedule import seller_zone
+from sia_tui.outbox.window import SendWindow
 from sia_tui.store.email_key import email_key
 
 if TYPE_CHECKING:
@@ -228,7 +229,10 @@ class OutboxWorker:
         mail_lookup: MailLookup | None = None,
         hooks: Sequence[Hook] = (),
         clock: Clock = system_clock,
+        prepare: Sequence[Hook] = (),
     ) -> None:
+        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them (campaign steps that fell
+        due are queued there, so they go out in the same cycle)."""
         self.db = db
         self._config = config if callable(config) else (lambda: config)  # type: ignore[misc,return-value]
         self.marketo = marketo
@@ -238,6 +242,7 @@ class OutboxWorker:
         self.hooks = list(hooks)
         self.clock = clock
         self._types = ActivityTypeCache()
+        self.prepare = list(prepare)
         self._wake = asyncio.Event()
         self.last_report: WorkerReport | None = None
         #: The report of the cycle in progress: hooks add their notes and ``extra`` results to it.
@@ -269,6 +274,12 @@ class OutboxWorker:
         cfg = self.config
         report = WorkerReport()
         self.cycle_report = report
+        for hook in self.prepare:
+            try:
+                await hook(self)
+            except Exception as exc:  # a hook must not stop delivery
+                log.warning("outbox worker hook %s failed: %s", getattr(hook, "__name__", hook), exc)
+                report.note(f"{getattr(hook, '__name__', 'hook')} failed: {exc}")
         await self._smtp_stage(cfg, report)
         for destination in destinations_for(
             marketo=self.marketo, salesforce=self.salesforce, cfg=cfg, db=self.db, types=self._types,
@@ -337,7 +348,7 @@ class OutboxWorker:
             batch = q.due(self.db, "smtp", (PENDING,), now=now, limit=limit)
             if not batch:
                 return
-            items = self._buildable([item for item, _ in batch], cfg, report)
+            items = self._buildable(self._inside_send_window([item for item, _ in batch]), cfg, report)
             if not items:
                 continue
             requests = [_check_request(i) for i in items]
@@ -413,6 +424,21 @@ class OutboxWorker:
                 count=len(waiting), when=first.strftime("%H:%M:%S UTC")
             )
         )
+
+    def _inside_send_window(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Emails with a send window (campaign steps) wait outside it, e.g. a retry that fell due at night."""
+        now = self.clock()
+        ready: list[OutboxItem] = []
+        for item in items:
+            window = SendWindow.from_json(item.payload.get("send_window"))
+            if window is None or window.contains(now):
+                ready.append(item)
+                continue
+            opens = window.next_open(now)
+            reason = f"waiting for its send window ({window.text()}); it goes at {opens.isoformat()}"
+            q.hold(self.db, "smtp", [item.id], reason, delay_s=(opens - now).total_seconds(), now=now)
+        return ready
+
 
     async def _send_emails(
         self,
@@ -705,6 +731,8 @@ def _message(item: OutboxItem, date: datetime) -> Any:
         subject=str(item.payload.get("subject") or ""),
         body=str(item.payload.get("body") or ""),
         date=date,
+        in_reply_to=item.payload.get("in_reply_to"),
+        references=list(item.payload.get("references") or []),
     )
 
 
@@ -723,6 +751,7 @@ async def open_worker(
     mail_lookup_url: str | None = None,
     hooks: Sequence[Hook] = (),
     clock: Clock = system_clock,
+    prepare: Sequence[Hook] = (),
     **overrides: Any,
 ) -> AsyncIterator[OutboxWorker]:
     """Take the profile's worker lock, build the clients from settings and yield a ready worker.
@@ -784,6 +813,7 @@ async def open_worker(
             mail_lookup=SandboxMailLookup(lookup_url) if lookup_url else None,
             hooks=hooks,
             clock=clock,
+            prepare=prepare,
         )
         worker.recovered = recovered
         yield worker

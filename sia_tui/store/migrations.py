@@ -432,6 +432,114 @@ def _c009_people_email_key(conn: sqlite3.Connection) -> None:
     )
 
 
+_OUTBOX_KIND_CHECK = "CHECK (kind IN ('email', 'call'))"
+_OUTBOX_KIND_CHECK_WIDE = "CHECK (kind IN ('email', 'call', 'campaign_add', 'campaign_remove'))"
+
+
+def _widen_outbox_kinds(conn: sqlite3.Connection) -> None:
+    """Let the outbox hold the two Marketo-only campaign activities, without copying the table.
+
+    Rebuilding ``outbox`` would be the usual way, but dropping it with foreign keys on cascades into
+    ``outbox_destinations`` (and ``PRAGMA foreign_keys`` cannot change inside a migration's transaction). A looser
+    CHECK changes nothing on disk, so SQLite's documented procedure for it applies (sqlite.org/lang_altertable.html,
+    "making other kinds of table schema changes"): edit the stored CREATE statement and bump ``schema_version``.
+    Columns added to ``outbox`` by other migrations are untouched: only the CHECK text is replaced.
+    """
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+    if row is None or _OUTBOX_KIND_CHECK_WIDE in row[0]:
+        return
+    if _OUTBOX_KIND_CHECK not in row[0]:
+        raise sqlite3.DatabaseError(
+            "the outbox table's kind constraint is not the one this migration expects"
+        )
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'outbox'",
+            (_OUTBOX_KIND_CHECK, _OUTBOX_KIND_CHECK_WIDE),
+        )
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _r010_campaigns(conn: sqlite3.Connection) -> None:
+    """Sales campaigns (multi-step cadences), their enrolments and their manual steps, in the records file.
+
+    They cannot be rebuilt from Marketo, so they live beside the outbox: a cache rebuild never touches them. The
+    outbox learns the two campaign activity kinds in the same step.
+    """
+    _widen_outbox_kinds(conn)
+    run_script(
+        conn,
+        """
+        CREATE TABLE campaigns (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            name            TEXT NOT NULL,
+            source          TEXT NOT NULL,              -- the TOML file as the seller wrote it
+            definition      TEXT NOT NULL,              -- JSON: the validated campaign (steps, window, zone ...)
+            seller          TEXT NOT NULL,              -- JSON: the seller it sends and logs as (name, email, title)
+            state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused')),
+            paused_at       TEXT,                       -- UTC ISO, while paused
+            paused_until    TEXT,                       -- UTC ISO: resumes by itself then (NULL: until resumed)
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_campaigns_name ON campaigns(name COLLATE NOCASE);
+
+        -- A person in a campaign (at most once). ``step`` is the next step to start; ``waiting_on`` the email
+        -- (outbox id) or manual step (campaign_tasks id) it waits for; ``offset_days`` the days (business days
+        -- with skip_weekends) every remaining step moved by pauses, snoozes and late manual steps.
+        CREATE TABLE campaign_enrolments (
+            id              TEXT PRIMARY KEY,
+            campaign_id     INTEGER NOT NULL REFERENCES campaigns(id),
+            marketo_id      INTEGER NOT NULL,
+            person          TEXT NOT NULL,              -- JSON: name and email when enrolled
+            timezone        TEXT NOT NULL,              -- the zone windows and days are counted in
+            state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended')),
+            step            INTEGER NOT NULL DEFAULT 0,
+            start_date      TEXT NOT NULL,              -- Day 1 (local date in ``timezone``)
+            anchor_minute   INTEGER NOT NULL,           -- local minute of the day auto emails go out
+            offset_days     INTEGER NOT NULL DEFAULT 0,
+            waiting_on      TEXT,
+            last_done_at    TEXT,                       -- UTC ISO: when the previous step was sent or done
+            next_step_at    TEXT,                       -- UTC ISO: when the next step is due (NULL: not scheduled)
+            paused_at       TEXT,                       -- UTC ISO: frozen since (this person or the campaign)
+            paused_until    TEXT,                       -- UTC ISO: this person's pause ends by itself then
+            person_paused   INTEGER NOT NULL DEFAULT 0,
+            thread          TEXT NOT NULL DEFAULT '[]', -- JSON: Message-IDs of this enrolment's emails, in order
+            enrolled_at     TEXT NOT NULL,
+            ended_at        TEXT,
+            end_reason      TEXT,                       -- completed, removed, replied, bounced, unsubscribed
+            end_detail      TEXT,                       -- the sentence behind it (e.g. the live check's answer)
+            updated_at      TEXT NOT NULL,
+            UNIQUE (campaign_id, marketo_id)
+        );
+        CREATE INDEX ix_campaign_enrolments_due ON campaign_enrolments(state, next_step_at);
+        CREATE INDEX ix_campaign_enrolments_person ON campaign_enrolments(marketo_id, state);
+
+        -- Manual steps (emails to write, calls, tasks): Command Center items, one per enrolment and step.
+        CREATE TABLE campaign_tasks (
+            id              TEXT PRIMARY KEY,           -- derived from the enrolment and the step
+            enrolment_id    TEXT NOT NULL REFERENCES campaign_enrolments(id),
+            step            INTEGER NOT NULL,
+            kind            TEXT NOT NULL CHECK (kind IN ('email', 'call', 'task')),
+            due_at          TEXT NOT NULL,              -- UTC ISO (snoozing moves it)
+            state           TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'skipped', 'cancelled')),
+            note            TEXT,                       -- why an auto email became a manual one, and the like
+            reminder_task_id TEXT,                      -- the reminder task that carries it to Salesforce
+            outbox_id       TEXT,                       -- the email or call that did it
+            done_at         TEXT,
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX ix_campaign_tasks_open ON campaign_tasks(state, due_at);
+        CREATE INDEX ix_campaign_tasks_enrolment ON campaign_tasks(enrolment_id);
+        """,
+    )
+
+
 #: The single-file history (schema 1-7), replayed by both files.
 LEGACY_MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
@@ -444,5 +552,10 @@ LEGACY_MIGRATIONS: list[Migration] = [
 ]
 LEGACY_VERSION = len(LEGACY_MIGRATIONS)
 
-RECORDS_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _r008_records_only, _r009_send_time_rules]
+RECORDS_MIGRATIONS: list[Migration] = [
+    *LEGACY_MIGRATIONS,
+    _r008_records_only,
+    _r009_send_time_rules,
+    _r010_campaigns,
+]
 CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only, _c009_people_email_key]

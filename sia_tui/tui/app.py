@@ -118,7 +118,9 @@ class SiaApp(App[int]):
         Binding(keys_for("keys-help"), "keys_help", "Keys", id="keys-help", key_display="?"),
         Binding(keys_for("sync-now"), "sync_now", "Sync", id="sync-now", key_display="F5"),
         Binding(keys_for("outbox"), "outbox", "Outbox", id="outbox", key_display="O", show=False),
+        Binding(keys_for("today"), "today", "Today", id="today", key_display="C"),
         Binding(keys_for("tasks"), "tasks", "Tasks", id="tasks", key_display="T"),
+        Binding(keys_for("campaigns"), "campaigns", "Campaigns", id="campaigns", key_display="S", show=False),
         Binding(keys_for("settings"), "settings", "Settings", id="settings", key_display=",", show=False),
     ]
 
@@ -512,6 +514,10 @@ class SiaApp(App[int]):
             return False
         if action == "settings" and screen_id == "settings":
             return False
+        if action == "today" and screen_id == "today":
+            return False
+        if action == "campaigns" and screen_id == "campaigns":
+            return False
         return True
 
     # ----------------------------------------------------------------------------------------- status
@@ -705,6 +711,21 @@ class SiaApp(App[int]):
         person = self.screen.person if isinstance(self.screen, PersonScreen) else None
         self.push_screen(TasksScreen(person))
 
+    def action_today(self) -> None:
+        """The Command Center (one key from the people list): today's queue, worked one key per action."""
+        from sia_tui.tui.screens.today import TodayScreen
+
+        if isinstance(self.screen, TodayScreen):
+            return
+        self.push_screen(TodayScreen())
+
+    def action_campaigns(self) -> None:
+        from sia_tui.tui.screens.campaigns import CampaignsScreen
+
+        if isinstance(self.screen, CampaignsScreen):
+            return
+        self.push_screen(CampaignsScreen())
+
     def today(self) -> Any:
         """The seller's calendar date (from the app's clock, in the display time zone)."""
         from sia_tui.tui.task_view import today_in
@@ -730,6 +751,14 @@ class SiaApp(App[int]):
             "Keys and binding ids",
             "What every key does, and its id for [keys] remapping",
             self.action_keys_help,
+        )
+        yield SystemCommand(
+            "Command Center",
+            "Today's calls, emails to write, tasks, scheduled and failed emails (C)",
+            self.action_today,
+        )
+        yield SystemCommand(
+            "Sales campaigns", "Multi-step cadences: list, open, edit, pause (S)", self.action_campaigns
         )
         yield SystemCommand("Reminder tasks", "Overdue, today, tomorrow, later (T)", self.action_tasks)
         yield SystemCommand(

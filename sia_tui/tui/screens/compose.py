@@ -14,6 +14,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +31,13 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 from sia_tui.clock import system_clock
 from sia_tui.i18n import _
 from sia_tui.mail.templates import load_templates, person_context, render
-from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
+from sia_tui.outbox.compose import (
+    EmailDraft,
+    OutboxInputError,
+    cached_warnings,
+    prepare_email,
+    seller_from_settings,
+)
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import enqueue_email
 from sia_tui.outbox.schedule import parse_send_at, seller_zone
@@ -63,8 +70,21 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]
 
-    def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        db: sqlite_utils.Database,
+        person: dict[str, Any],
+        *,
+        subject: str = "",
+        body: str = "",
+        queue: Callable[[EmailDraft], OutboxItem] | None = None,
+    ) -> None:
+        """``subject`` / ``body`` prefill the fields (a campaign step's); ``queue`` queues the validated email
+        instead of :func:`enqueue_email` (a campaign step finishes with it, in the same transaction)."""
         super().__init__()
+        self.initial = (subject, body)
+        self.queue = queue
         self.settings = settings
         self.db = db
         self.person = person
@@ -113,7 +133,12 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
-        self.query_one("#subject", Input).focus()
+        subject, body = self.initial
+        if subject:
+            self.query_one("#subject", Input).value = subject
+        if body:
+            self.query_one("#body", TextArea).text = body
+        self.query_one("#body" if subject else "#subject").focus()
         self._refresh_preview()
 
     # ------------------------------------------------------------------------------------------------ input
@@ -181,8 +206,18 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
             return
         draft = replace(draft, template=values["template"])
-        item = enqueue_email(self.db, draft, send_at=when)
-        self.dismiss(item)
+        if self.queue is None:
+            self.dismiss(enqueue_email(self.db, draft, send_at=when))
+            return
+        if when is not None:
+            error.update(
+                Text(_("✗ A campaign step's email goes when you send it; snooze the step to do it later."), end="")
+            )
+            return
+        try:
+            self.dismiss(self.queue(draft))
+        except ValueError as exc:  # e.g. the campaign step was finished elsewhere meanwhile
+            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
