@@ -12,14 +12,15 @@ Smith", and an English one "山田 太郎"):
 Telling a kanji-only Japanese name from a Chinese one (:func:`han_name_language`), first evidence wins:
 
 1. kana in the name → Japanese; hangul → Korean;
-2. the email domain's country: ``.jp`` → Japanese; ``.tw``, ``.hk``, ``.mo``, ``.cn``, ``.sg`` → Chinese;
-3. the company: kana or a Japanese company form (株式会社, 有限会社, 合同会社, 合資会社, 合名会社) → Japanese;
-   a Chinese one (公司, 集團, 集团, 企業社) → Chinese;
-4. the name itself: a character only Japanese names use (国字 such as 畑 辻 込 峠 栃 榊, or a Japanese
+2. the name itself: a character only Japanese names use (国字 such as 畑 辻 込 峠 栃 榊, or a Japanese
    simplified form such as 沢 浜 辺 斎 広 恵 桜 徳), a family name of two or more kanji that is not a Chinese
-   compound surname (歐陽, 司馬, 諸葛 …), or a given name of three or more kanji or ending in 郎 → Japanese;
-5. otherwise Chinese: one-character family names are the overwhelming Chinese pattern, and a wrong guess costs
-   only the space (both orders put the family name first).
+   compound surname (歐陽, 司馬, 諸葛 …), or a given name of three or more kanji or ending in 郎 → Japanese
+   (高橋一郎 at a Chinese company is still 高橋 一郎); a Chinese compound surname → Chinese;
+3. the email domain's country: ``.jp`` → Japanese; ``.tw``, ``.hk``, ``.mo``, ``.cn``, ``.sg`` → Chinese;
+4. the company: kana or a Japanese company form (株式会社, 有限会社, 合同会社, 合資会社, 合名会社) → Japanese;
+   a Chinese one (公司, 集團, 集团, 企業社) → Chinese;
+5. otherwise Chinese: a one-character family name with a one- or two-character given name is the overwhelming
+   Chinese pattern, and a wrong guess costs only the space (both orders put the family name first).
 
 No person field states a country (MSIA syncs 13 fixed fields), so these are the signals there are.
 """
@@ -41,7 +42,6 @@ _CJK = re.compile(f"{_KANA.pattern}|{_HANGUL.pattern}|{_HAN.pattern}")
 JA_DOMAINS = frozenset({"jp"})
 ZH_DOMAINS = frozenset({"tw", "hk", "mo", "cn", "sg"})
 _JA_COMPANY = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "（株）", "㈱")
-_ZH_COMPANY = ("公司", "集團", "集团", "企業社", "企业社", "工作室", "事務所有限")
 #: Characters found in Japanese names but not in Chinese ones: 国字 (kanji made in Japan) and shinjitai forms that
 #: differ from both the traditional and the simplified Chinese character.
 JA_ONLY_HAN = frozenset(
@@ -77,6 +77,15 @@ def han_name_language(
     first: str, last: str, *, email: str | None = None, company: str | None = None
 ) -> Literal["ja", "zh"]:
     """Whether a name written in Chinese characters (no kana, no hangul) is Japanese or Chinese; see the module."""
+    family, given = last.strip(), first.strip()
+    if any(ch in JA_ONLY_HAN for ch in family + given):
+        return "ja"
+    if family in ZH_COMPOUND_SURNAMES:
+        return "zh"
+    if len(family) >= 2 and _HAN.fullmatch(family[0]):
+        return "ja"
+    if len(given) >= 3 or (len(given) >= 2 and given.endswith("郎")):  # 一太郎, 太郎: Chinese given names are 1-2
+        return "ja"
     country = _domain_country(email)
     if country in JA_DOMAINS:
         return "ja"
@@ -84,19 +93,6 @@ def han_name_language(
         return "zh"
     firm = (company or "").strip()
     if has_kana(firm) or any(form in firm for form in _JA_COMPANY):
-        return "ja"
-    if any(form in firm for form in _ZH_COMPANY):
-        return "zh"
-    name = first + last
-    if any(ch in JA_ONLY_HAN for ch in name):
-        return "ja"
-    family = last.strip()
-    if len(family) >= 2 and _HAN.fullmatch(family[0]) and family not in ZH_COMPOUND_SURNAMES:
-        return "ja"
-    given = first.strip()
-    if len(given) >= 3 or (
-        len(given) >= 2 and given.endswith("郎")
-    ):  # 一太郎, 太郎: Chinese given names are 1-2
         return "ja"
     return "zh"
 

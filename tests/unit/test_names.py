@@ -34,7 +34,9 @@ from sia_tui.names import (
         ("Taro", "山田", {}, "山田 Taro"),  # one part CJK, one Latin: family first, with a space
         ("明", "林", {"email": "m.lin@example.co.jp"}, "林 明"),  # a .jp address: Japanese
         ("明", "林", {"company": "株式会社ミライ"}, "林 明"),  # a Japanese company
-        ("大輔", "田中", {"email": "d.tanaka@example.com.tw"}, "田中大輔"),  # a .tw address: Chinese
+        ("明", "林", {"email": "m.lin@example.com.tw"}, "林明"),  # a .tw address: Chinese
+        ("大輔", "田中", {"email": "d.tanaka@example.com.tw"}, "田中 大輔"),  # the name itself outranks the domain
+        ("一郎", "高橋", {"company": "联想集团"}, "高橋 一郎"),  # ... and the company
         ("一", "辻", {}, "辻 一"),  # 辻 is a kanji made in Japan
         ("恵", "林", {}, "林 恵"),  # 恵 is the Japanese form (Chinese: 惠)
         ("太郎", "林", {}, "林 太郎"),  # a given name ending in 郎
@@ -86,7 +88,7 @@ def test_kana_makes_a_name_japanese(family, given_name):
 
 
 @given(HANZI, st.lists(HANZI, min_size=1, max_size=2).map("".join))
-def test_a_jp_address_makes_a_kanji_name_japanese(family, given_name):
+def test_a_jp_address_makes_an_ambiguous_kanji_name_japanese(family, given_name):
     assert full_name(given_name, family, email="someone@corp.co.jp") == f"{family} {given_name}"
     assert han_name_language(given_name, family, email="a@b.jp") == "ja"
 
