@@ -37,6 +37,19 @@ def test_marketo_ids_in_full_width():
         parse_marketo_id("１００１ａ")
 
 
+def test_send_times_in_full_width():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from sia_tui.outbox.schedule import parse_send_at
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    expected = datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
+    assert parse_send_at("２０２６－１２－０８　０９：００", tokyo, now) == expected
+    assert parse_send_at("2026-12-08 09:00", tokyo, now) == expected
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
