@@ -173,6 +173,24 @@ def _parse_zone(raw: Any) -> str:
     return text
 
 
+def _parse_locale(raw: Any) -> str:
+    """The UI language: ``en``, ``zh-TW`` or ``ja`` (``ja_JP.UTF-8`` and such are read too), or empty for the
+    environment's (``LC_ALL`` / ``LC_MESSAGES`` / ``LANG``)."""
+    from sia_tui.i18n import LOCALES, normalize_locale
+
+    text = str(raw).strip()
+    if not text:
+        return ""
+    code = normalize_locale(text)
+    if code is None:
+        raise SettingError(
+            _("expected one of {choices} (or empty for the language of the environment), got {raw!r}").format(
+                choices=", ".join(LOCALES), raw=text
+            )
+        )
+    return code
+
+
 def _parse_url(raw: Any) -> str:
     text = str(raw).strip().rstrip("/")
     if not text:
@@ -377,6 +395,12 @@ SPECS: dict[str, SettingSpec] = {
         _spec("sandbox.seed", _int_parser(0), 42, "Seed of the built-in sandbox's demo data"),
         _spec("sandbox.latency_ms", _int_parser(0, 60000), 0, "Latency added to each sandbox request"),
         _spec("ui.theme", _parse_str, "", "Textual theme name (empty = default)"),
+        _spec(
+            "ui.locale",
+            _parse_locale,
+            "",
+            "Language: en, zh-TW or ja (empty = from LC_ALL / LC_MESSAGES / LANG)",
+        ),
     )
 }
 

@@ -31,6 +31,21 @@ def pytest_configure(config: pytest.Config) -> None:
     anything else under the state dir) out of the developer's real one."""
     if not os.environ.get("SIA_HOME"):
         os.environ["SIA_HOME"] = tempfile.mkdtemp(prefix="sia-tests-")
+    # The suite asserts English text: a developer's LANG=ja_JP.UTF-8 must not switch the CLI it runs (tests of
+    # the language choice set their own environment). LC_ALL outranks LC_MESSAGES and LANG.
+    from sia_tui.i18n import locale_from_env
+
+    if locale_from_env() != "en":
+        os.environ["LC_ALL"] = "C.UTF-8"
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A test that switches the language (a CLI run with SIA_UI_LOCALE=ja) leaves the next one in English."""
+    yield
+    from sia_tui.i18n import set_locale
+
+    set_locale("en")
 
 #: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
 SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

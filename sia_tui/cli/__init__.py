@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         say_error(f"error: {exc}")
         return exc.exit_code
     G.__dict__.update(g.__dict__)
+    from sia_tui.i18n import locale_for_profile, set_locale
+
+    set_locale(locale_for_profile(G.profile))  # before anything is said: the profile's ui.locale, else LANG
     if G.version:
         sys.stdout.write(f"sia-tui {__version__}\n")
         return 0
@@ -106,7 +109,9 @@ def _run(role: Role) -> int:
             return _open_tui()
         except Exception as exc:
             return _report(exc)
-    command = typer.main.get_command(app)
+    from sia_tui.cli.help_i18n import localize_cli
+
+    command = localize_cli(typer.main.get_command(app))
     try:
         result = command.main(args=G.rest, prog_name="sia-tui", standalone_mode=False)
     except typer.Exit as exc:

@@ -17,6 +17,7 @@ import typer
 
 from sia_tui.cli.app import CliError
 from sia_tui.i18n import _
+from sia_tui.input_text import typed
 from sia_tui.textfile import TextFileError, decode_text, read_text_file
 
 #: SQLite's INTEGER is a signed 64-bit number; a larger id cannot name a stored person.
@@ -25,7 +26,7 @@ MAX_ID = 2**63 - 1
 
 def parse_marketo_id(raw: str) -> int:
     """``"1001"`` → 1001; anything that is not a positive whole number (in any script's digits) is refused."""
-    text = str(raw).strip()
+    text = typed(str(raw))  # full-width digits and spaces from an input method read as ASCII
     if not text.isdecimal():
         raise typer.BadParameter(
             _("{value!r} is not a Marketo id: give the person's id as a whole number, e.g. 1001.").format(

@@ -11,6 +11,7 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
 from sia_tui.cli.inputs import marketo_id_argument
+from sia_tui.i18n import N_
 from sia_tui.tasks.store import (
     Task,
     TaskError,
@@ -43,6 +44,29 @@ def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise CliError(str(exc)) from None
 
 
+def _today() -> date:
+    """Today in the seller's time zone (``seller.timezone``; ``SIA_NOW`` moves it), as the app's task list has it."""
+    from sia_tui.clock import system_clock
+    from sia_tui.outbox.schedule import seller_zone
+
+    return system_clock().astimezone(seller_zone(settings_for_command())).date()
+
+
+def _due(text: str | None) -> str | None:
+    """``--due`` read by the due-date service the TUI uses (明日, 金曜, 週五, +3, 2026-12-08 …)."""
+    from sia_tui.tasks.due import DueDateError, require_due
+
+    if text is None:
+        return None
+    try:
+        return require_due(text, _today())
+    except DueDateError as exc:
+        raise CliError(str(exc)) from None
+
+
+_DUE_HELP = N_("Due date: 2026-12-08, 12/8, today, tomorrow, +3, friday, next monday, 明日, 金曜, 週五 …")
+
+
 def _print_one(task: Task, verb: str) -> None:
     if G.json:
         emit_json(task.to_json())
@@ -54,13 +78,13 @@ def _print_one(task: Task, verb: str) -> None:
 def add(
     marketo_id: int = marketo_id_argument(),
     subject: str = typer.Option(..., "--subject", help="What to do."),
-    due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
+    due: str = typer.Option(..., "--due", help=_DUE_HELP),
     priority: str = typer.Option("normal", "--priority", help="normal or high."),
     details: str = typer.Option("", "--details", help="Notes (Salesforce Comments)."),
 ) -> None:
     """Create a reminder task about a person."""
     task = _guard(
-        add_task, _db(), subject=subject, due=due, priority=priority, details=details, marketo_id=marketo_id
+        add_task, _db(), subject=subject, due=_due(due), priority=priority, details=details, marketo_id=marketo_id
     )
     _print_one(task, "added")
 
@@ -72,14 +96,16 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include completed task
 
     settings = settings_for_command()
     db = _db()
-    today = date.today()
+    today = _today()
     tasks = list_tasks(db, include_done=all_, today=today)
     errors = sync_errors(db)
     enabled = bool(settings.get("salesforce.sync_tasks"))
+    from sia_tui.names import full_name  # the one name function: family first for CJK names
+
     names = {
-        r[0]: f"{r[1] or ''} {r[2] or ''}".strip()
+        r[0]: full_name(r[1], r[2], email=r[3], company=r[4])
         for r in db.conn.execute(
-            "SELECT marketo_id, first_name, last_name FROM people WHERE marketo_id IN "
+            "SELECT marketo_id, first_name, last_name, email, company FROM people WHERE marketo_id IN "
             "(SELECT marketo_id FROM tasks WHERE deleted_at IS NULL)"
         )
     }
@@ -124,7 +150,7 @@ def done(task_id: str = typer.Argument(..., help="Task id (or its first characte
 def edit(
     task_id: str = typer.Argument(..., help="Task id (or its first characters)."),
     subject: str | None = typer.Option(None, "--subject"),
-    due: str | None = typer.Option(None, "--due", help="YYYY-MM-DD"),
+    due: str | None = typer.Option(None, "--due", help=_DUE_HELP),
     priority: str | None = typer.Option(None, "--priority", help="normal or high"),
     details: str | None = typer.Option(None, "--details"),
     reopen: bool = typer.Option(False, "--reopen", help="Mark a completed task open again."),
@@ -135,7 +161,7 @@ def edit(
         _db(),
         task_id,
         subject=subject,
-        due=due,
+        due=_due(due),
         priority=priority,
         details=details,
         status="open" if reopen else None,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from sia_tui.i18n import _
+from sia_tui.mail.language import email_language
 from sia_tui.mail.message import (
     MAX_BODY_BYTES,
     MAX_RECIPIENTS,
@@ -218,11 +219,14 @@ def prepare_email(
     """Validate and render an email for ``marketo_id``; raises :class:`OutboxInputError` with every problem."""
     person = load_person(db, marketo_id)
     problems: list[str] = []
+    # The recipient's language where known, else the seller's: built-in templates and footers are written in it.
+    language = email_language(person)
     if template:
         try:
-            chosen = get_template(config_dir, template)
+            chosen = get_template(config_dir, template, language)
         except ValueError as exc:
             raise OutboxInputError(str(exc)) from None
+        language = chosen.language or language
         subject = chosen.subject if subject is None or not subject.strip() else subject
         body = chosen.body if body is None or not body.strip() else body
     subject = subject or ""
@@ -244,7 +248,7 @@ def prepare_email(
         problems.append(
             "Your From address is not set: run `sia-tui settings set seller.email you@company.com` first."
         )
-    context = person_context(person, seller.to_json())
+    context = person_context(person, seller.to_json(), language)
     if not subject.strip():
         problems.append("The subject is empty.")
     rendered_subject = render(subject.strip(), context, what="subject")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sia_tui.clock import system_clock
+from sia_tui.names import display_name
 
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
 
@@ -127,7 +128,7 @@ class OutboxItem:
 
     @property
     def person_name(self) -> str:
-        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        name = display_name(self.person)  # the one name function (family first for CJK names, by script)
         return name or str(self.person.get("email") or f"person {self.marketo_id}")
 
     def explanation(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sia_tui.clock import ZoneError, zone, zone_label
 from sia_tui.i18n import _
+from sia_tui.input_text import typed
 from sia_tui.outbox.compose import OutboxInputError
 
 #: A send time further ahead than this is taken for a typo.
@@ -20,7 +21,7 @@ MAX_AHEAD = timedelta(days=366)
 
 def parse_send_at(text: str, seller_zone: tzinfo, now: datetime) -> datetime:
     """The moment (aware, UTC) ``text`` names; raises :class:`OutboxInputError` with one sentence."""
-    raw = (text or "").strip()
+    raw = typed(text)  # full-width digits, colons and spaces from an input method read as ASCII
     if not raw:
         raise OutboxInputError(_("The send time is empty; give it as 2026-12-08 09:00."))
     where: tzinfo = seller_zone

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
+from sia_tui import names
 from sia_tui.store.email_key import email_key
-from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, has_cjk, owner_key, person_text
+from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, owner_key, person_text
 from sia_tui.store.txn import transaction
 
 if TYPE_CHECKING:
@@ -119,11 +120,8 @@ INDEXED_FIELDS = (*SEARCH_FIELDS, "owner_id")
 
 
 def display_name(person: dict[str, Any]) -> str:
-    first = (person.get("first_name") or "").strip()
-    last = (person.get("last_name") or "").strip()
-    if has_cjk(first + last):
-        return f"{last} {first}".strip()
-    return f"{first} {last}".strip()
+    """The person's name as it is written (:func:`sia_tui.names.display_name`, the one name function)."""
+    return names.display_name(person)
 
 
 def _normalise(row: dict[str, Any], now: str) -> dict[str, Any]:

@@ -9,22 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sia_tui.clock import Clock, fixed_clock, parse_time, system_clock
+from sia_tui.i18n_dates import format_relative
 
 __all__ = ["Clock", "age_text", "fixed_clock", "parse_time", "system_clock"]
 
 
 def age_text(then: datetime | str | None, now: datetime) -> str:
-    """A short, calm age: "just now", "4 min ago", "3 h ago", "2 d ago"; "never" when unknown."""
-    moment = parse_time(then)
-    if moment is None:
-        return "never"
-    seconds = (now - moment).total_seconds()
-    if seconds < 45:
-        return "just now"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = round(seconds / 3600)
-    if hours < 48:
-        return f"{hours} h ago"
-    return f"{round(seconds / 86400)} d ago"
+    """A short, calm age in the UI's language: "just now", "4 min ago", "3 h ago" (3 時間前, 3 小時前), "2 d ago";
+    "never" when unknown. One implementation: :func:`sia_tui.i18n_dates.format_relative`."""
+    return format_relative(then, now)

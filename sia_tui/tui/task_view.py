@@ -1,4 +1,5 @@
-"""How reminder tasks read on screen: due-date words, bucket labels, the Salesforce sync state; no Textual here.
+"""How reminder tasks read on screen: bucket labels, the Salesforce sync state; no Textual here. The due-date
+words live in :mod:`sia_tui.tasks.due` (the CLI's ``task add --due`` reads them too).
 
 Dates are calendar dates in the seller's time zone ("today" comes from the app's clock), so a task due tomorrow
 is due tomorrow wherever the seller is, and Salesforce's ActivityDate never shifts.
@@ -6,19 +7,23 @@ is due tomorrow wherever the seller is, and Salesforce's ActivityDate never shif
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from sia_tui.i18n import N_
+from sia_tui.tasks.due import due_text, resolve_due  # the due-date service, shared with `task add --due`
+
+__all__ = ["BUCKET_LABELS", "BUCKET_STYLES", "SyncState", "due_text", "resolve_due", "sync_state", "today_in"]
+
+#: Section titles of the task list (translated where they are shown).
 BUCKET_LABELS = {
-    "overdue": "Overdue",
-    "today": "Today",
-    "tomorrow": "Tomorrow",
-    "later": "Later",
-    "someday": "No date",
-    "done": "Done",
+    "overdue": N_("Overdue"),
+    "today": N_("Today"),
+    "tomorrow": N_("Tomorrow"),
+    "later": N_("Later"),
+    "someday": N_("No date"),
+    "done": N_("Done"),
 }
 BUCKET_STYLES = {
     "overdue": "bold red",
@@ -28,50 +33,6 @@ BUCKET_STYLES = {
     "someday": "dim",
     "done": "dim",
 }
-
-
-def resolve_due(text: str, today: date) -> str:
-    """What the seller typed as a due date, as ``YYYY-MM-DD`` ("" for none).
-
-    Accepts an ISO date, ``today``, ``tomorrow``, ``+N`` (days from today) and a weekday name (the next one).
-    Anything else is returned unchanged, so the task store refuses it with its own message.
-    """
-    value = text.strip().lower()
-    if not value:
-        return ""
-    if value in ("today", "tod"):
-        return today.isoformat()
-    if value in ("tomorrow", "tom", "tmr"):
-        return (today + timedelta(days=1)).isoformat()
-    match = re.fullmatch(r"\+?(\d{1,3})\s*d?", value)
-    if match and (value.startswith("+") or value.endswith("d")):
-        return (today + timedelta(days=int(match.group(1)))).isoformat()
-    if len(value) >= 3:
-        for index, name in enumerate(WEEKDAYS):
-            if name.startswith(value):
-                ahead = (index - today.weekday()) % 7 or 7
-                return (today + timedelta(days=ahead)).isoformat()
-    return text.strip()
-
-
-def due_text(task: Any, today: date) -> str:
-    """The "When" cell: today / tomorrow / a weekday within a week / the date; overdue ones say by how much."""
-    if not task.due_date:
-        return "no date"
-    due = date.fromisoformat(task.due_date)
-    delta = (due - today).days
-    if task.status == "done":
-        return due.isoformat()
-    if delta < 0:
-        days = -delta
-        return f"{days} day{'s' if days > 1 else ''} late"
-    if delta == 0:
-        return "today"
-    if delta == 1:
-        return "tomorrow"
-    if delta < 7:
-        return due.strftime("%a %d %b")
-    return due.isoformat()
 
 
 @dataclass(frozen=True)

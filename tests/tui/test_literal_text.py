@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widgets import DataTable, Input
 
+from sia_tui.names import display_name
 from sia_tui.tasks.store import add_task, get_task, list_tasks
 from sia_tui.textsafe import markup_literal, printable
 from sia_tui.tui.screens.dialogs import ConfirmScreen, OptOutScreen
@@ -288,7 +289,9 @@ async def test_outbox_screen_for_a_person_with_a_hostile_name(people_cache, make
         app.push_screen(OutboxScreen(app.settings, db, app.screen.person))
         await settle(pilot)
         table = app.screen.query_one("#items", DataTable)
-        assert table.get_row_at(0)[3].plain.startswith(SHOWN[:30])
+        # The name is written as everywhere else (CJK in it: family name first), every character shown literally.
+        family_first = printable(display_name(app.screen.person))
+        assert family_first.endswith(SHOWN) and table.get_row_at(0)[3].plain.startswith(family_first[:30])
         detail = str(app.screen.query_one("#detail").render())
         assert SHOWN in detail and "\x1b" not in detail
         await pilot.press("c")  # cancel: the notification quotes only the id, but goes through the same path

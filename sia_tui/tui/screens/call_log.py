@@ -79,7 +79,9 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         self.initial_notes = notes
 
     def compose(self) -> ComposeResult:
-        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        from sia_tui.names import display_name  # the one name function: family first for CJK names
+
+        name = display_name(self.person)
         outcomes = list(self.settings.get("calls.outcomes"))
         reasons = list(self.settings.get("calls.reasons"))
         with Vertical():

@@ -30,6 +30,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from sia_tui.clock import system_clock
 from sia_tui.i18n import _
+from sia_tui.mail.language import email_language
 from sia_tui.mail.templates import load_templates, person_context, render
 from sia_tui.outbox.compose import (
     EmailDraft,
@@ -89,11 +90,15 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         self.db = db
         self.person = person
         self.seller = seller_from_settings(settings)
-        self.templates = load_templates(settings.paths.config_dir)
+        # Built-in templates and footers in the recipient's language where known, else the seller's (as queued).
+        self.language = email_language(person)
+        self.templates = load_templates(settings.paths.config_dir, language=self.language)
         self.zone = seller_zone(settings)
 
     def compose(self) -> ComposeResult:
-        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        from sia_tui.names import display_name  # the one name function: family first for CJK names
+
+        name = display_name(self.person)
         email = self.person.get("email") or "no email"
         with Vertical():
             # Names, subjects and bodies are shown as Text, never parsed as markup: "[/]" in a body is text.
@@ -169,7 +174,8 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
 
     def _refresh_preview(self) -> None:
         values = self._values()
-        context = person_context(self.person, self.seller.to_json())
+        chosen = self.templates.get(values["template"] or "")
+        context = person_context(self.person, self.seller.to_json(), (chosen and chosen.language) or self.language)
         subject = render(values["subject"], context, what="subject")
         body = render(values["body"], context, what="body")
         problems = [*subject.problems, *body.problems]

@@ -70,7 +70,9 @@ class OutboxScreen(Screen[None]):
     def _title(self) -> str:
         if self.person is None:
             return "Outbox"
-        name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
+        from sia_tui.names import display_name  # the one name function: family first for CJK names
+
+        name = display_name(self.person)
         return f"Outbox · {printable(name) or self.person.get('marketo_id')}"
 
     def action_refresh(self) -> None:

@@ -17,11 +17,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.people_source import SORTS, PeoplePage, PeopleQuery, is_interrupted, schema_is_current
+from sia_tui.tui.typing_burst import BurstGate
 from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList
 from sia_tui.tui.widgets.status_header import StatusHeader
 
@@ -101,6 +103,9 @@ class PeopleScreen(Screen[None]):
         self.owner: tuple[str | None, str] | None = None
         self.searched_once = False
         self.open_when_ready = False
+        # A committed IME word arrives as one key per character: one search for the burst, not one per character.
+        self.typing = BurstGate()
+        self._typing_timer: Timer | None = None
 
     @property
     def sia(self) -> SiaApp:
@@ -135,6 +140,7 @@ class PeopleScreen(Screen[None]):
 
     def run_search(self, *, keep_cursor: bool = False) -> None:
         """Start a search for the current query; any older one is interrupted and its answer dropped."""
+        self.typing.acted()
         self.generation += 1
         self.open_when_ready = False
         self.sia.backend.reader.interrupt()
@@ -243,10 +249,23 @@ class PeopleScreen(Screen[None]):
         elif not text.strip() and query.sort == "relevance":
             query = _with_sort(query, "name")
         self.query_state = query
-        self.run_search()
+        if self.typing.arrive():
+            self.run_search()
+        elif self._typing_timer is None:
+            self._typing_timer = self.set_timer(self.typing.window_s, self._typing_settled)
+        else:
+            self._typing_timer.reset()
+
+    def _typing_settled(self) -> None:
+        """The end of a burst of keys (a committed IME word): one search for where it ended."""
+        self._typing_timer = None
+        if self.typing.settle():
+            self.run_search()
 
     @on(Input.Submitted, "#search")
     def _submitted(self, event: Input.Submitted) -> None:
+        if self.typing.pending:  # enter right after a burst: search for all of it first
+            self.run_search()
         if self.query_one(PeopleList).generation != self.generation:
             # Typed and pressed enter before the results arrived: open the first match of *this* query.
             self.open_when_ready = True

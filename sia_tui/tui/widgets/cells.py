@@ -39,9 +39,7 @@ def fit(text: Text, width: int, *, right: bool = False) -> Text:
 
 
 def person_name(person: dict[str, Any]) -> str:
-    # Imported here: the store pulls in sqlite_utils, which the first paint does not need (the search worker
-    # thread has imported it by the time rows are drawn).
-    from sia_tui.store.people import display_name
+    from sia_tui.names import display_name  # the one name function (family first for CJK names, by script)
 
     name = display_name(person)
     return printable(name) if name else printable(person.get("email") or f"#{person.get('marketo_id')}")
