@@ -6,6 +6,8 @@ treats every do-not-email flag Marketo keeps as blocking (product.md §5: Unsubs
 Invalid, Blacklisted). The lookup is by email address (Marketo's unsubscribe is per address, so a duplicate record
 that is unsubscribed blocks too), plus by lead id for people whose address Marketo no longer has.
 
+Addresses that hard-bounced (:mod:`sia_tui.compliance.suppressions`, filled by the inbox) block like opt-outs.
+
 Fail closed: if Marketo cannot be asked, :class:`CheckUnavailableError` is raised and nothing is sent.
 With ``compliance.unsubscribe_check`` off, local opt-outs and the flags cached by the last sync still block.
 """
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui.compliance.optouts import matching_optouts
+from sia_tui.compliance.suppressions import address_key, matching_suppressions
 from sia_tui.net import ApiError
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ CACHED_COLUMNS: tuple[tuple[str, str], ...] = (
 SOURCE_LIVE = "Marketo live check"
 SOURCE_LOCAL = "local opt-out"
 SOURCE_CACHE = "cached Marketo status (live check off)"
+SOURCE_BOUNCE = "hard bounce"
 
 
 class CheckUnavailableError(Exception):
@@ -96,8 +100,22 @@ async def check_batch(
     local = matching_optouts(db, [r.marketo_id for r in requests], [a for r in requests for a in r.addresses])
     by_id = {o["marketo_id"]: o for o in local if o["marketo_id"] is not None}
     by_email = {str(o["email"]).lower(): o for o in local if o["email"]}
+    bounced = {
+        s["email_key"]: s for s in matching_suppressions(db, [a for r in requests for a in r.addresses])
+    }
     pending: list[CheckRequest] = []
     for req in requests:
+        gone = next((bounced[address_key(a)] for a in req.addresses if address_key(a) in bounced), None)
+        if gone is not None:
+            code = f" ({gone['status_code']})" if gone.get("status_code") else ""
+            decisions[req.key] = Decision(
+                False,
+                f"{gone['email']} hard-bounced on {str(gone['created_at'])[:10]}{code}: sia-tui no longer emails "
+                "this address",
+                SOURCE_BOUNCE,
+                {"suppressed": gone["email"], "bounced_email": gone.get("item_id")},
+            )
+            continue
         hit = by_id.get(req.marketo_id) or next(
             (by_email[a.lower()] for a in req.addresses if a.lower() in by_email), None
         )

@@ -9,6 +9,13 @@ from typing import Any
 
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
 
+#: Item kinds. ``reply`` and ``bounce`` are what the inbox found (issue 16): "Replied to Sales Email" (Marketo, and a
+#: Salesforce Task with ``salesforce.log_replies``) and "Sales Email Bounced" (Marketo). They reuse the outbox's
+#: durable, exactly-once delivery instead of a second queue.
+EMAIL, CALL = "email", "call"
+REPLY, BOUNCE = "reply", "bounce"
+INBOX_KINDS: frozenset[str] = frozenset({REPLY, BOUNCE})
+
 #: Destination states.
 #: pending  — waiting for its next attempt (``next_attempt_at``);
 #: sending  — a write is in flight; found at start-up it means the worker died mid-write (→ unknown);
@@ -20,7 +27,10 @@ OPEN_STATES: frozenset[str] = frozenset({PENDING, SENDING, UNKNOWN})
 TERMINAL_STATES: frozenset[str] = frozenset({DONE, SKIPPED, BLOCKED, DEAD, CANCELLED})
 
 #: Item summaries.
-ITEM_STATES: tuple[str, ...] = ("queued", "sending", "retrying", "done", "blocked", "dead", "cancelled")
+#: ``bounced``: an email that went out and came back (its ``bounce`` says how); otherwise like ``done``.
+ITEM_STATES: tuple[str, ...] = (
+    "queued", "sending", "retrying", "done", "bounced", "blocked", "dead", "cancelled"
+)  # fmt: skip
 
 CALL_STATUSES: dict[str, str] = {
     # CLI value → Marketo "Sales Call Status" (completed, no answer, cancelled, failed)
@@ -87,11 +97,19 @@ class OutboxItem:
     updated_at: str
     cancelled_at: str | None
     destinations: dict[str, Destination] = field(default_factory=dict)
+    #: For an email that bounced: ``{"type": "hard"|"soft", "status", "diagnostic", "recipient", "at"}``.
+    bounce: dict[str, Any] | None = None
 
     @property
     def subject(self) -> str:
         if self.kind == "email":
             return str(self.payload.get("subject") or "")
+        if self.kind == REPLY:
+            return f"Reply: {self.payload.get('email_subject') or self.payload.get('subject') or ''}"
+        if self.kind == BOUNCE:
+            return (
+                f"Bounced ({self.payload.get('type') or 'bounce'}): {self.payload.get('email_subject') or ''}"
+            )
         parts = [p for p in (self.payload.get("outcome"), self.payload.get("reason")) if p]
         return "Call" + (f": {' / '.join(parts)}" if parts else "")
 
@@ -103,6 +121,8 @@ class OutboxItem:
     def explanation(self) -> str:
         """The most useful sentence about where this item stands (blocked reason, last error, skip reasons)."""
         notes: list[str] = []
+        if self.bounce:
+            notes.append(bounce_sentence(self.bounce))
         for name in DESTINATIONS:
             dest = self.destinations.get(name)
             if dest is None:
@@ -127,9 +147,19 @@ class OutboxItem:
             "destinations": {name: d.to_json() for name, d in self.destinations.items()},
             "explanation": self.explanation(),
         }
+        if self.bounce:
+            out["bounce"] = self.bounce
         if full:
             out["payload"] = self.payload
         return out
+
+
+def bounce_sentence(bounce: dict[str, Any]) -> str:
+    """``bounced (hard, 5.1.1) for ada@acme.example: 550 5.1.1 User unknown``."""
+    code = f", {bounce['status']}" if bounce.get("status") else ""
+    who = f" for {bounce['recipient']}" if bounce.get("recipient") else ""
+    why = f": {bounce['diagnostic']}" if bounce.get("diagnostic") else ""
+    return f"bounced ({bounce.get('type') or 'bounce'}{code}){who}{why}"
 
 
 def summarise(cancelled: bool, dests: dict[str, tuple[str, int, str | None]]) -> str:

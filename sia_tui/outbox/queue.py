@@ -22,6 +22,8 @@ from sia_tui.outbox.model import (
     DEAD,
     DESTINATIONS,
     DONE,
+    INBOX_KINDS,
+    ITEM_STATES,
     OPEN_STATES,
     PENDING,
     SENDING,
@@ -41,6 +43,8 @@ _ITEM_COLUMNS = (
     "id, kind, marketo_id, record_only, payload, person, seller, local_date, occurred_at, state, created_at, "
     "updated_at, cancelled_at"
 )
+#: What reads select: the columns an insert writes, plus those other steps fill in later.
+_READ_COLUMNS = _ITEM_COLUMNS + ", bounce"
 _DEST_COLUMNS = (
     "item_id, destination, state, attempts, next_attempt_at, last_error, reason, ref, request, done_at"
 )
@@ -148,6 +152,64 @@ def enqueue_call(db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | 
     )
 
 
+def enqueue_inbox_event(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    item_id: str,
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    payload: dict[str, Any],
+    occurred_at: datetime,
+    salesforce: bool,
+) -> OutboxItem | None:
+    """A reply or bounce the inbox found, to be logged exactly once like an email (None if ``item_id`` exists).
+
+    ``item_id`` is the inbox's idempotency key (derived from the message); the inbox inserts it in the transaction
+    that records the message as read, so the activity exists if and only if the message was handled.
+    ``occurred_at`` (when the reply or bounce arrived) becomes the activity's date.
+    """
+    if kind not in INBOX_KINDS:
+        raise OutboxError(f"{kind!r} is not an inbox outbox kind.")
+    if db.conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,)).fetchone() is not None:
+        return None
+    destinations: dict[str, tuple[str, str | None]] = {"marketo": (PENDING, None)}
+    if salesforce:
+        destinations["salesforce"] = (PENDING, None)
+    with transaction(db) as conn:
+        _insert(
+            db,
+            kind=kind,
+            marketo_id=int(person["marketo_id"]),
+            record_only=False,
+            payload=payload,
+            person=person,
+            seller=seller,
+            destinations=destinations,
+            item_id=item_id,
+        )
+        conn.execute(
+            "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
+            (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
+        )
+    return get_item(db, item_id)
+
+
+def mark_bounced(db: sqlite_utils.Database, item_id: str, bounce: dict[str, Any]) -> bool:
+    """The email ``item_id`` came back: it reads "bounced" with ``bounce``; a hard bounce is never replaced by a
+    later soft one. False when there is no such email."""
+    with transaction(db) as conn:
+        row = conn.execute("SELECT bounce FROM outbox WHERE id = ? AND kind = 'email'", (item_id,)).fetchone()
+        if row is None:
+            return False
+        current = loads(row[0])
+        if current and current.get("type") == "hard" and bounce.get("type") != "hard":
+            return True
+        conn.execute("UPDATE outbox SET bounce = ? WHERE id = ?", (dumps(bounce), item_id))
+        _refresh(conn, [item_id])
+    return True
+
+
 # ---------------------------------------------------------------------------------------------------- read
 
 
@@ -167,6 +229,7 @@ def _item(row: Sequence[Any], dests: dict[str, Destination]) -> OutboxItem:
         updated_at=row[11],
         cancelled_at=row[12],
         destinations=dests,
+        bounce=loads(row[13]) if len(row) > 13 else None,
     )
 
 
@@ -210,7 +273,7 @@ def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
 
 
 def get_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem | None:
-    row = db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    row = db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         return None
     return _item(row, _destinations(db, [item_id]).get(item_id, {}))
@@ -233,7 +296,7 @@ def list_items(
     if marketo_id is not None:
         where.append("marketo_id = ?")
         args.append(int(marketo_id))
-    sql = f"SELECT {_ITEM_COLUMNS} FROM outbox"
+    sql = f"SELECT {_READ_COLUMNS} FROM outbox"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, id"
@@ -245,7 +308,7 @@ def list_items(
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
-    out = dict.fromkeys(("queued", "sending", "retrying", "done", "blocked", "dead", "cancelled"), 0)
+    out = dict.fromkeys(ITEM_STATES, 0)
     for state, n in db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
         out[state] = n
     return out
@@ -340,8 +403,16 @@ def _refresh(conn: Any, ids: Iterable[str]) -> None:
                 f"SELECT id FROM outbox WHERE id IN ({marks}) AND cancelled_at IS NOT NULL", chunk
             )
         }
+        bounced = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM outbox WHERE id IN ({marks}) AND bounce IS NOT NULL", chunk
+            )
+        }
         for item_id in chunk:
             summary = summarise(item_id in cancelled, dests.get(item_id, {}))
+            if summary == "done" and item_id in bounced:
+                summary = "bounced"
             conn.execute(
                 "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state != ?",
                 (summary, stamp, item_id, summary),
@@ -388,7 +459,7 @@ def due(
     marks = ",".join("?" * len(ids))
     items = {
         r[0]: _item(r, dests.get(r[0], {}))
-        for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
+        for r in db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
     }
     return [(items[i], items[i].destinations[destination]) for i in ids if i in items]
 

@@ -12,7 +12,7 @@ from typing import Any
 from sia_tui.mail.templates import render_subject_template
 from sia_tui.marketo.models import CustomActivity
 from sia_tui.outbox.activity_types import ACTIVITY_ID_ATTRIBUTE, SOURCE
-from sia_tui.outbox.model import CALL_STATUSES, OutboxItem, parse_iso
+from sia_tui.outbox.model import CALL_STATUSES, INBOX_KINDS, OutboxItem, parse_iso
 
 MAX_DESCRIPTION = 32_000
 MAX_NOTES_ATTRIBUTE = 4_000
@@ -33,6 +33,10 @@ def email_primary_value(item: OutboxItem) -> str:
 
 
 def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
+    if item.kind in INBOX_KINDS:  # a reply or bounce the inbox found
+        from sia_tui.outbox import inbox_records
+
+        return inbox_records.marketo_request(item, type_id)
     seller_email = str(item.seller.get("email") or "")
     p = item.payload
     if item.kind == "email":
@@ -116,6 +120,10 @@ def who_and_what(person: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSettings) -> dict[str, Any]:
     """The Task body (one record of a composite create/upsert)."""
+    if item.kind in INBOX_KINDS:
+        from sia_tui.outbox import inbox_records
+
+        return inbox_records.salesforce_task(item, person, settings.external_id_field)
     p = item.payload
     who, what = who_and_what(person)
     if item.kind == "email":

@@ -97,6 +97,7 @@ class WorkerConfig:
     unsubscribe_check: bool = True
     log_emails: bool = True
     log_calls: bool = True
+    log_replies: bool = True
     subject_template: str = "{{activity_type}}: {{activity_subject}}"
     external_id_field: str = ""
     call_outcome_field: str = ""
@@ -117,6 +118,7 @@ class WorkerConfig:
             unsubscribe_check=bool(settings.get("compliance.unsubscribe_check")),
             log_emails=bool(settings.get("salesforce.log_emails")),
             log_calls=bool(settings.get("salesforce.log_calls")),
+            log_replies=bool(settings.get("salesforce.log_replies")),
             subject_template=str(settings.get("salesforce.subject_template")),
             external_id_field=str(settings.get("salesforce.external_id_field") or ""),
             call_outcome_field=str(settings.get("salesforce.call_outcome_field") or ""),
@@ -173,7 +175,10 @@ class OutboxWorker:
         smtp: SmtpConfig | None,
         mail_lookup: MailLookup | None = None,
         hooks: Sequence[Hook] = (),
+        prepare: Sequence[Hook] = (),
     ) -> None:
+        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them (the inbox pass runs there, so
+        a hard bounce or an unsubscribe reply blocks the very next send, and what it found is logged this cycle)."""
         self.db = db
         self._config = config if callable(config) else (lambda: config)  # type: ignore[misc,return-value]
         self.marketo = marketo
@@ -181,6 +186,7 @@ class OutboxWorker:
         self.smtp = smtp
         self.mail_lookup = mail_lookup
         self.hooks = list(hooks)
+        self.prepare = list(prepare)
         self._type_ids: ActivityTypeIds | None = None
         self._wake = asyncio.Event()
         self.last_report: WorkerReport | None = None
@@ -211,6 +217,12 @@ class OutboxWorker:
         cfg = self.config
         report = WorkerReport()
         self.cycle_report = report
+        for hook in self.prepare:
+            try:
+                await hook(self)
+            except Exception as exc:  # a hook must not stop delivery
+                log.warning("outbox worker hook %s failed: %s", getattr(hook, "__name__", hook), exc)
+                report.note(f"{getattr(hook, '__name__', 'hook')} failed: {exc}")
         await self._smtp_stage(cfg, report)
         await self._marketo_stage(cfg, report)
         await self._salesforce_stage(cfg, report)
@@ -456,7 +468,7 @@ class OutboxWorker:
         found: dict[str, str] = {}
         try:
             async for activity in self.marketo.iter_activities(
-                [type_ids.email, type_ids.call],
+                type_ids.all(),
                 since=since,
                 lead_ids=sorted({i.marketo_id for i, _ in doubt}),
             ):
@@ -585,6 +597,9 @@ class OutboxWorker:
                 continue
             if item.kind == "call" and not cfg.log_calls:
                 skips[item.id] = "not logged: salesforce.log_calls is off"
+                continue
+            if item.kind == "reply" and not cfg.log_replies:
+                skips[item.id] = "not logged: salesforce.log_replies is off"
                 continue
             person = self._person(item)
             if dest.request is None and who_and_what(person)[0] is None:
@@ -744,12 +759,16 @@ async def open_worker(
     db: sqlite_utils.Database | None = None,
     mail_lookup_url: str | None = None,
     hooks: Sequence[Hook] = (),
+    prepare: Sequence[Hook] = (),
+    inbox: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[OutboxWorker]:
     """Take the profile's worker lock, build the clients from settings and yield a ready worker.
 
     Raises :class:`sia_tui.outbox.lock.WorkerBusyError` when another worker runs for this profile. ``overrides``
     are :class:`WorkerConfig` fields (e.g. ``retry_base_s``) applied on top of the settings every cycle.
+    ``inbox`` (default on): read the seller's mailbox at the start of every cycle (:mod:`sia_tui.inbox`), when
+    the profile has one.
     """
     from sia_tui.config import load_settings
     from sia_tui.connections import NotConfiguredError, marketo_client, resolve, salesforce_client
@@ -795,6 +814,10 @@ async def open_worker(
             return WorkerConfig.from_settings(current, **overrides)
 
         recovered = q.recover_inflight(database)
+        if inbox:
+            from sia_tui.inbox.hooks import inbox_hook  # issue 16: replies, bounces, unsubscribe requests
+
+            prepare = [inbox_hook(settings, endpoints), *prepare]
         worker = OutboxWorker(
             database,
             config=config,
@@ -803,10 +826,16 @@ async def open_worker(
             smtp=smtp,
             mail_lookup=SandboxMailLookup(lookup_url) if lookup_url else None,
             hooks=hooks,
+            prepare=prepare,
         )
         worker.recovered = recovered
         yield worker
     finally:
+        for hook in prepare:
+            close = getattr(hook, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    await close()
         if marketo is not None:
             await marketo.aclose()
         if salesforce is not None:
