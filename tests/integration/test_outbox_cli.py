@@ -28,7 +28,12 @@ def test_email_call_worker_outbox_and_ledger(cli, people, running):
     )  # fmt: skip
     assert code == 0 and logged["state"] == "queued"
     code, provisioned, _ = cli("marketo", "provision-activity-types", "--json")
-    assert code == 0 and {p["api_name"] for p in provisioned} == {"siaSendSalesEmail", "siaReceivedSalesCall"}
+    assert code == 0 and {p["api_name"] for p in provisioned} == {
+        "siaSendSalesEmail",
+        "siaReceivedSalesCall",
+        "siaRepliedToSalesEmail",
+        "siaSalesEmailBounced",
+    }
     assert all(p["status"].startswith("approved") for p in provisioned)
 
     code, report, _ = cli("worker", "--once", "--json")
