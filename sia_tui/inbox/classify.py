@@ -144,7 +144,8 @@ def _text_recipients(msg: Inbound) -> list[str]:
 
 def _text_diagnostic(text: str) -> str:
     for pattern in (
-        r"remote (?:host|server) (?:said|returned)[:\s]+'?([^\n']+)",
+        r"remote (?:host|server) returned\s+'([^'\n]+)'",
+        r"remote (?:host|server) (?:said|returned)[:\s]+([^\n]+)",
         r"smtp error from remote mail server[^\n]*:\s*\n\s*([^\n]+)",
         r"the response (?:from the remote server )?was:\s*\n?\s*([^\n]+)",
         r"technical details of (?:permanent|temporary) failure:\s*\n?\s*([^\n]+)",

@@ -91,7 +91,7 @@ REPLY_CODE = re.compile(r"(?<![\d.])([45]\d\d)(?:[\s-]|$)")
 #: Diagnostic texts that mean "this address does not exist" when no usable status code is given (→ 5.1.1).
 UNKNOWN_USER_TEXT = re.compile(
     r"user\s+unknown|unknown\s+user|no\s+such\s+(user|mailbox|recipient|address)|does\s+not\s+exist|"
-    r"doesn't\s+exist|recipient\s+(address\s+)?rejected|recipient\s*not\s*found|address\s+(couldn't|could\s+not)"
+    r"doesn't\s+exist|doesn't\s+have\s+an?\s+\S+\s+account|recipient\s+(address\s+)?rejected|recipient\s*not\s*found|address\s+(couldn't|could\s+not)"
     r"\s+be\s+found|invalid\s+(recipient|mailbox|address)|mailbox\s+(unavailable|not\s+found)|"
     r"account\s+(that\s+you\s+tried\s+to\s+reach\s+)?(does\s+not\s+exist|is\s+disabled)|"
     r"no\s+mailbox\s+here|unrouteable\s+address|host\s+(or\s+domain\s+name\s+)?not\s+found|"
