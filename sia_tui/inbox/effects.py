@@ -45,6 +45,11 @@ def event_id(kind: str, key: str) -> str:
     return uuid.uuid5(_NAMESPACE, f"{kind}:{key}").hex
 
 
+def _activity_date(email: SentEmail, at: datetime) -> datetime:
+    """An answer cannot come before the email it answers (a wrong clock on the sender's side)."""
+    return max(at, email.occurred_at) if email.occurred_at is not None else at
+
+
 def _person(email: SentEmail) -> dict[str, Any]:
     return {**email.person, "marketo_id": email.marketo_id}
 
@@ -110,7 +115,7 @@ def log_reply(
             "unsubscribe": bool(phrase),
             "phrase": phrase,
         },
-        occurred_at=at,
+        occurred_at=_activity_date(email, at),
         salesforce=True,
     )
     return item_id
@@ -172,7 +177,7 @@ def log_bounce(
             **details,
             "why": bounce.why,
         },
-        occurred_at=at,
+        occurred_at=_activity_date(email, at),
         salesforce=False,
     )
     q.mark_bounced(db, email.item_id, details)

@@ -24,7 +24,7 @@ from sia_tui.clock import Clock, system_clock
 from sia_tui.config import ConfigFile, SettingError, Settings
 from sia_tui.inbox.enrolments import EnrolmentEnder
 from sia_tui.inbox.service import InboxReport, run_pass
-from sia_tui.mail.imap import ImapConfig, ImapError, ImapReader
+from sia_tui.mail.imap import ImapConfig, ImapError, ImapLoginError, ImapReader
 
 if TYPE_CHECKING:
     from sia_tui.connections import Endpoints
@@ -139,10 +139,18 @@ class InboxHook:
             await self.close()
         if self.reader is None:
             self.reader = ImapReader(config)
+        reused = self.reader.connected
         try:
-            report = await run_pass(
-                worker.db, self.reader, own_addresses=own_addresses(self.settings, config), clock=self.clock
-            )
+            try:
+                report = await self._pass(worker, config)
+            except ImapLoginError:
+                raise
+            except ImapError:
+                if not reused:
+                    raise
+                await self.close()  # the server dropped a session kept from an earlier cycle: one fresh try
+                self.reader = ImapReader(config)
+                report = await self._pass(worker, config)
         except ImapError as exc:
             await self.close()
             if str(exc) != self.last_error and worker.cycle_report is not None:
@@ -159,6 +167,12 @@ class InboxHook:
             worker.cycle_report.note(f"inbox: {report.summary()}")
         if report.more:
             self.last_run = None  # more is waiting: read on at the next cycle
+
+    async def _pass(self, worker: OutboxWorker, config: ImapConfig) -> InboxReport:
+        assert self.reader is not None
+        return await run_pass(
+            worker.db, self.reader, own_addresses=own_addresses(self.settings, config), clock=self.clock
+        )
 
     async def close(self) -> None:
         reader, self.reader = self.reader, None

@@ -68,6 +68,7 @@ class Found:
     recipient: str | None = None
     unsubscribe: str | None = None
     events: list[str] = field(default_factory=list)  # outbox ids queued for Marketo / Salesforce
+    ended: int = 0  # campaign enrolments it ended
     reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -104,6 +105,7 @@ class InboxReport:
         self.messages.append(found)
         self.read += 1
         self.queued += len(found.events)
+        self.ended_enrolments += found.ended
         if found.kind == "reply":
             self.replies += 1
             if found.unsubscribe:
@@ -142,7 +144,8 @@ class InboxReport:
         return out
 
     def summary(self) -> str:
-        parts = [f"{self.read} read"]
+        """``read 4 · replies 2 · unsubscribe requests 1 · hard bounces 1`` (counts after labels: no plurals)."""
+        parts = [f"read {self.read}"]
         for label, n in (
             ("replies", self.replies),
             ("unsubscribe requests", self.unsubscribes),
@@ -150,10 +153,11 @@ class InboxReport:
             ("hard bounces", self.bounces["hard"]),
             ("soft bounces", self.bounces["soft"]),
             ("skipped", self.skipped),
+            ("campaign enrolments ended", self.ended_enrolments),
         ):
             if n:
-                parts.append(f"{n} {label}")
-        return ", ".join(parts)
+                parts.append(f"{label} {n}")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -280,8 +284,9 @@ def _handle_bounce(
                 detail=f"hard bounce {bounce.status}".strip(), now=ctx.clock(),
             )  # fmt: skip
             notes += problems
-            if ended:
-                notes.append(f"{ended} campaign enrolment(s) ended")
+            found.ended += ended
+    if found.ended:
+        notes.append(f"{found.ended} campaign enrolment(s) ended")
     found.recipient = first.recipient or effects.address_of(m.email)
     found.bounce_type, found.status, found.diagnostic = first.severity, first.status or None, first.diagnostic
     found.reason = "; ".join(
@@ -324,6 +329,7 @@ def _handle_person(
             db, list(ctx.enders), reason=UNSUBSCRIBED, marketo_id=email.marketo_id, email=None,
             detail="unsubscribe request", now=ctx.clock(),
         )  # fmt: skip
+        found.ended = ended
         found.reason = "; ".join(
             ["an unsubscribe request (List-Unsubscribe): recorded as an opt-out, not as a reply", *problems]
             + ([f"{ended} campaign enrolment(s) ended"] if ended else [])
@@ -343,6 +349,7 @@ def _handle_person(
         db, list(ctx.enders), reason=UNSUBSCRIBED if phrase else REPLIED, marketo_id=email.marketo_id, email=None,
         detail="unsubscribe request in a reply" if phrase else "replied", now=ctx.clock(),
     )  # fmt: skip
+    found.ended = ended
     if ended:
         notes.append(f"{ended} campaign enrolment(s) ended")
     found.reason = "; ".join(notes + problems)

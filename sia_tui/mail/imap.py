@@ -223,14 +223,14 @@ class ImapReader:
             raise ImapError("The IMAP session is closed.")
         try:
             info = self._client.select_folder(folder, readonly=True)
-        except IMAPClientError as exc:
+        except (OSError, ssl.SSLError, imaplib.IMAP4.abort) as exc:  # the session broke (IMAPClient's abort too)
+            self.close()
+            raise ImapError(_describe(self.config, exc)) from None
+        except (IMAPClientError, imaplib.IMAP4.error) as exc:  # the server said NO / BAD to this folder
             raise ImapFolderError(
                 f"The folder {folder!r} cannot be opened on {self.config.host} "
                 f"({' '.join(str(exc).split())[:120]}): check imap.folder."
             ) from None
-        except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
-            self.close()
-            raise ImapError(_describe(self.config, exc)) from None
         uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
         exists = int(info.get(b"EXISTS") or 0)
         uidnext = int(info.get(b"UIDNEXT") or 0)

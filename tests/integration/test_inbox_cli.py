@@ -19,7 +19,7 @@ REPORT_KEYS = {
 }  # fmt: skip
 MESSAGE_KEYS = {
     "uid", "kind", "from", "subject", "item_id", "marketo_id", "matched_by", "bounce_type", "status", "diagnostic",
-    "recipient", "unsubscribe", "events", "reason",
+    "recipient", "unsubscribe", "events", "ended", "reason",
 }  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def test_check_finds_answers_the_worker_logs_them(cli, people, mailbox: RunningS
     assert code == 0 and again["read"] == 0 and again["messages"] == []
 
     code, _, err = cli("inbox", "check")  # the human form: a summary on stderr
-    assert code == 0 and "0 read" in err
+    assert code == 0 and "read 0" in err
 
     code, replies, _ = cli("inbox", "replies", "--json")
     assert code == 0 and [r["email_item_id"] for r in replies] == [ids[0]]

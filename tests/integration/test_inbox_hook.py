@@ -54,18 +54,25 @@ def test_the_hook_reads_on_the_worker_cycle(source: RunningSandbox, tmp_path: Pa
             session = hook.reader
             assert session is not None and session.connected
 
+            session._client.shutdown()  # the server drops the session between two cycles
+            ticks[0] = 22
+            dropped = await worker.run_once()
+            assert not [n for n in dropped.notes if n.startswith("inbox:")]  # a fresh session, quietly
+            assert hook.reader is not None and hook.reader is not session and hook.reader.connected
+            session = hook.reader
+
             env["SIA_IMAP_PASSWORD"] = "wrong"  # an admin mistypes the password in the settings
             respond(source, emails[1].message_id, "bounce", "gmail")
-            ticks[0] = 22
+            ticks[0] = 33
             refused = await worker.run_once()
             assert [n for n in refused.notes if n.startswith("inbox: The server refused the login")]
             assert refused.pending == 0 and hook.reader is None
-            ticks[0] = 33
+            ticks[0] = 44
             again = await worker.run_once()
             assert not [n for n in again.notes if n.startswith("inbox:")]  # said once, not every cycle
 
             env["SIA_IMAP_PASSWORD"] = source.imap_password  # fixed: the next cycle reads on, nothing lost
-            ticks[0] = 44
+            ticks[0] = 55
             fixed = await worker.run_once()
             assert fixed.extra["inbox"]["bounces"] == {"hard": 1, "soft": 0} and fixed.logged_marketo == 1
             assert hook.reader is not None and hook.reader is not session
