@@ -223,8 +223,8 @@ class ImapReader:
             raise ImapError("The IMAP session is closed.")
         try:
             info = self._client.select_folder(folder, readonly=True)
-        except (OSError, ssl.SSLError, imaplib.IMAP4.abort) as exc:  # the session broke (IMAPClient's abort too)
-            self.close()
+        except (OSError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
+            self.close()  # the session broke (IMAPClient's abort error is an imaplib abort too)
             raise ImapError(_describe(self.config, exc)) from None
         except (IMAPClientError, imaplib.IMAP4.error) as exc:  # the server said NO / BAD to this folder
             raise ImapFolderError(

@@ -41,7 +41,7 @@ def test_check_finds_answers_the_worker_logs_them(cli, people, mailbox: RunningS
     first, second = pick(people, 2, kind="contact")
     ids = []
     for person in (first, second):
-        code, queued, _ = cli("email", str(person["marketo_id"]), "--subject", "Pilot", "--body", "Hi", "--json")
+        code, queued, _ = cli("email", str(person["marketo_id"]), "--subject", "Pilot", "--body", "Hi", "--json")  # fmt: skip
         assert code == 0
         ids.append(queued["id"])
     code, report, _ = cli("worker", "--once", "--json")
@@ -56,7 +56,8 @@ def test_check_finds_answers_the_worker_logs_them(cli, people, mailbox: RunningS
     code, report, err = cli("inbox", "check", "--json")
     assert code == 0, err
     assert set(report) == REPORT_KEYS
-    assert (report["read"], report["replies"], report["bounces"], report["queued"]) == (2, 1, {"hard": 1, "soft": 0}, 2)
+    assert (report["read"], report["replies"], report["queued"]) == (2, 1, 2)
+    assert report["bounces"] == {"hard": 1, "soft": 0}
     assert report["folder"] == "INBOX" and report["account"] == f"{mailbox.imap_username}@{mailbox.imap_host}"
     kinds = {m["item_id"]: m for m in report["messages"]}
     assert set(kinds[ids[0]]) == MESSAGE_KEYS
@@ -75,7 +76,8 @@ def test_check_finds_answers_the_worker_logs_them(cli, people, mailbox: RunningS
     assert replies[0]["logged"] is False and replies[0]["text"]
 
     code, report, _ = cli("worker", "--once", "--json")
-    assert code == 0 and report["logged_marketo"] == 2 and report["logged_salesforce"] == 1  # the reply's Task
+    assert code == 0 and report["logged_marketo"] == 2
+    assert report["logged_salesforce"] == 1  # the reply's Task
     code, replies, _ = cli("inbox", "replies", "--json")
     assert replies[0]["logged"] is True
     code, shown, _ = cli("outbox", "show", ids[1], "--json")
@@ -123,7 +125,8 @@ def test_settings_test_imap(cli, mailbox: RunningSandbox, monkeypatch: pytest.Mo
     monkeypatch.setenv("SIA_IMAP_PASSWORD", mailbox.imap_password)
     monkeypatch.setenv("SIA_IMAP_FOLDER", "No Such Folder")
     code, out, _ = cli("settings", "test", "imap", "--json")
-    assert code == 1 and out["checks"][-1]["check"] == "folder" and "imap.folder" in out["checks"][-1]["detail"]
+    folder = out["checks"][-1]
+    assert code == 1 and folder["check"] == "folder" and "imap.folder" in folder["detail"]
 
     monkeypatch.delenv("SIA_IMAP_HOST")
     code, out, _ = cli("settings", "test", "imap", "--json")
