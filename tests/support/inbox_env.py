@@ -58,6 +58,16 @@ def sandbox_imap_env(running: RunningSandbox, **extra: str) -> dict[str, str]:
     return env
 
 
+def unique_reachable(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """People who can be emailed and share their address with nobody (a flagged duplicate would block them)."""
+    from collections import Counter
+
+    from tests.support.outbox_env import reachable
+
+    counts = Counter(str(p["email"]).lower() for p in people if p.get("email"))
+    return [p for p in people if reachable(p) and counts[str(p["email"]).lower()] == 1]
+
+
 def queue_emails(
     db: sqlite_utils.Database, settings: Settings, people: list[dict[str, Any]], subject: str = SUBJECT
 ) -> list[OutboxItem]:
