@@ -4,8 +4,9 @@
 start of every cycle, at most every :data:`MIN_INTERVAL_S` seconds, it reads what arrived. It runs *before* the
 cycle's sends, so a hard bounce or an unsubscribe reply blocks the very next email, and what it queued (replies,
 bounces) is logged to Marketo in the same cycle. It keeps one IMAP session open across cycles (reconnecting after
-any failure) instead of logging in every few seconds, which providers such as Gmail punish. Settings are read
-again every cycle, so a changed ``imap.*`` setting applies without a restart.
+any failure) instead of logging in every few seconds, which providers such as Gmail punish. After a failure it
+backs off (15 s, doubling to 10 minutes), so an unreachable server never holds up the cycle's sends by its
+timeout. Settings are read again every cycle, so a changed ``imap.*`` setting applies at once, without a restart.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sia_tui.inbox")
 
 MIN_INTERVAL_S = 2.0
+BACKOFF_BASE_S = 15.0
+BACKOFF_MAX_S = 600.0
 
 
 def imap_config(settings: Settings, endpoints: Endpoints) -> ImapConfig:
@@ -109,6 +112,11 @@ class InboxHook:
         self.last_run: float | None = None
         self.last_report: InboxReport | None = None
         self.last_error: str | None = None
+        #: After a failure the mailbox is tried again only after a backoff (15 s, doubling to 10 min), unless its
+        #: settings change: an unreachable server must not hold up every cycle's sends by its timeout.
+        self.failures = 0
+        self.retry_at: float | None = None
+        self.failed_config: ImapConfig | None = None
 
     def _config(self) -> ImapConfig:
         if self.endpoints.sandbox:
@@ -131,10 +139,12 @@ class InboxHook:
         now = self.monotonic()
         if self.last_run is not None and now - self.last_run < self.min_interval_s:
             return
-        self.last_run = now
         config = await asyncio.to_thread(self._config)
         if not config.configured:
             return
+        if self.retry_at is not None and now < self.retry_at and config == self.failed_config:
+            return
+        self.last_run = now
         if self.reader is not None and self.reader.config != config:
             await self.close()
         if self.reader is None:
@@ -156,9 +166,12 @@ class InboxHook:
             if str(exc) != self.last_error and worker.cycle_report is not None:
                 worker.cycle_report.note(f"inbox: {exc}")
             self.last_error = str(exc)
-            log.info("inbox pass failed: %s", exc)
+            self.failures += 1
+            self.failed_config = config
+            self.retry_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (self.failures - 1))
+            log.info("inbox pass failed (%d in a row): %s", self.failures, exc)
             return
-        self.last_error = None
+        self.last_error, self.failures, self.retry_at, self.failed_config = None, 0, None, None
         self.last_report = report
         if report.read and worker.cycle_report is not None:
             summary = report.to_json()

@@ -49,7 +49,7 @@ class ImapConfig:
     tls: bool = True
     folder: str = "INBOX"
     ca_file: str = ""
-    timeout_s: float = 30.0
+    timeout_s: float = 15.0
 
     @property
     def account(self) -> str:

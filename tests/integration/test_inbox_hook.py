@@ -1,6 +1,7 @@
 """The inbox on the worker's cycle: read before the cycle's sends (what it finds is logged in the same cycle), at
 most every ``min_interval_s``, on one IMAP session kept across cycles, and a mailbox that refuses the login costs
-one note — never the cycle, never a crash — until the setting is fixed (applied without a restart)."""
+one note — never the cycle, never a crash — and a backoff (so an unreachable server never holds up the sends)
+until the setting is fixed, which applies at the next cycle without a restart."""
 
 from __future__ import annotations
 
@@ -67,12 +68,17 @@ def test_the_hook_reads_on_the_worker_cycle(source: RunningSandbox, tmp_path: Pa
             refused = await worker.run_once()
             assert [n for n in refused.notes if n.startswith("inbox: The server refused the login")]
             assert refused.pending == 0 and hook.reader is None
+            assert hook.failures == 1 and hook.retry_at == 33 + 15
             ticks[0] = 44
+            await worker.run_once()  # backing off: the mailbox is not asked (the sends are not held up)
+            assert hook.failures == 1
+            ticks[0] = 49
             again = await worker.run_once()
+            assert hook.failures == 2 and hook.retry_at == 49 + 30
             assert not [n for n in again.notes if n.startswith("inbox:")]  # said once, not every cycle
 
-            env["SIA_IMAP_PASSWORD"] = source.imap_password  # fixed: the next cycle reads on, nothing lost
-            ticks[0] = 55
+            env["SIA_IMAP_PASSWORD"] = source.imap_password  # fixed: read at the next cycle, whatever the backoff
+            ticks[0] = 60
             fixed = await worker.run_once()
             assert fixed.extra["inbox"]["bounces"] == {"hard": 1, "soft": 0} and fixed.logged_marketo == 1
             assert hook.reader is not None and hook.reader is not session
