@@ -77,7 +77,8 @@ def test_the_hook_reads_on_the_worker_cycle(source: RunningSandbox, tmp_path: Pa
             assert hook.failures == 2 and hook.retry_at == 49 + 30
             assert not [n for n in again.notes if n.startswith("inbox:")]  # said once, not every cycle
 
-            env["SIA_IMAP_PASSWORD"] = source.imap_password  # fixed: read at the next cycle, whatever the backoff
+            # Fixed: read at the next cycle, whatever the backoff.
+            env["SIA_IMAP_PASSWORD"] = source.imap_password
             ticks[0] = 60
             fixed = await worker.run_once()
             assert fixed.extra["inbox"]["bounces"] == {"hard": 1, "soft": 0} and fixed.logged_marketo == 1
