@@ -36,12 +36,18 @@ def test_new_kinds_and_decisions_are_accepted_and_unknown_ones_still_refused(tmp
     migrate(conn, RECORDS_MIGRATIONS)
     _insert_outbox(conn, "b" * 32, "reply")
     _insert_outbox(conn, "c" * 32, "bounce")
-    conn.execute("INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'opted_out', 'r', 's')")
-    conn.execute("INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'suppressed', 'r', 's')")
+    conn.execute(
+        "INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'opted_out', 'r', 's')"
+    )
+    conn.execute(
+        "INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'suppressed', 'r', 's')"
+    )
     with pytest.raises(sqlite3.IntegrityError):
         _insert_outbox(conn, "d" * 32, "tweet")
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'maybe', 'r', 's')")
+        conn.execute(
+            "INSERT INTO compliance_ledger (at, decision, reason, source) VALUES ('x', 'maybe', 'r', 's')"
+        )
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("DELETE FROM compliance_ledger")
     assert [r[0] for r in conn.execute("SELECT kind FROM outbox ORDER BY id")] == ["email", "reply", "bounce"]
