@@ -8,6 +8,7 @@ import sys
 
 from sia_sandbox.config import FAULT_KINDS, SandboxConfig
 from sia_sandbox.server import serve
+from sia_sandbox.state_file import StateFileError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         tls_keyfile=args.tls_key or None,
         bulk_enabled=not args.no_bulk,
     )
-    serve(config, host=args.host, port=args.port, smtp_port=args.smtp_port, imap_port=args.imap_port)
+    try:
+        serve(config, host=args.host, port=args.port, smtp_port=args.smtp_port, imap_port=args.imap_port)
+    except StateFileError as exc:
+        parser.exit(1, f"error: {exc}\n")
 
 
 if __name__ == "__main__":

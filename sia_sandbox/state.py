@@ -36,6 +36,7 @@ from sia_sandbox import datagen
 from sia_sandbox.clock import Clock
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.lead_fields import STORED, sql_type
+from sia_sandbox.state_file import SANDBOX_APPLICATION_ID, check_state_file, closed, opened
 
 log = logging.getLogger("sia_sandbox")
 
@@ -342,6 +343,7 @@ class SandboxState:
         self.closed = True
         with self.lock:
             self.db.close()
+        closed(self.path)
         if self.temporary:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(OSError):
@@ -499,17 +501,23 @@ def open_state(config: SandboxConfig) -> SandboxState:
         path = os.path.join(tempfile.mkdtemp(prefix="sia-sandbox-"), "state.db")
     else:
         path = os.path.abspath(os.path.expanduser(str(config.state_path)))
+        # Refuses (StateFileError, nothing written) anything that is not a sandbox state: wiping it is below.
+        check_state_file(path)
         os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         db = _connect(path)
         meta = _read_meta(db)
-    except sqlite3.DatabaseError:  # not a database (or damaged): start over rather than refuse to run
+    except sqlite3.DatabaseError:  # our own state, damaged: start over rather than refuse to run
         log.warning("sandbox state %s is unreadable; regenerating it", path)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.unlink(path + suffix)
         db = _connect(path)
         meta = {}
+    db.execute(
+        f"PRAGMA application_id = {SANDBOX_APPLICATION_ID}"
+    )  # marked ours before anything is generated
+    opened(path)
     wanted_anchor = config.now.astimezone(UTC).replace(microsecond=0) if config.now else None
     reuse = (
         meta.get("schema_version") == str(SCHEMA_VERSION)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
 
@@ -74,3 +75,46 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self.moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------------------------ time zones
+
+
+class ZoneError(ValueError):
+    """A time-zone name that is not an IANA zone; the message is one sentence."""
+
+
+def system_zone() -> tzinfo:
+    """This machine's time zone, as an IANA zone when it can be found (``TZ``, ``/etc/localtime``), so that daylight
+    saving is followed; else the current fixed offset."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone ``name`` (e.g. ``Asia/Tokyo``, ``UTC``); empty or None → :func:`system_zone`."""
+    text = (name or "").strip()
+    if not text:
+        return system_zone()
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ZoneError(f"{text!r} is not a time zone name such as Europe/Paris, Asia/Tokyo or UTC.") from None
+
+
+def zone_label(tz: tzinfo) -> str:
+    """A zone's IANA name where it has one (``Asia/Tokyo``), else its abbreviation (``UTC+09:00``)."""
+    key = getattr(tz, "key", None)
+    return str(key) if key else str(datetime.now(tz).tzname() or tz)

@@ -9,6 +9,7 @@ OS keyring (see :mod:`sia_tui.secrets`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +20,8 @@ from urllib.parse import urlparse
 
 import platformdirs
 import tomlkit
+
+from sia_tui.i18n import _
 
 #: "Each subscription is allocated 50,000 API calls per day" (reference marketo-api.md §3): the default of
 #: ``marketo.daily_quota``, which subscriptions with another allocation set.
@@ -65,9 +68,34 @@ class Paths:
         return self.data_dir / f"{profile}.cache.db"
 
     def ensure(self) -> Paths:
+        """Create the folders; a read-only parent or a file in a folder's place is one sentence (FolderError)."""
         for d in (self.config_dir, self.data_dir, self.state_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_folder(d)
         return self
+
+
+class FolderError(RuntimeError):
+    """A folder sia-tui needs cannot be created or written; the message says which and what to do."""
+
+
+def ensure_folder(folder: Path) -> Path:
+    """``mkdir -p`` (mode 0700) with one clear sentence instead of an OSError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except PermissionError:
+        raise FolderError(
+            _(
+                "sia-tui may not create the folder {path}: its parent is read-only. Check the permissions, or set "
+                "SIA_HOME to a writable folder."
+            ).format(path=folder)
+        ) from None
+    except (FileExistsError, NotADirectoryError):
+        raise FolderError(
+            _("sia-tui needs {path} to be a folder, but a file is in the way; move the file away.").format(
+                path=folder
+            )
+        ) from None
+    return folder
 
 
 def paths() -> Paths:
@@ -119,6 +147,32 @@ def _parse_str(raw: Any) -> str:
     return str(raw).strip()
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _parse_line(raw: Any) -> str:
+    """One line of text that goes into email headers (From, ``{{my_name}}``): no line breaks or control characters.
+
+    A newline in ``seller.name`` made every email unbuildable ("Header values may not contain linefeed")."""
+    text = str(raw).strip()
+    if _CONTROL_CHARS.search(text):
+        raise SettingError("must be one line of text without line breaks or control characters")
+    return text
+
+
+def _parse_zone(raw: Any) -> str:
+    """An IANA time-zone name (``Asia/Tokyo``), or empty for this machine's zone."""
+    text = str(raw).strip()
+    if text:
+        from sia_tui.clock import ZoneError, zone
+
+        try:
+            zone(text)
+        except ZoneError as exc:
+            raise SettingError(str(exc)) from None
+    return text
+
+
 def _parse_url(raw: Any) -> str:
     text = str(raw).strip().rstrip("/")
     if not text:
@@ -139,6 +193,34 @@ def _parse_url(raw: Any) -> str:
         or " " in text
     ):
         raise SettingError(f"expected an http(s) URL such as https://123-ABC-456.mktorest.com, got {raw!r}")
+    return text
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for this computer: ``localhost``, 127.0.0.0/8 and ::1 (traffic that never leaves the machine)."""
+    if not host:
+        return False
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_api_url(raw: Any) -> str:
+    """An API base URL: https, or plain http only to this computer (the client secret travels in the clear)."""
+    text = _parse_url(raw)
+    if text:
+        parsed = urlparse(text)
+        if parsed.scheme == "http" and not is_loopback_host(parsed.hostname):
+            raise SettingError(
+                _(
+                    "plain http:// would send the client secret and every access token unencrypted to {host}; "
+                    "use https:// (http:// is allowed only to this computer: localhost, 127.0.0.1, ::1), got {raw!r}"
+                ).format(host=parsed.hostname, raw=str(raw).strip())
+            )
     return text
 
 
@@ -224,7 +306,9 @@ def _spec(
 SPECS: dict[str, SettingSpec] = {
     s.key: s
     for s in (
-        _spec("marketo.base_url", _parse_url, "", "Marketo REST base URL (https://<munchkin>.mktorest.com)"),
+        _spec(
+            "marketo.base_url", _parse_api_url, "", "Marketo REST base URL (https://<munchkin>.mktorest.com)"
+        ),
         _spec("marketo.client_id", _parse_str, "", "Marketo LaunchPoint client id"),
         _spec("marketo.client_secret", _parse_str, "", "Marketo LaunchPoint client secret", secret=True),
         _spec("marketo.max_calls_per_20s", _int_parser(1, 100), 50, "Marketo calls allowed per 20 s (≤100)"),
@@ -236,7 +320,7 @@ SPECS: dict[str, SettingSpec] = {
             "The subscription's daily API call quota (Marketo's standard is 50,000; some have 10,000)",
         ),
         _spec("marketo.static_list_id", _int_parser(0), 0, "Sync only this static list (0 = whole database)"),
-        _spec("salesforce.instance_url", _parse_url, "", "Salesforce My Domain URL"),
+        _spec("salesforce.instance_url", _parse_api_url, "", "Salesforce My Domain URL"),
         _spec("salesforce.client_id", _parse_str, "", "Salesforce connected/external app consumer key"),
         _spec("salesforce.client_secret", _parse_str, "", "Salesforce consumer secret", secret=True),
         _spec(
@@ -269,21 +353,41 @@ SPECS: dict[str, SettingSpec] = {
         _spec("smtp.ca_file", _parse_str, "", "PEM certificate to trust for SMTP TLS (a self-signed server)"),
         _spec(
             "imap.host",
-            _parse_str,
+            _parse_line,
             "",
             "IMAP server of your mailbox, where replies arrive (e.g. imap.gmail.com)",
         ),
         _spec("imap.port", _int_parser(1, 65535), 993, "IMAP server port (993 for TLS)"),
-        _spec("imap.username", _parse_str, "", "IMAP user name (usually your email address)"),
+        _spec("imap.username", _parse_line, "", "IMAP user name (usually your email address)"),
         _spec("imap.password", _parse_str, "", "IMAP password or app password", secret=True),
         _spec(
             "imap.tls", _parse_bool, True, "TLS from the first byte (port 993); off: STARTTLS when offered"
         ),
         _spec("imap.folder", _parse_folder, "INBOX", "The mailbox folder to read replies from"),
-        _spec("imap.ca_file", _parse_str, "", "PEM certificate to trust for IMAP TLS (a self-signed server)"),
-        _spec("seller.name", _parse_str, "", "Your name ({{my_name}}, Sent By)"),
+        _spec("imap.ca_file", _parse_line, "", "PEM certificate to trust for IMAP TLS (a self-signed server)"),
+        _spec("seller.name", _parse_line, "", "Your name ({{my_name}}, Sent By)"),
         _spec("seller.email", _parse_email, "", "Your email (From address)"),
-        _spec("seller.title", _parse_str, "", "Your title ({{my_title}})"),
+        _spec("seller.title", _parse_line, "", "Your title ({{my_title}})"),
+        _spec(
+            "seller.timezone",
+            _parse_zone,
+            "",
+            "Your time zone, an IANA name such as Europe/Paris (empty = this machine's): --send-at times, the day "
+            "of the daily send cap",
+        ),
+        _spec(
+            "throttle.emails_per_window",
+            _int_parser(0, 10_000),
+            25,
+            "Emails sent at most per throttle.window_s seconds (0 = no such limit)",
+        ),
+        _spec("throttle.window_s", _int_parser(1, 86_400), 45, "The send-rate window in seconds"),
+        _spec(
+            "throttle.emails_per_day",
+            _int_parser(0, 100_000),
+            1000,
+            "Emails sent at most per day, in your time zone (0 = no daily cap; MSIA's is 1,000)",
+        ),
         _spec("sync.enabled", _parse_bool, True, "Run the people sync in the app"),
         _spec("sync.interval_s", _int_parser(10, 86400), 60, "Seconds between incremental syncs"),
         _spec("compliance.unsubscribe_check", _parse_bool, True, "Check Marketo unsubscribe status at send"),
@@ -304,10 +408,38 @@ SPECS: dict[str, SettingSpec] = {
 def spec_for(key: str) -> SettingSpec:
     spec = SPECS.get(key)
     if spec is None:
-        close = [k for k in SPECS if k.split(".")[-1] == key.split(".")[-1]]
-        hint = f" Did you mean {close[0]}?" if close else " Run `sia-tui settings show` for the list."
+        close = _closest(key)
+        hint = f" Did you mean {close}?" if close else " Run `sia-tui settings show` for the list."
         raise SettingError(f"Unknown setting {key!r}.{hint}")
     return spec
+
+
+def _closest(key: str) -> str | None:
+    import difflib
+
+    same_name = [k for k in SPECS if k.split(".")[-1] == key.split(".")[-1]]
+    if same_name:
+        return same_name[0]
+    near = difflib.get_close_matches(key, list(SPECS), n=1, cutoff=0.75)
+    return near[0] if near else None
+
+
+def _hint(key: str) -> str:
+    close = _closest(key)
+    return _(" (did you mean {key}?)").format(key=close) if close else ""
+
+
+def _type_name(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def parse_value(key: str, raw: Any) -> Any:
@@ -325,10 +457,16 @@ def profile_name(explicit: str | None = None) -> str:
     return explicit or os.environ.get("SIA_PROFILE") or DEFAULT_PROFILE
 
 
-def _validate_profile_name(name: str) -> str:
+def validate_profile_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise SettingError(f"Profile names use letters, digits, '.', '_' and '-': {name!r}")
     return name
+
+
+#: The tables config.toml may have at its top level.
+TOP_LEVEL_TABLES = ("profiles", "keys")
+#: ``[profiles.NAME.keys]``: key remaps (binding id = keys), not settings.
+KEYS_SECTION = "keys"
 
 
 class ConfigFile:
@@ -349,31 +487,101 @@ class ConfigFile:
         except Exception as exc:  # tomlkit raises several parse error types
             raise SettingError(f"The settings file {self.path} is not valid TOML ({exc}).") from None
 
-    def profiles(self) -> list[str]:
+    def _profiles_table(self) -> Mapping[str, Any]:
         table = self.doc.get("profiles", {})
-        return list(table.keys())
+        if not isinstance(table, Mapping):
+            raise self._problem(
+                _(
+                    "`profiles` must be a table of profiles ([profiles.NAME.SECTION] with one key per setting), "
+                    "not {found}"
+                ).format(found=_type_name(table))
+            )
+        return table
+
+    def _problem(self, problem: str) -> SettingError:
+        return SettingError(
+            _("The settings file {path} is not usable: {problem}.").format(path=self.path, problem=problem)
+        )
+
+    def profiles(self) -> list[str]:
+        return list(self._profiles_table().keys())
 
     def values(self, profile: str) -> dict[str, Any]:
-        table = self.doc.get("profiles", {}).get(profile, {})
+        """The profile's settings as written, keyed ``section.key``; a misplaced or unknown one is refused.
+
+        Refused (SettingError naming the file and the key): a profile or section that is not a table, a key no
+        setting has (with the nearest one as a hint), a secret written into the file. ``[profiles.NAME.keys]``
+        holds key remaps, checked where they are used (:mod:`sia_tui.tui.keys`).
+        """
+        for top in self.doc:
+            if top not in TOP_LEVEL_TABLES:
+                raise self._problem(
+                    _(
+                        "[{name}] is not read (settings go under [profiles.PROFILE.SECTION], key remaps under [keys])"
+                    ).format(name=top)
+                )
+        table = self._profiles_table().get(profile, {})
+        if not isinstance(table, Mapping):
+            raise self._problem(
+                _("[profiles.{profile}] must be a table of sections, not {found}").format(
+                    profile=profile, found=_type_name(table)
+                )
+            )
         out: dict[str, Any] = {}
         for section, entries in table.items():
-            if isinstance(entries, Mapping):
-                for key, value in entries.items():
-                    out[f"{section}.{key}"] = _plain(value)
+            if not isinstance(entries, Mapping):
+                raise self._problem(
+                    _(
+                        "{section} in [profiles.{profile}] must be a table ([profiles.{profile}.{section}]), "
+                        "not {found}"
+                    ).format(section=section, profile=profile, found=_type_name(entries))
+                )
+            for key, value in entries.items():
+                name = f"{section}.{key}"
+                if section != KEYS_SECTION:
+                    spec = SPECS.get(name)
+                    if spec is None:
+                        raise self._problem(
+                            _(
+                                "{key} in [profiles.{profile}.{section}] is not a setting{hint}; remove it, or run "
+                                "`sia-tui --profile {profile} settings unset {key}`"
+                            ).format(key=name, profile=profile, section=section, hint=_hint(name))
+                        )
+                    if spec.secret:
+                        raise self._problem(
+                            _(
+                                "{key} is a secret and is never read from this file; remove it and store it with "
+                                "`sia-tui settings secret {key}`"
+                            ).format(key=name)
+                        )
+                out[name] = _plain(value)
         return out
 
     def set(self, profile: str, key: str, value: Any) -> None:
         section, name = key.split(".", 1)
+        self._profiles_table()
+        if not isinstance(self.doc.get("profiles", {}).get(profile, {}), Mapping) or not isinstance(
+            self.doc.get("profiles", {}).get(profile, {}).get(section, {}), Mapping
+        ):
+            raise self._problem(
+                _("[profiles.{profile}.{section}] is not a table, so {key} cannot be stored in it").format(
+                    profile=profile, section=section, key=key
+                )
+            )
         profiles = self.doc.setdefault("profiles", tomlkit.table(is_super_table=True))
         prof = profiles.setdefault(profile, tomlkit.table(is_super_table=True))
         sect = prof.setdefault(section, tomlkit.table())
         sect[name] = value
 
-    def unset(self, profile: str, key: str) -> None:
-        section, name = key.split(".", 1)
-        sect = self.doc.get("profiles", {}).get(profile, {}).get(section)
-        if sect is not None and name in sect:
-            del sect[name]
+    def unset(self, profile: str, key: str) -> bool:
+        """Remove ``key`` from the profile (also a key no setting has: how a mistyped one is cleaned up)."""
+        section, _sep, name = key.partition(".")
+        table = self._profiles_table().get(profile, {})
+        sect = table.get(section) if isinstance(table, Mapping) else None
+        if isinstance(sect, Mapping) and name in sect:
+            del sect[name]  # type: ignore[attr-defined]
+            return True
+        return False
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -419,10 +627,7 @@ class Settings:
         if spec.env_var in self.env:
             return parse_value(key, self.env[spec.env_var])
         if key in self.file_values:
-            try:
-                return spec.parse(self.file_values[key])
-            except SettingError:
-                return spec.default
+            return parse_file_value(key, self.file_values[key], self.paths.config_file, self.profile)
         return spec.default
 
     def __getitem__(self, key: str) -> Any:
@@ -450,10 +655,27 @@ class Settings:
 def load_settings(profile: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Settings of ``profile`` (or ``SIA_PROFILE``, or ``sandbox``). An unknown profile starts empty."""
     environ = dict(os.environ if env is None else env)
-    name = _validate_profile_name(profile or environ.get("SIA_PROFILE") or DEFAULT_PROFILE)
+    name = validate_profile_name(profile or environ.get("SIA_PROFILE") or DEFAULT_PROFILE)
     p = paths()
     cfg = ConfigFile(p.config_file)
-    return Settings(profile=name, file_values=cfg.values(name), env=environ, paths=p)
+    settings = Settings(profile=name, file_values=cfg.values(name), env=environ, paths=p)
+    for key, raw in settings.file_values.items():  # a wrong value is said now, as a bad environment value is
+        if key in SPECS:
+            parse_file_value(key, raw, p.config_file, name)
+    return settings
+
+
+def parse_file_value(key: str, raw: Any, path: Path, profile: str) -> Any:
+    """A value from config.toml, or the same refusal an environment variable gets, naming the file."""
+    try:
+        return spec_for(key).parse(raw)
+    except SettingError as exc:
+        raise SettingError(
+            _(
+                "{key} in {path} (profile {profile}): {problem}. Fix it with `sia-tui settings set {key} VALUE` "
+                "or `sia-tui settings unset {key}`."
+            ).format(key=key, path=path, profile=profile, problem=exc)
+        ) from None
 
 
 def set_setting(profile: str, key: str, raw: Any) -> Any:
@@ -465,13 +687,15 @@ def set_setting(profile: str, key: str, raw: Any) -> Any:
         )
     value = parse_value(key, raw)
     cfg = ConfigFile(paths().config_file)
-    cfg.set(_validate_profile_name(profile), key, value)
+    cfg.set(validate_profile_name(profile), key, value)
     cfg.save()
     return value
 
 
 def unset_setting(profile: str, key: str) -> None:
-    spec_for(key)
+    """Remove ``key`` from the file (a key no setting has too, if it is there: that is how it is cleaned up)."""
     cfg = ConfigFile(paths().config_file)
-    cfg.unset(profile, key)
-    cfg.save()
+    if cfg.unset(profile, key):
+        cfg.save()
+        return
+    spec_for(key)

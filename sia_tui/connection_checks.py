@@ -176,7 +176,12 @@ def usage_check(data: dict[str, Any], quota: int) -> Check:
 
 
 #: What each custom activity type logs, as the check's sentences name it ("for emails", "for replies").
-_TYPE_USES = {"reply": "replies", "bounce": "bounces"}
+_TYPE_USES = {
+    "campaign_add": "campaign adds",
+    "campaign_remove": "campaign removals",
+    "reply": "replies",
+    "bounce": "bounces",
+}
 
 
 def custom_types_check(found: dict[str, Any]) -> Check:
@@ -251,9 +256,40 @@ async def check_salesforce(settings: Settings, endpoints: Endpoints) -> list[Che
                 optout_field=str(settings.get("salesforce.optout_field") or "HasOptedOutOfEmail"),
                 external_id_field=str(settings.get("salesforce.external_id_field") or "") or None,
             )
-            return _normalise("salesforce", items)
+            checks = _normalise("salesforce", items)
+            if all(c["ok"] for c in checks):
+                checks.append(await task_owner_check(settings, client))
+            return checks
     except Exception as exc:
         return _failure("salesforce", "connect", exc)
+
+
+async def task_owner_check(settings: Settings, client: Any) -> Check:
+    """Whose Tasks the outbox writes: the active User with the seller's email (``OwnerId``), or a warning."""
+    from sia_tui.i18n import _
+    from sia_tui.outbox.compose import seller_from_settings
+    from sia_tui.outbox.destinations import no_owner_sentence
+    from sia_tui.salesforce.lookup import find_user_id
+
+    email = seller_from_settings(settings).email
+    if not email:
+        return _check(
+            "salesforce", "task_owner", True,
+            _("seller.email is not set: logged emails and calls are Tasks of the integration user, not yours; set "
+              "it with `sia-tui settings set seller.email you@company.com`."),
+            status="warning",
+        )  # fmt: skip
+    try:
+        user = await find_user_id(client, email)
+    except Exception as exc:
+        return _check("salesforce", "task_owner", False, _("Could not look up your User: {error}").format(error=exc))
+    if user is None:
+        return _check("salesforce", "task_owner", True, no_owner_sentence(email), status="warning")
+    return _check(
+        "salesforce", "task_owner", True,
+        _("logged emails and calls are owned by your User {id} ({email})").format(id=user, email=email),
+        data={"owner_id": user},
+    )  # fmt: skip
 
 
 def _connect_problem(host: str, port: int, exc: BaseException) -> str:

@@ -16,16 +16,17 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from sia_tui import secrets as _secrets
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------------------- errors
 
@@ -107,6 +108,15 @@ class TransientError(ApiError):
     """Network trouble or a server-side failure that outlasted the retries."""
 
 
+class MalformedAnswerError(TransientError):
+    """The server answered, but not in the API's shape (HTML, garbage JSON, ``"result": "notalist"``).
+
+    Never "no data": a caller that got this must not act as if the answer had been empty. Transient because a
+    proxy, a captive portal or a half-deployed server may answer properly later; the message names the URL or
+    endpoint, so a wrong base URL is easy to spot.
+    """
+
+
 class OutcomeUnknownError(TransientError):
     """A write whose reply was lost: it may or may not have been applied, so it must not be blindly retried.
 
@@ -124,6 +134,52 @@ def request_may_have_been_sent(exc: httpx.TransportError) -> bool:
     return not isinstance(
         exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.UnsupportedProtocol
     )
+
+
+# ------------------------------------------------------------------------------------------------- waiting
+
+WaitListener = Callable[[str], None]
+
+
+class Waits:
+    """Where a client says it is waiting on the server (no answer yet, retrying), for whoever shows progress.
+
+    A silent minute is indistinguishable from a hang, so these sentences go to the listeners (the sync's progress
+    line, the app's status) as well as to the log. Listeners are called on the client's event loop.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[WaitListener] = []
+
+    def __call__(self, message: str) -> None:
+        log.info("%s", message)
+        for listener in list(self._listeners):
+            try:
+                listener(message)
+            except Exception:  # a progress display must never break a call
+                log.debug("wait listener failed", exc_info=True)
+
+    @contextmanager
+    def listening(self, listener: WaitListener) -> Iterator[None]:
+        self._listeners.append(listener)
+        try:
+            yield
+        finally:
+            self._listeners.remove(listener)
+
+
+async def send_with_notice(
+    pending: Awaitable[T], waits: Waits | None, notice_after_s: float, message: str
+) -> T:
+    """Await ``pending``; if it has not finished after ``notice_after_s``, tell ``waits`` once (``message``)."""
+    if waits is None or notice_after_s <= 0:
+        return await pending
+    loop = asyncio.get_running_loop()
+    handle = loop.call_later(notice_after_s, waits, message)
+    try:
+        return await pending
+    finally:
+        handle.cancel()
 
 
 # ------------------------------------------------------------------------------------------------- limiter

@@ -43,8 +43,19 @@ class ProcessLock:
     def acquire(self) -> None:
         if self._file is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(self.path, "a+", encoding="utf-8")
+        from sia_tui.config import FolderError, ensure_folder
+        from sia_tui.i18n import _
+
+        ensure_folder(self.path.parent)
+        try:
+            handle = open(self.path, "a+", encoding="utf-8")
+        except PermissionError:
+            raise FolderError(
+                _(
+                    "sia-tui may not write its lock file {path} (read-only folder or file); check the folder's "
+                    "permissions, or set SIA_HOME to a writable folder."
+                ).format(path=self.path)
+            ) from None
         try:
             _lock(handle)
         except OSError:

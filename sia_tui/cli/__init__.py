@@ -15,31 +15,57 @@ from typer._click.exceptions import ClickException, UsageError  # typer >= 0.20 
 
 from sia_tui import __version__
 from sia_tui.cli import commands  # noqa: F401  (registers the command groups)
-from sia_tui.cli.app import CliError, G, app, log_handler, say_error, split_globals, stderr
-from sia_tui.secrets import redact
+from sia_tui.cli.app import CliError, G, app, say_error, split_globals, stderr
+from sia_tui.i18n import _
+from sia_tui.logs import Role
+from sia_tui.net import redact  # registered secrets and secret-shaped fragments (password=...)
 from sia_tui.textsafe import literal
 
 
 def _friendly(exc: BaseException) -> tuple[str, int] | None:
-    """One sentence (and an exit code) for the errors users can act on; None for real bugs."""
-    from sia_tui.config import SettingError
+    """One sentence (and an exit code) for the errors users can act on; None for real bugs.
+
+    The one place that maps the kinds of failure every command can meet (settings, secrets, the local database,
+    the APIs, files) to a sentence, so no command needs its own ``try`` for them.
+    """
+    import sqlite3
+
+    from sia_tui.config import FolderError, SettingError
     from sia_tui.connections import NotConfiguredError
     from sia_tui.secrets import SecretStoreError
     from sia_tui.store.db import StoreError
 
     if isinstance(exc, CliError):
         return str(exc), exc.exit_code
-    if isinstance(exc, SettingError | NotConfiguredError | SecretStoreError | StoreError):
+    if isinstance(exc, SettingError | FolderError | NotConfiguredError | SecretStoreError | StoreError):
         return str(exc), 1
     from sia_tui.net import ApiError
 
     if isinstance(exc, ApiError):
         return str(exc), 1
+    if isinstance(exc, sqlite3.DatabaseError):
+        return _database_sentence(exc), 1
+    if isinstance(exc, PermissionError):
+        where = getattr(exc, "filename", None) or ""
+        return _(
+            "sia-tui may not use {path}: check its owner and permissions (read-only folder or file)."
+        ).format(path=where), 1
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc.__class__.__name__}: {getattr(exc, 'filename', '') or ''}".strip(
             ": "
         ), 1
     return None
+
+
+def _database_sentence(exc: BaseException) -> str:
+    """An SQLite error met after the profile was opened (a lock held too long, a read-only file, a full disk)."""
+    import sqlite3
+
+    from sia_tui.config import paths
+    from sia_tui.store.db import store_error
+
+    assert isinstance(exc, sqlite3.DatabaseError)
+    return str(store_error(paths().data_dir, exc))
 
 
 def _open_tui() -> int:
@@ -56,14 +82,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         say_error(f"error: {exc}")
         return exc.exit_code
     G.__dict__.update(g.__dict__)
-    logging.basicConfig(level=logging.DEBUG if G.debug else logging.WARNING, handlers=[log_handler()])
     if G.version:
         sys.stdout.write(f"sia-tui {__version__}\n")
         return 0
-    if not G.rest:
-        if G.headless:
-            stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
-            return 2
+    if not G.rest and G.headless:
+        stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
+        return 2
+    from sia_tui.logs import setup_logging
+
+    # The app logs to logs/app.log only (nothing may write over its screen); `worker` to worker.log and every other
+    # command to cli.log, with warnings (and, with --debug, tracebacks) on stderr too.
+    role: Role = "app" if not G.rest else ("worker" if G.rest[0] == "worker" else "cli")
+    logging_setup = setup_logging(role, debug=G.debug)
+    try:
+        return _run(role)
+    finally:
+        logging_setup.close()
+
+
+def _run(role: Role) -> int:
+    if role == "app":
         try:
             return _open_tui()
         except Exception as exc:
@@ -88,7 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(exc: BaseException) -> int:
+    from sia_tui.logs import FILE_ONLY
+
     friendly = _friendly(exc)
+    log = logging.getLogger("sia_tui.cli")
+    if friendly is None:  # a bug: its traceback goes to the log file (and to stderr with --debug)
+        log.error("%s failed", " ".join(G.rest[:2]) or "sia-tui", exc_info=exc, extra={FILE_ONLY: True})
+    else:
+        log.info("%s: %s", " ".join(G.rest[:2]) or "sia-tui", friendly[0], extra={FILE_ONLY: True})
     if G.debug:
         stderr.print(
             literal(redact("".join(traceback.format_exception(exc))), single_line=False), highlight=False

@@ -8,7 +8,6 @@ and `sia-tui --json people search x` mean the same thing.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -145,20 +144,6 @@ def info(message: str) -> None:
 def say_error(message: str) -> None:
     """``message`` on stderr as one literal line (errors quote what the user typed and what an API said)."""
     stderr.print(literal(message), soft_wrap=True)
-
-
-class LiteralLogFormatter(logging.Formatter):
-    """Log lines on stderr quote API errors and data: control characters are made visible there too."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record), single_line=False)
-
-
-def log_handler() -> logging.Handler:
-    """The stderr handler headless commands log through (warnings; everything with --debug)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LiteralLogFormatter(logging.BASIC_FORMAT))
-    return handler
 
 
 def settings_for_command() -> Any:

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "sync_cmd",
     "people_cmd",
     "budget_cmd",
+    "campaign_cmd",
     "inbox_cmd",
 )
 

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stdout, table
+from sia_tui.cli.inputs import marketo_id_argument
 from sia_tui.grid.models import DATA_TABS, Grid, GridRow, describe_age, iso
 
 TAB_TITLES = {
@@ -38,7 +39,7 @@ def _parse_now(value: str | None) -> datetime | None:
 
 @app.command("grid")
 def grid_command(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    marketo_id: int = marketo_id_argument(),
     days: int = typer.Option(90, "--days", min=1, max=365, help="How many days of activity to show."),
     now: str | None = typer.Option(
         None, "--now", hidden=True, help="Pretend it is this time (ISO, for tests)."

@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
+from sia_tui.cli.inputs import limit_option, marketo_id_argument, read_text_input
+from sia_tui.i18n import _
 
 
 def _db(settings: Any) -> sqlite_utils.Database:
@@ -27,11 +28,22 @@ def _db(settings: Any) -> sqlite_utils.Database:
     return open_db(settings.db_path)
 
 
-def _emit_item(item: Any, verb: str) -> None:
+def _emit_item(item: Any, verb: str, settings: Any = None) -> None:
     if G.json:
-        emit_json({"id": item.id, "state": item.state})
-    else:
-        info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+        out = {"id": item.id, "state": item.state}
+        if item.send_at:
+            out["send_at"] = item.send_at
+        emit_json(out)
+        return
+    info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+    if item.send_at and item.state == "scheduled":
+        from sia_tui.i18n import _
+        from sia_tui.outbox.schedule import local_text, seller_zone
+
+        when = local_text(item.send_at, seller_zone(settings)) if settings is not None else item.send_at
+        info(_("it goes at {when}, or later if the send rate makes it wait; `outbox cancel {id}` stops it").format(
+            when=when, id=item.id[:8]
+        ))
 
 
 def _edit_in_editor(initial: str) -> str:
@@ -58,7 +70,7 @@ def _edit_in_editor(initial: str) -> str:
 
 @app.command("email")
 def email(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id (To is their email)."),
+    marketo_id: int = marketo_id_argument("The person's Marketo id (To is their email)."),
     subject: str | None = typer.Option(None, "--subject", help="Subject (dynamic fields allowed)."),
     body: str | None = typer.Option(None, "--body", help="Body text (dynamic fields allowed)."),
     body_file: Path | None = typer.Option(  # noqa: B008
@@ -73,23 +85,38 @@ def email(
         False, "--record-only", help="Log an email you sent elsewhere; do not send."
     ),
     edit: bool = typer.Option(False, "--edit", help="Write the body in $EDITOR."),
+    send_at: str | None = typer.Option(
+        None,
+        "--send-at",
+        help='Send no earlier than this time: "2026-12-08 09:00" (seller.timezone), '
+        '"2026-12-08 09:00 Asia/Tokyo" or "2026-12-08T09:00+09:00".',
+    ),
 ) -> None:
     """Queue an email (checked for unsubscribes and sent by the worker), or record one sent elsewhere."""
+    from sia_tui.clock import system_clock
+    from sia_tui.i18n import _
     from sia_tui.outbox.compose import OutboxInputError, prepare_email, seller_from_settings
     from sia_tui.outbox.queue import enqueue_email
+    from sia_tui.outbox.schedule import parse_send_at, seller_zone
 
     if body is not None and body_file is not None:
         raise CliError("Give either --body or --body-file, not both.", exit_code=2)
+    if send_at is not None and record_only:
+        raise CliError(_("--send-at and --record-only do not go together: a recorded email was already sent."),
+                       exit_code=2)  # fmt: skip
     if body_file is not None:
-        try:
-            body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"Cannot read {body_file}: {exc.strerror or exc}.") from None
+        body = read_text_input(body_file, _("the email body"))
     if edit:
         body = _edit_in_editor(body or "")
     if body is None and template is None:
         raise CliError("Give the body with --body, --body-file, --edit or --template.", exit_code=2)
     settings = settings_for_command()
+    when = None
+    if send_at is not None:
+        try:
+            when = parse_send_at(send_at, seller_zone(settings), system_clock())
+        except OutboxInputError as exc:
+            raise CliError(f"{exc} Nothing was queued.") from None
     db = _db(settings)
     try:
         draft = prepare_email(
@@ -108,8 +135,8 @@ def email(
         raise CliError(f"{exc} Nothing was queued.") from None
     for warning in draft.warnings:
         info(f"warning: {warning}")
-    item = enqueue_email(db, draft)
-    _emit_item(item, "recorded" if record_only else "queued")
+    item = enqueue_email(db, draft, send_at=when)
+    _emit_item(item, "recorded" if record_only else "queued", settings)
 
 
 # ---------------------------------------------------------------------------------------------------- call
@@ -117,7 +144,7 @@ def email(
 
 @app.command("call")
 def call(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    marketo_id: int = marketo_id_argument(),
     outcome: str | None = typer.Option(None, "--outcome", help="Call outcome (from calls.outcomes)."),
     reason: str | None = typer.Option(None, "--reason", help="Call reason (from calls.reasons)."),
     status: str = typer.Option("completed", "--status", help="completed, no-answer, cancelled or failed."),
@@ -187,7 +214,7 @@ def outbox(
     state: list[str] = typer.Option(  # noqa: B008
         [], "--state", help="Only these states (queued, sending, retrying, ...)."
     ),
-    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+    limit: int = limit_option(200, "At most this many, newest first."),
 ) -> None:
     """List the outbox, newest first."""
     if ctx.invoked_subcommand is not None:
@@ -216,21 +243,34 @@ def _guard(fn: Any, *args: Any) -> Any:
 @outbox_app.command("show")
 def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
     """One item with every destination's state, attempts and errors."""
+    from sia_tui.i18n import _
     from sia_tui.outbox.queue import get_item, resolve_id
+    from sia_tui.outbox.schedule import local_text, seller_zone
 
-    db = _db(settings_for_command())
+    settings = settings_for_command()
+    db = _db(settings)
     item = get_item(db, _guard(resolve_id, db, item_id))
     assert item is not None
     if G.json:
         emit_json(item.to_json(full=True))
         return
+    where = seller_zone(settings)
     info(f"{item.kind} {item.id} for {item.person_name}: {item.state}")
+    if item.send_at:
+        info(_("scheduled for {when}").format(when=local_text(item.send_at, where)))
+
+    def why(d: Any) -> str:
+        if d.held:
+            return _("held until {when}: {reason}").format(when=local_text(d.next_attempt_at, where),
+                                                         reason=d.held_reason)  # fmt: skip
+        return str(d.reason or d.last_error or "")
+
     table(
         None,
         ["destination", "state", "attempts", "next attempt", "ref", "reason / last error"],
         [
-            (name, d.state, d.attempts, d.next_attempt_at if d.state in ("pending", "unknown") else "", d.ref or "",
-             d.reason or d.last_error or "")
+            (name, d.state, d.attempts,
+             local_text(d.next_attempt_at, where) if d.state in ("pending", "unknown") else "", d.ref or "", why(d))
             for name, d in item.destinations.items()
         ],
     )  # fmt: skip
@@ -258,26 +298,30 @@ def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its fir
 @app.command("worker")
 def worker(
     once: bool = typer.Option(False, "--once", help="Drain what is due now, print a summary and exit."),
-    poll_s: float = typer.Option(5.0, "--poll-s", help="Longest wait between cycles."),
+    poll_s: float = typer.Option(5.0, "--poll-s", min=0.1, help="Longest wait between cycles."),
     retry_base_s: float | None = typer.Option(
-        None, "--retry-base-s", help="First retry delay (default 30 s)."
+        None, "--retry-base-s", min=0, help="First retry delay (default 30 s)."
     ),
     retry_cap_s: float | None = typer.Option(
-        None, "--retry-cap-s", help="Longest retry delay (default 1 h)."
+        None, "--retry-cap-s", min=0, help="Longest retry delay (default 1 h)."
     ),
     reconcile_delay_s: float | None = typer.Option(
         None,
         "--reconcile-delay-s",
+        min=0,
         help="Wait before looking up a write whose reply was lost (default 60 s).",
     ),
     hold_s: float | None = typer.Option(
-        None, "--hold-s", help="Wait when Marketo/SMTP is unreachable (30 s)."
+        None, "--hold-s", min=0, help="Wait when Marketo/SMTP is unreachable (30 s)."
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Attempts before dead-lettering (8)."
+        None, "--max-attempts", min=1, help="Attempts before dead-lettering (8)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce)."
+        None,
+        "--batch-size",
+        min=1,
+        help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce).",
     ),
     sandbox_mail_url: str | None = typer.Option(
         None,
@@ -287,6 +331,7 @@ def worker(
 ) -> None:
     """Send and log the outbox, then sync reminder tasks and write opt-outs to Salesforce: once (--once) or until
     interrupted. One worker per profile."""
+    from sia_tui.campaigns.hooks import campaign_hooks
     from sia_tui.outbox.lock import WorkerBusyError
     from sia_tui.outbox.worker import WorkerReport, open_worker
     from sia_tui.tasks.hooks import worker_hooks
@@ -327,7 +372,10 @@ def worker(
 
     async def main() -> None:
         hooks = worker_hooks(settings)  # reminder-task sync and the opt-out push, settings re-read each cycle
-        async with open_worker(settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, **overrides) as w:
+        prepare = campaign_hooks(settings)  # campaign steps that fell due, queued before each cycle's sends
+        async with open_worker(
+            settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, prepare=prepare, **overrides
+        ) as w:
             if w.recovered:
                 info(f"settling {w.recovered} write(s) interrupted when the previous worker stopped")
             if once:
@@ -357,7 +405,7 @@ def worker(
 def ledger(
     item: str | None = typer.Option(None, "--item", help="Only this outbox item (id or first characters)."),
     decision: str | None = typer.Option(None, "--decision", help="allowed, blocked, held or recorded."),
-    limit: int = typer.Option(200, "--limit", help="At most this many, newest first."),
+    limit: int = limit_option(200, "At most this many, newest first."),
 ) -> None:
     """The compliance ledger: every send decision with its reason and source (append-only)."""
     from sia_tui.compliance.ledger import DECISIONS, ledger_entries
@@ -389,12 +437,19 @@ def templates() -> None:
     from sia_tui.mail.templates import load_templates, templates_dir
 
     settings = settings_for_command()
-    found = load_templates(settings.paths.config_dir)
+    problems: dict[str, str] = {}
+    found = load_templates(settings.paths.config_dir, problems)
     if G.json:
         emit_json([t.to_json() for t in found.values()])
-        return
-    info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
-    table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+    else:
+        info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
+        table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+    # The usable ones are listed (and stay usable by name); each file that is not a template is one sentence, and
+    # the exit status says something needs fixing.
+    for problem in problems.values():
+        info(_("error: {problem} It was skipped.").format(problem=problem))
+    if problems:
+        raise typer.Exit(1)
 
 
 # -------------------------------------------------------------------------------------------------- marketo

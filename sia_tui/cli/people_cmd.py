@@ -16,6 +16,7 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
+from sia_tui.cli.inputs import limit_option, marketo_id_argument
 
 people_app = typer.Typer(
     help="Search and show the people in the local cache (synced from Marketo, read-only)."
@@ -78,7 +79,7 @@ def search(
     query: str = typer.Argument(
         ..., help="Name, email, company or title: a prefix, or 3+ characters anywhere."
     ),
-    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="At most this many people, best first."),
+    limit: int = limit_option(20, "At most this many people, best first.", maximum=1000),
 ) -> None:
     """Search the cached people, best matches first (name and email hits above company and title)."""
     from sia_tui.store.people import count_people, display_name, to_json
@@ -114,7 +115,7 @@ def search(
 
 
 @people_app.command("show")
-def show(marketo_id: int = typer.Argument(..., help="The person's Marketo id.")) -> None:
+def show(marketo_id: int = marketo_id_argument()) -> None:
     """One cached person: the 13 synced fields, the owner and the email flags."""
     from sia_tui.store.people import FLAG_COLUMNS, display_name, get_person, to_json
 

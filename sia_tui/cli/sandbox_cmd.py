@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
+from sia_sandbox.state_file import StateFileError
 from sia_tui.cli.app import CliError, app
+from sia_tui.i18n import _
 
 sandbox_app = typer.Typer(help="The built-in Marketo + Salesforce emulator (demo data, limits, faults).")
 app.add_typer(sandbox_app, name="sandbox")
@@ -13,15 +17,19 @@ app.add_typer(sandbox_app, name="sandbox")
 @sandbox_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(0, help="HTTP port for both APIs (0 = a free port)."),
-    people: int = typer.Option(2000, help="Demo people to generate."),
-    seed: int = typer.Option(42, help="Seed of the demo data."),
-    latency_ms: int = typer.Option(0, "--latency-ms", help="Latency added to every request."),
+    port: int = typer.Option(0, min=0, max=65535, help="HTTP port for both APIs (0 = a free port)."),
+    people: int = typer.Option(2000, min=1, max=2_000_000, help="Demo people to generate."),
+    seed: int = typer.Option(42, min=0, help="Seed of the demo data."),
+    latency_ms: int = typer.Option(
+        0, "--latency-ms", min=0, max=60_000, help="Latency added to every request."
+    ),
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
     state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
-    smtp_port: int = typer.Option(0, "--smtp-port", help="SMTP sink port (0 = a free port)."),
+    smtp_port: int = typer.Option(
+        0, "--smtp-port", min=0, max=65535, help="SMTP sink port (0 = a free port)."
+    ),
     imap_port: int = typer.Option(
-        0, "--imap-port", help="IMAP port of the seller's mailbox (0 = a free port)."
+        0, "--imap-port", min=0, max=65535, help="IMAP port of the seller's mailbox (0 = a free port)."
     ),
     tls_cert: str = typer.Option(
         "", "--tls-cert", help="PEM certificate: HTTPS, SMTP STARTTLS and IMAP over TLS (with --tls-key)."
@@ -67,4 +75,33 @@ def serve(
         tls_keyfile=tls_key or None,
         bulk_enabled=not no_bulk,
     )
-    serve_forever(config, host=host, port=port, smtp_port=smtp_port, imap_port=imap_port)
+    try:
+        serve_forever(config, host=host, port=port, smtp_port=smtp_port, imap_port=imap_port)
+    except StateFileError as exc:
+        raise CliError(_state_file_sentence(exc)) from None
+
+
+def _state_file_sentence(exc: StateFileError) -> str:
+    """What the refused --state file is, and that it was left untouched (the sandbox would have wiped it)."""
+    path = exc.path
+    if exc.kind == "folder":
+        return _("--state {path} is a folder; give a file inside it, e.g. {example}.").format(
+            path=path, example=os.path.join(path, "sandbox-state.db")
+        )
+    what = {
+        "profile_records": _(
+            "--state {path} is a sia-tui profile's records file: its opt-outs, compliance ledger, outbox and tasks"
+        ),
+        "profile_cache": _(
+            "--state {path} is a sia-tui profile's cache: its people, search index and smart grid"
+        ),
+        "not_sqlite": _(
+            "--state {path} is not a sandbox state file (not an SQLite database: a text or other file)"
+        ),
+        "other_sqlite": _("--state {path} is another program's SQLite database, not a sandbox state file"),
+        "unreadable": _("--state {path} cannot be read to check what it is ({reason})"),
+    }[exc.kind].format(path=path, reason=exc.reason)
+    return _(
+        "{what}. The sandbox would replace everything in it, so it was left untouched; give a new file name, or "
+        "a file an earlier `sandbox serve --state` created."
+    ).format(what=what)

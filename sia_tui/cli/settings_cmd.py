@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -20,6 +21,13 @@ def _display(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(value)
     return "" if value is None else str(value)
+
+
+def _profile() -> str:
+    """The profile's name, checked, without reading its settings."""
+    from sia_tui.config import profile_name, validate_profile_name
+
+    return validate_profile_name(profile_name(G.profile))
 
 
 @settings_app.command("show")
@@ -43,16 +51,25 @@ def show() -> None:
 @settings_app.command("set")
 def set_(key: str = typer.Argument(..., help="section.key"), value: str = typer.Argument(...)) -> None:
     """Validate and store one setting (lists as comma-separated values); the old value stays if refused."""
-    settings = settings_for_command()
+    from sia_tui.config import load_settings
+    from sia_tui.settings_service import save_setting
+
+    # Only the profile's name is needed: set and unset are how a broken value in the file gets repaired.
+    profile = _profile()
     try:
-        stored = set_setting(settings.profile, key, value)
+        try:
+            settings = load_settings(profile)
+        except SettingError:  # the file holds a bad value: store this one plainly, which may be the repair
+            stored = set_setting(profile, key, value)
+        else:
+            stored = save_setting(settings, key, value)
     except SettingError as exc:
         raise CliError(str(exc)) from None
     env = spec_for(key).env_var
-    if env in settings.env:
+    if env in os.environ:
         info(f"note: {env} is set in the environment and overrides this value.")
     if G.json:
-        emit_json({"profile": settings.profile, "key": key, "value": stored})
+        emit_json({"profile": profile, "key": key, "value": stored})
     else:
         info(f"{key} = {_display(stored)}")
 
@@ -60,16 +77,16 @@ def set_(key: str = typer.Argument(..., help="section.key"), value: str = typer.
 @settings_app.command("unset")
 def unset(key: str = typer.Argument(..., help="section.key")) -> None:
     """Remove a setting from the file so its default applies again."""
-    settings = settings_for_command()
-    spec = spec_for(key)
-    if spec.secret:
+    profile = _profile()
+    spec = SPECS.get(key)
+    if spec is not None and spec.secret:
         from sia_tui.secrets import delete_secret
 
-        delete_secret(settings.profile, key)
+        delete_secret(profile, key)
     else:
-        unset_setting(settings.profile, key)
+        unset_setting(profile, key)
     if G.json:
-        emit_json({"profile": settings.profile, "key": key, "unset": True})
+        emit_json({"profile": profile, "key": key, "unset": True})
     else:
         info(f"{key} reset to its default")
 
@@ -79,7 +96,7 @@ def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.clien
     """Store a secret in the OS keyring; the value is read from stdin or a hidden prompt, never from argv."""
     from sia_tui.secrets import set_secret
 
-    settings = settings_for_command()
+    profile = _profile()
     spec = spec_for(key)
     if not spec.secret:
         raise CliError(f"{key} is not a secret; use `sia-tui settings set {key} VALUE`.")
@@ -90,11 +107,11 @@ def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.clien
     value = parse_value(key, value)
     if not value:
         raise CliError("The secret is empty; nothing was stored.")
-    set_secret(settings.profile, key, value)
+    set_secret(profile, key, value)
     if G.json:
-        emit_json({"profile": settings.profile, "key": key, "stored": True})
+        emit_json({"profile": profile, "key": key, "stored": True})
     else:
-        info(f"{key} stored in the OS keyring (service sia-tui/{settings.profile})")
+        info(f"{key} stored in the OS keyring (service sia-tui/{profile})")
 
 
 def _result(check: dict[str, Any]) -> str:

@@ -165,10 +165,18 @@ def sync_command(
         "--strategy",
         help="How an initial sync reads Marketo: auto (faster by estimate), rest or bulk.",
     ),
+    allow_empty: bool = typer.Option(
+        False,
+        "--allow-empty",
+        help=(
+            "Accept an initial or full sync that finds nobody in Marketo and empty the cache (without it, such a "
+            "sync keeps the cache and says so)."
+        ),
+    ),
 ) -> None:
     """Sync the people who have a sales owner from Marketo into the local cache (initial, resumed or
     incremental, as needed)."""
-    from sia_tui.sync.engine import SyncBusyError, run_sync
+    from sia_tui.sync.engine import EmptyReplacementError, SyncBusyError, run_sync
     from sia_tui.sync.engine import watch as watch_loop
 
     if strategy not in STRATEGIES:
@@ -189,7 +197,14 @@ def sync_command(
         try:
             with ProgressView(live=live, quiet=G.json) as view:
                 run_async(
-                    lambda: watch_loop(settings, full=full, progress=view, on_summary=show, on_error=failed)
+                    lambda: watch_loop(
+                        settings,
+                        full=full,
+                        progress=view,
+                        on_summary=show,
+                        on_error=failed,
+                        allow_empty=allow_empty,
+                    )
                 )
         except KeyboardInterrupt:
             if not G.json:
@@ -198,8 +213,14 @@ def sync_command(
     try:
         with ProgressView(live=live, quiet=G.json) as view:
             summary = run_async(
-                lambda: run_sync(settings, full=full, progress=view, strategy=strategy)  # type: ignore[arg-type]
+                lambda: run_sync(
+                    settings,
+                    full=full,
+                    progress=view,
+                    strategy=strategy,  # type: ignore[arg-type]
+                    allow_empty=allow_empty,
+                )
             )
-    except SyncBusyError as exc:
+    except (SyncBusyError, EmptyReplacementError) as exc:
         raise CliError(str(exc)) from None
     _print_summary(summary)

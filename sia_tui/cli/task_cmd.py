@@ -10,6 +10,7 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
+from sia_tui.cli.inputs import marketo_id_argument
 from sia_tui.tasks.store import (
     Task,
     TaskError,
@@ -51,7 +52,7 @@ def _print_one(task: Task, verb: str) -> None:
 
 @task_app.command("add")
 def add(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    marketo_id: int = marketo_id_argument(),
     subject: str = typer.Option(..., "--subject", help="What to do."),
     due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
     priority: str = typer.Option("normal", "--priority", help="normal or high."),

@@ -11,6 +11,7 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
+from sia_tui.cli.inputs import marketo_id_argument
 
 
 def _db(settings: Any) -> sqlite_utils.Database:
@@ -52,7 +53,7 @@ def sync_tasks_command() -> None:
 
 @app.command("optout")
 def optout(
-    marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
+    marketo_id: int = marketo_id_argument(),
     reason: str = typer.Option("", "--reason", help="Why (e.g. 'asked on the phone')."),
     push: bool = typer.Option(
         False, "--push", help="Write it to Salesforce now instead of at the worker's next cycle."

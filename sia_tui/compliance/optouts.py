@@ -2,6 +2,8 @@
 
 They block sends exactly like Marketo's flags (product.md §5: the local suppression list is the union of every
 source). Pushing them to Salesforce's opt-out field is the Salesforce side's job (``pushed_to_salesforce_at``).
+Addresses are matched on :func:`sia_tui.store.email_key.email_key` (stored in ``email_key``), never on SQLite's
+ASCII-only ``lower()``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
+
+from sia_tui.store.email_key import email_key
 
 
 def _now() -> str:
@@ -24,19 +28,19 @@ def add_optout(
     if marketo_id is None and not (email or "").strip():
         raise ValueError("An opt-out needs a person or an email address.")
     address = (email or "").strip() or None
+    key = email_key(address)
     existing = db.conn.execute(
-        "SELECT rowid FROM optouts WHERE marketo_id IS ? AND COALESCE(lower(email), '') = COALESCE(lower(?), '')",
-        (marketo_id, address),
+        "SELECT rowid FROM optouts WHERE marketo_id IS ? AND email_key IS ?", (marketo_id, key)
     ).fetchone()
     if existing is None:
         db.conn.execute(
-            "INSERT INTO optouts (marketo_id, email, reason, created_at) VALUES (?, ?, ?, ?)",
-            (marketo_id, address, reason.strip() or None, _now()),
+            "INSERT INTO optouts (marketo_id, email, email_key, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            (marketo_id, address, key, reason.strip() or None, _now()),
         )
     row = db.conn.execute(
         "SELECT rowid, marketo_id, email, reason, created_at, pushed_to_salesforce_at FROM optouts "
-        "WHERE marketo_id IS ? AND COALESCE(lower(email), '') = COALESCE(lower(?), '')",
-        (marketo_id, address),
+        "WHERE marketo_id IS ? AND email_key IS ?",
+        (marketo_id, key),
     ).fetchone()
     return _row(row)
 
@@ -65,12 +69,12 @@ def list_optouts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def matching_optouts(
     db: sqlite_utils.Database, marketo_ids: Iterable[int], emails: Iterable[str]
 ) -> list[dict[str, Any]]:
-    """Opt-outs that name one of ``marketo_ids`` or one of ``emails`` (case-insensitive)."""
+    """Opt-outs that name one of ``marketo_ids`` or one of ``emails`` (compared as :func:`email_key`)."""
     ids = sorted({int(i) for i in marketo_ids})
-    addresses = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    addresses = sorted({k for k in (email_key(e) for e in emails) if k})
     out: list[dict[str, Any]] = []
     seen: set[int] = set()
-    for column, values in (("marketo_id", ids), ("lower(email)", addresses)):
+    for column, values in (("marketo_id", ids), ("email_key", addresses)):
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -83,3 +87,10 @@ def matching_optouts(
                     seen.add(r[0])
                     out.append(_row(r))
     return out
+
+
+def describe_optout(optout: dict[str, Any]) -> str:
+    """The ledger's sentence for an email stopped by this opt-out."""
+    when = str(optout["created_at"])[:10]
+    why = f": {optout['reason']}" if optout.get("reason") else ""
+    return f"{optout['email'] or 'this person'} opted out in sia-tui on {when}{why}"

@@ -3,25 +3,32 @@
 A hard bounce (the address does not exist or cannot receive mail, see :mod:`sia_tui.inbox.classify`) blocks every
 later email to that address at the send-time check, exactly like an opt-out, until an admin removes it. It is kept
 apart from opt-outs on purpose: a bounce is not a request to stop, so it is never written to Salesforce's opt-out
-field. Addresses compare trimmed, NFKC-normalised and case-folded.
+field. Addresses compare as :func:`sia_tui.store.email_key.email_key`.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from sia_tui.store.email_key import email_key
+
 SOURCE_BOUNCE = "bounce"
 _COLUMNS = "email_key, email, marketo_id, source, reason, status_code, item_id, created_at"
 
 
 def address_key(address: str | None) -> str:
-    """The form addresses are compared in (Unicode case folding, unlike SQLite's ASCII-only ``lower()``)."""
-    return unicodedata.normalize("NFKC", address or "").strip().casefold()
+    """The form addresses are compared in: :func:`sia_tui.store.email_key.email_key` ("" for none)."""
+    return email_key(address) or ""
+
+
+def describe_suppression(row: dict[str, Any]) -> str:
+    """Why an email to this address is blocked, in one sentence (the send-time check and the ledger use it)."""
+    code = f" ({row['status_code']})" if row.get("status_code") else ""
+    return f"{row['email']} hard-bounced on {str(row['created_at'])[:10]}{code}: sia-tui no longer emails this address"
 
 
 def add_suppression(

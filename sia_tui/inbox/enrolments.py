@@ -9,7 +9,8 @@ the reply was handled, exactly once:
 - ``bounced`` after a hard bounce (campaigns with ``remove_on_bounce`` end);
 - ``unsubscribed`` after an unsubscribe request (every campaign ends).
 
-Nothing is registered until the campaigns branch is merged; then nothing else changes here.
+The campaigns service's own ``end_enrolments_for`` is always among them (:func:`registered_enders`); other
+services may register more.
 """
 
 from __future__ import annotations
@@ -53,4 +54,7 @@ def unregister_enrolment_ender(ender: EnrolmentEnder) -> None:
 
 
 def registered_enders() -> list[EnrolmentEnder]:
-    return list(_enders)
+    """The campaigns service's ender, then any registered one."""
+    from sia_tui.campaigns.enrolment import end_enrolments_for
+
+    return [end_enrolments_for, *(e for e in _enders if e is not end_enrolments_for)]

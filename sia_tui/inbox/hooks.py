@@ -184,7 +184,10 @@ class InboxHook:
     async def _pass(self, worker: OutboxWorker, config: ImapConfig) -> InboxReport:
         assert self.reader is not None
         return await run_pass(
-            worker.db, self.reader, own_addresses=own_addresses(self.settings, config), clock=self.clock
+            worker.db,
+            self.reader,
+            own_addresses=own_addresses(self.settings, config),
+            clock=getattr(worker, "clock", self.clock),  # the worker's clock (SIA_NOW, tests) when it has one
         )
 
     async def close(self) -> None:

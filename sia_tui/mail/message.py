@@ -65,8 +65,14 @@ def build_message(
     subject: str,
     body: str,
     date: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
 ) -> EmailMessage:
-    """A plain-text message. BCC recipients are envelope-only (never in the headers)."""
+    """A plain-text message. BCC recipients are envelope-only (never in the headers).
+
+    ``in_reply_to`` / ``references`` (Message-IDs) put a follow-up in the thread of earlier emails (RFC 5322
+    §3.6.4): campaign follow-ups reply to the enrolment's previous email and list every earlier one.
+    """
     msg = EmailMessage()
     msg["From"] = formataddr((sender_name, sender_email)) if sender_name else sender_email
     msg["To"] = ", ".join(to)
@@ -76,6 +82,11 @@ def build_message(
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id_for(activity_id, sender_email)
     msg["X-Sia-Activity-Id"] = activity_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    thread = [ref for ref in references if ref]
+    if thread:
+        msg["References"] = " ".join(thread)
     # RFC 2369 / 8058: a way to opt out that works without any web page (product.md §5, mailbox-provider rules).
     msg["List-Unsubscribe"] = f"<mailto:{sender_email}?subject=unsubscribe>"
     msg.set_content(body if body.endswith("\n") else body + "\n")

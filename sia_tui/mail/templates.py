@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sia_tui.i18n import _
+from sia_tui.textfile import TextFileError, read_text_file
+
 #: Fields about the person the email goes to.
 PERSON_FIELDS: tuple[str, ...] = (
     "first_name",
@@ -319,22 +322,36 @@ def parse_template_file(name: str, text: str, source: str) -> EmailTemplate:
     return EmailTemplate(name, subject, "\n".join(lines).rstrip("\n"), source)
 
 
-def load_templates(config_dir: Path | None) -> dict[str, EmailTemplate]:
-    """Built-in templates, overridden and extended by the seller's files."""
+def load_templates(
+    config_dir: Path | None, problems: dict[str, str] | None = None
+) -> dict[str, EmailTemplate]:
+    """Built-in templates, overridden and extended by the seller's files.
+
+    A file that cannot be a template (a folder named ``x.txt``, a binary or non-UTF-8 file) is skipped; its name
+    and the sentence saying why go into ``problems`` when given, so the others stay usable.
+    """
     found = {t.name: t for t in BUILTIN_TEMPLATES}
     if config_dir is not None:
         folder = templates_dir(config_dir)
         if folder.is_dir():
             for path in sorted(folder.glob("*.txt")):
                 if _NAME_RE.match(path.stem):
-                    text = path.read_text(encoding="utf-8", errors="replace")
+                    try:
+                        text = read_text_file(path, what=_("an email template"))
+                    except TextFileError as exc:
+                        if problems is not None:
+                            problems[path.stem] = str(exc)
+                        continue
                     found[path.stem] = parse_template_file(path.stem, text, str(path))
     return found
 
 
 def get_template(config_dir: Path | None, name: str) -> EmailTemplate:
-    templates = load_templates(config_dir)
+    problems: dict[str, str] = {}
+    templates = load_templates(config_dir, problems)
     template = templates.get(name)
+    if template is None and name in problems:
+        raise TemplateError([problems[name]])
     if template is None:
         raise TemplateError(
             [f"There is no template named {name!r}; available: {', '.join(sorted(templates))}."]

@@ -17,20 +17,29 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.marketo.codes import API
 from sia_tui.net import (
     AuthError,
     CallCounter,
+    MalformedAnswerError,
     Redactor,
     TransientError,
+    Waits,
     backoff_delays,
     request_may_have_been_sent,
+    send_with_notice,
 )
 
 log = logging.getLogger("sia_tui.marketo")
 
 IDENTITY_PATH = "/identity/oauth/token"
 IDENTITY_ENDPOINT = "GET " + IDENTITY_PATH
+#: Identity answers in well under a second; a server that accepts and stays silent this long is not answering.
+IDENTITY_TIMEOUT_S = 10.0
+#: Timeouts in a row before giving up (with the connection failures' own budget, the worst case stays ~30 s).
+IDENTITY_MAX_TIMEOUTS = 2
+WAIT_NOTICE_S = 5.0
 
 
 @dataclass
@@ -65,11 +74,13 @@ class TokenManager:
         redactor: Redactor,
         identity_calls: CallCounter,
         safety_margin_s: float = 10.0,
-        timeout_s: float = 30.0,
+        timeout_s: float | None = None,
         max_retries: int = 4,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 10.0,
+        waits: Waits | None = None,
     ) -> None:
+        self.waits = waits or Waits()
         self._base_url = base_url
         self._client_id = client_id
         self._client_secret = client_secret
@@ -77,7 +88,7 @@ class TokenManager:
         self._redact = redactor
         self._identity_calls = identity_calls
         self.safety_margin_s = safety_margin_s
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s if timeout_s is not None else IDENTITY_TIMEOUT_S
         self._max_retries = max_retries
         self._backoff = (backoff_base_s, backoff_cap_s)
         # Keyed by client id (tokens belong to the service, reference §1), plus a digest of the secret so a
@@ -166,12 +177,32 @@ class TokenManager:
         }
         delays = backoff_delays(*self._backoff)
         attempt = 0
+        timeouts = 0
+        timeout = httpx.Timeout(self._timeout_s, connect=min(5.0, self._timeout_s))
+        waiting = _("waiting for Marketo: no answer from its Identity service at {url} yet").format(
+            url=self._base_url
+        )
         while True:
             attempt += 1
             self._identity_calls.record(IDENTITY_ENDPOINT)
             failure: str
             try:
-                response = await self._http.get(url, params=params, timeout=self._timeout_s)
+                response = await send_with_notice(
+                    self._http.get(url, params=params, timeout=timeout), self.waits, WAIT_NOTICE_S, waiting
+                )
+            except httpx.TimeoutException:
+                timeouts += 1
+                if timeouts >= IDENTITY_MAX_TIMEOUTS:
+                    raise TransientError(
+                        _(
+                            "Marketo's Identity service at {url} did not answer within {seconds:g} s, {times} times "
+                            "in a row; it may be down, or marketo.base_url may point at a server that is not "
+                            "Marketo."
+                        ).format(url=self._base_url, seconds=self._timeout_s, times=timeouts),
+                        api=API,
+                        endpoint=IDENTITY_ENDPOINT,
+                    ) from None
+                failure = _("no answer within {seconds:g} s").format(seconds=self._timeout_s)
             except httpx.TransportError as exc:
                 failure = (
                     f"the connection failed ({type(exc).__name__})"
@@ -179,6 +210,21 @@ class TokenManager:
                     else f"the connection dropped ({type(exc).__name__})"
                 )
             else:
+                if response.status_code < 500 and (
+                    _is_html(response) or (response.status_code == 200 and not _is_json_object(response))
+                ):  # a 5xx page is a gateway in trouble: retried below
+                    raise MalformedAnswerError(
+                        self._redact(
+                            _(
+                                "The server at {url} answered the access-token request with something that is not "
+                                "Marketo's JSON ({what}); check marketo.base_url (Marketo's is "
+                                "https://<munchkin id>.mktorest.com)."
+                            ).format(url=self._base_url, what=_describe_body(response))
+                        ),
+                        api=API,
+                        http_status=response.status_code,
+                        endpoint=IDENTITY_ENDPOINT,
+                    )
                 if response.status_code in (400, 401, 403):
                     raise AuthError(
                         self._redact(
@@ -195,6 +241,18 @@ class TokenManager:
                     token = self._parse(response)
                     if token is not None:
                         return token
+                    if not _has_error_fields(response):
+                        raise MalformedAnswerError(
+                            self._redact(
+                                _(
+                                    "The server at {url} answered the access-token request with JSON that is not "
+                                    "Marketo's (no access_token and no error: {what}); check marketo.base_url."
+                                ).format(url=self._base_url, what=_describe_body(response))
+                            ),
+                            api=API,
+                            http_status=200,
+                            endpoint=IDENTITY_ENDPOINT,
+                        )
                     raise AuthError(
                         self._redact(
                             "Marketo's Identity service answered without an access token "
@@ -212,7 +270,11 @@ class TokenManager:
                     endpoint=IDENTITY_ENDPOINT,
                 )
             delay = next(delays)
-            log.info("Marketo identity: %s; retrying in %.2f s", failure, delay)
+            self.waits(
+                _("waiting for Marketo: its Identity service: {failure}; retrying in {delay:.1f} s").format(
+                    failure=failure, delay=delay
+                )
+            )
             await asyncio.sleep(delay)
 
     def _parse(self, response: httpx.Response) -> Token | None:
@@ -231,6 +293,37 @@ class TokenManager:
         return Token(
             value=value, expires_at=time.monotonic() + expires_in, scope=str(body.get("scope") or "")
         )
+
+
+def _is_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    return response.text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+
+
+def _is_json_object(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
+
+
+def _has_error_fields(response: httpx.Response) -> bool:
+    """An OAuth-style refusal (``error``, ``error_description``, ``errors`` ...): the credentials' fault."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and any(
+        key in body for key in ("error", "error_description", "errors", "message")
+    )
+
+
+def _describe_body(response: httpx.Response) -> str:
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    text = " ".join(response.text.split())
+    shown = repr(text[:60] + ("..." if len(text) > 60 else "")) if text else "an empty body"
+    return f"HTTP {response.status_code}, {kind}, {shown}"
 
 
 def _describe_refusal(response: httpx.Response) -> str:

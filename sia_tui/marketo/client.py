@@ -23,7 +23,7 @@ import httpx
 
 from sia_tui.budget.ledger import Ledger, instance_key
 from sia_tui.budget.limiter import SharedLimiter, shared_limiter
-from sia_tui.marketo import activities, bulk, check, custom_activities, leads
+from sia_tui.marketo import activities, auth, bulk, check, custom_activities, leads
 from sia_tui.marketo.auth import TokenManager
 from sia_tui.marketo.bulk import ExportFilter
 from sia_tui.marketo.models import (
@@ -39,7 +39,7 @@ from sia_tui.marketo.models import (
     RecordResult,
 )
 from sia_tui.marketo.session import MarketoSession, RetryPolicy
-from sia_tui.net import CallCounter, Redactor, install_log_redaction
+from sia_tui.net import CallCounter, Redactor, Waits, install_log_redaction
 
 MAX_CALLS_PER_WINDOW = 100
 MAX_CONCURRENCY = 10
@@ -75,6 +75,7 @@ class MarketoClient:
         metadata_ttl_s: float = DAY_S,
         instance: str | None = None,
         ledger: Ledger | None = None,
+        identity_timeout_s: float | None = None,
     ) -> None:
         """``instance`` names the Marketo instance in the machine's budget ledger (default: from ``base_url``,
         its Munchkin id for ``*.mktorest.com``); ``ledger`` replaces the machine's ledger (tests, benchmarks)."""
@@ -93,6 +94,8 @@ class MarketoClient:
         )
         self.calls = CallCounter()
         self.identity_calls = CallCounter()
+        #: "waiting for Marketo ..." sentences (no answer yet, retrying); ``with client.waits.listening(show):``
+        self.waits = Waits()
         self.instance = instance or instance_key(self.base_url)
         self.limiter: SharedLimiter = shared_limiter(
             self.instance, max_calls_per_20s, rate_window_s, max_concurrency, ledger=ledger
@@ -108,8 +111,10 @@ class MarketoClient:
             redactor=self._redact,
             identity_calls=self.identity_calls,
             safety_margin_s=token_safety_margin_s,
+            timeout_s=identity_timeout_s if identity_timeout_s is not None else auth.IDENTITY_TIMEOUT_S,
             backoff_base_s=backoff_base_s,
             backoff_cap_s=min(backoff_cap_s, 10.0),
+            waits=self.waits,
         )
         self.session = MarketoSession(
             self.base_url,
@@ -120,6 +125,7 @@ class MarketoClient:
             redactor=self._redact,
             policy=self.policy,
             timeout_overrides=timeouts,
+            waits=self.waits,
         )
         self.bulk_poll_interval_s = bulk_poll_interval_s
         self.bulk_chunk_bytes = bulk_chunk_bytes

@@ -24,19 +24,24 @@ from urllib.parse import urlencode
 import httpx
 
 from sia_tui.budget.limiter import LEASE_SLACK_S, SharedLimiter
+from sia_tui.i18n import _
 from sia_tui.marketo import codes
 from sia_tui.marketo.auth import TokenManager
 from sia_tui.marketo.models import Envelope
+from sia_tui.marketo.shapes import envelope_problem, records_problem
 from sia_tui.net import (
     AuthError,
     CallCounter,
+    MalformedAnswerError,
     OutcomeUnknownError,
     QuotaExhaustedError,
     Redactor,
     TransientError,
     ValidationError,
+    Waits,
     backoff_delays,
     request_may_have_been_sent,
+    send_with_notice,
 )
 
 log = logging.getLogger("sia_tui.marketo")
@@ -44,6 +49,11 @@ log = logging.getLogger("sia_tui.marketo")
 MAX_URI_BYTES = 8192
 MAX_AUTH_REFUSALS = 3
 RETRY_HTTP_STATUSES = frozenset({502, 503, 504})
+#: After this long without an answer, the progress line says sia-tui is waiting for Marketo.
+WAIT_NOTICE_S = 5.0
+#: A call that timed out this many times in a row fails (a server that accepts and never answers is down, or not
+#: Marketo): the worst case stays a few times the endpoint's own timeout, not the whole retry budget.
+MAX_TIMEOUTS = 3
 MAYBE_APPLIED_HTTP_STATUSES = frozenset({502, 504})
 
 Params = Mapping[str, Any]
@@ -113,8 +123,10 @@ class MarketoSession:
         redactor: Redactor,
         policy: RetryPolicy,
         timeout_overrides: Mapping[str, float] | None = None,
+        waits: Waits | None = None,
     ) -> None:
         self.base_url = base_url
+        self.waits = waits or Waits()
         self.http = http
         self.tokens = tokens
         self.limiter = limiter
@@ -154,14 +166,18 @@ class MarketoSession:
         timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
         delays = self.policy.delays()
         retries = 0
+        timeouts = 0
         auth_refusals = 0
+        waiting = _("waiting for Marketo: no answer to {endpoint} yet").format(endpoint=endpoint)
         while True:
             token = await self.tokens.token()
             request = self._build(method, path, query, json, token, timeout)
             try:
                 async with self.limiter.slot(lease_s=seconds + LEASE_SLACK_S) as lease:
                     self.calls.record(endpoint)
-                    response = await self.http.send(request)
+                    response = await send_with_notice(
+                        self.http.send(request), self.waits, WAIT_NOTICE_S, waiting
+                    )
             except httpx.TransportError as exc:
                 sent = request_may_have_been_sent(exc)
                 if is_write and sent:
@@ -172,8 +188,21 @@ class MarketoSession:
                         endpoint=endpoint,
                     ) from None
                 retries += 1
-                failure = f"the connection {'dropped' if sent else 'failed'} ({type(exc).__name__})"
-                await self._backoff_or_raise(endpoint, retries, delays, failure)
+                if isinstance(exc, httpx.TimeoutException):
+                    timeouts += 1
+                    if timeouts > MAX_TIMEOUTS:
+                        raise TransientError(
+                            _(
+                                "Marketo did not answer {endpoint} within {seconds:g} s, {times} times in a row; it "
+                                "may be down, or marketo.base_url ({url}) may point at a server that is not Marketo."
+                            ).format(endpoint=endpoint, seconds=seconds, times=timeouts, url=self.base_url),
+                            api=codes.API,
+                            endpoint=endpoint,
+                        ) from None
+                    failure = _("no answer within {seconds:g} s").format(seconds=seconds)
+                else:
+                    failure = f"the connection {'dropped' if sent else 'failed'} ({type(exc).__name__})"
+                await self._backoff_or_raise(endpoint, retries, delays, failure, announce=True)
                 continue
 
             status = response.status_code
@@ -206,13 +235,15 @@ class MarketoSession:
                         endpoint=endpoint,
                     )
                 retries += 1
-                await self._backoff_or_raise(endpoint, retries, delays, f"it answered HTTP {status}")
+                await self._backoff_or_raise(
+                    endpoint, retries, delays, f"it answered HTTP {status}", announce=True
+                )
                 continue
             elif status == 404:
                 raise codes.error_for("610", _short_text(response), endpoint=endpoint, http_status=404)
             else:
                 body = _json_or_none(response)
-                if not isinstance(body, dict):
+                if not isinstance(body, dict) and status >= 500:
                     if is_write and not idempotent:
                         raise OutcomeUnknownError(
                             f"Marketo answered {endpoint} with HTTP {status} and no readable JSON; the write may or "
@@ -223,13 +254,36 @@ class MarketoSession:
                         )
                     retries += 1
                     await self._backoff_or_raise(
-                        endpoint, retries, delays, f"it answered HTTP {status} without a JSON body"
+                        endpoint,
+                        retries,
+                        delays,
+                        f"it answered HTTP {status} without a JSON body",
+                        announce=True,
                     )
                     continue
+                if body is None:
+                    raise self._refused_answer(
+                        _(
+                            "The server at {url} answered {endpoint} with something that is not Marketo's JSON "
+                            "({what}); check marketo.base_url (Marketo's is https://<munchkin id>.mktorest.com)."
+                        ).format(url=self.base_url, endpoint=endpoint, what=describe_response(response)),
+                        endpoint,
+                        status,
+                        maybe_applied=is_write and not idempotent,
+                    )
+                problem = envelope_problem(body)
+                if problem is not None:
+                    raise self._malformed(
+                        endpoint, problem, status, maybe_applied=is_write and not idempotent
+                    )
                 envelope = Envelope.parse(body)
                 if envelope.success or not envelope.errors:
                     if not envelope.success and not envelope.errors:
                         log.info("Marketo %s: success=false without errors; treating as empty", endpoint)
+                    elif (problem := records_problem(method, path, envelope.result)) is not None:
+                        raise self._malformed(
+                            endpoint, problem, status, maybe_applied=is_write and not idempotent
+                        )
                     return envelope
                 first = envelope.errors[0]
                 code, message, request_id = first.code or "unknown", first.message, envelope.request_id
@@ -297,6 +351,29 @@ class MarketoSession:
                 continue
             raise codes.error_for(code, message, endpoint=endpoint, http_status=status, request_id=request_id)
 
+    def _malformed(self, endpoint: str, problem: str, status: int, *, maybe_applied: bool) -> TransientError:
+        return self._refused_answer(
+            _(
+                "Marketo's answer to {endpoint} does not match its API ({problem}), so nothing was read from it."
+            ).format(endpoint=endpoint, problem=problem),
+            endpoint,
+            status,
+            maybe_applied=maybe_applied,
+        )
+
+    def _refused_answer(
+        self, message: str, endpoint: str, status: int, *, maybe_applied: bool
+    ) -> TransientError:
+        """A malformed answer: never "no data"; for a write that is not idempotent, its outcome is unknown."""
+        if maybe_applied:
+            return OutcomeUnknownError(
+                _("{problem} The write may or may not have been applied.").format(problem=message),
+                api=codes.API,
+                http_status=status,
+                endpoint=endpoint,
+            )
+        return MalformedAnswerError(message, api=codes.API, http_status=status, endpoint=endpoint)
+
     async def _backoff_or_raise(
         self,
         endpoint: str,
@@ -307,6 +384,7 @@ class MarketoSession:
         final_code: str | None = None,
         request_id: str | None = None,
         pause_code: str | None = None,
+        announce: bool = False,
     ) -> float:
         delay = next(delays)
         if pause_code is not None:
@@ -321,7 +399,20 @@ class MarketoSession:
                 api=codes.API,
                 endpoint=endpoint,
             )
-        log.info("Marketo %s: %s; retry %d in %.2f s", endpoint, failure, retries, delay)
+        if announce:  # the server is in trouble (not merely busy): say so where progress is shown
+            self.waits(
+                _(
+                    "waiting for Marketo: {endpoint}: {failure}; retrying ({retry} of {most}) in {delay:.1f} s"
+                ).format(
+                    endpoint=endpoint,
+                    failure=failure,
+                    retry=retries,
+                    most=self.policy.max_retries,
+                    delay=delay,
+                )
+            )
+        else:
+            log.info("Marketo %s: %s; retry %d in %.2f s", endpoint, failure, retries, delay)
         await asyncio.sleep(delay)
         return delay
 
@@ -464,6 +555,19 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def describe_response(response: httpx.Response) -> str:
+    """``HTTP 200, text/html: "<!DOCTYPE html>..."``: what came back instead of JSON, for a sentence."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    parts = [f"HTTP {response.status_code}", kind]
+    location = response.headers.get("location")
+    if location:
+        parts.append(f"redirecting to {location}")
+    text = " ".join(_short_text(response).split())
+    if text:
+        parts.append(repr(text[:60] + ("..." if len(text) > 60 else "")))
+    return ", ".join(parts)
 
 
 def _short_text(response: httpx.Response) -> str:

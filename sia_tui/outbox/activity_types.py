@@ -1,9 +1,11 @@
 """The Marketo custom activity types sia-tui logs to, named after MSIA's native sales activities.
 
-Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions custom
-types — Send Sales Email, Received Sales Call, Replied to Sales Email and Sales Email Bounced — with MSIA's
-attribute names plus ``siaActivityId`` — our idempotency key — which lets the worker find an activity whose write
-reply was lost instead of writing it twice. They stay within the usual limit of 10 custom types per subscription.
+Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions six
+custom types — Send Sales Email, Received Sales Call, Add to Sales Campaign, Removed from Sales Campaign, Replied to
+Sales Email and Sales Email Bounced — with MSIA's attribute names plus ``siaActivityId`` — our idempotency key —
+which lets the worker find an activity whose write reply was lost instead of writing it twice. Six types stay within
+the usual limit of 10 custom types per subscription. "Removed from Sales Campaign" also carries the reason (MSIA's
+has none; campaigns.md §14).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ EMAIL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesTemplateName", "Sales Template Name", "string"),
         CustomAttributeSpec("recipients", "Recipients", "string", "To, CC and BCC addresses"),
         CustomAttributeSpec("recordedOnly", "Recorded Only", "boolean", "Sent outside sia-tui, only logged"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _PERSON_ID,
         _ID,
     ),
@@ -68,9 +73,53 @@ CALL_SPEC = CustomActivityTypeSpec(
         CustomAttributeSpec("salesPhoneNumberCalled", "Sales Phone Number Called", "string"),
         CustomAttributeSpec("salesCallReason", "Sales Call Reason", "string"),
         CustomAttributeSpec("salesCallNotes", "Sales Call Notes", "text"),
+        CustomAttributeSpec(
+            "salesCampaignName", "Sales Campaign Name", "string", "The campaign, for its steps"
+        ),
         _SOURCE,
         _PERSON_ID,
         _ID,
+    ),
+)
+
+CAMPAIGN_ADD_TYPE = "siaAddToSalesCampaign"
+CAMPAIGN_REMOVE_TYPE = "siaRemovedFromSalesCampaign"
+_CAMPAIGN_NAME = CustomAttributeSpec(
+    "salesCampaignName", "Sales Campaign Name", "string", "Name of the campaign"
+)
+_CAMPAIGN_ATTRIBUTES = (
+    CustomAttributeSpec("salesCampaignId", "Sales Campaign ID", "string", "The campaign's id in sia-tui"),
+    CustomAttributeSpec("sentBy", "Sent By", "string", "The seller's email address"),
+    _SOURCE,
+    _PERSON_ID,
+    _ID,
+)
+
+CAMPAIGN_ADD_SPEC = CustomActivityTypeSpec(
+    api_name=CAMPAIGN_ADD_TYPE,
+    name="Add to Sales Campaign (sia-tui)",
+    trigger_name="Is Added to Sales Campaign (sia-tui)",
+    filter_name="Added to Sales Campaign (sia-tui)",
+    description="A seller enrolled the person in a sales campaign in sia-tui (after MSIA's Add to Sales Campaign).",
+    primary_attribute=_CAMPAIGN_NAME,
+    attributes=_CAMPAIGN_ATTRIBUTES,
+)
+
+CAMPAIGN_REMOVE_SPEC = CustomActivityTypeSpec(
+    api_name=CAMPAIGN_REMOVE_TYPE,
+    name="Removed from Sales Campaign (sia-tui)",
+    trigger_name="Is Removed from Sales Campaign (sia-tui)",
+    filter_name="Removed from Sales Campaign (sia-tui)",
+    description="The person's sales campaign in sia-tui ended (after MSIA's Removed from Sales Campaign).",
+    primary_attribute=_CAMPAIGN_NAME,
+    attributes=(
+        *_CAMPAIGN_ATTRIBUTES,
+        CustomAttributeSpec(
+            "removalReason",
+            "Removal Reason",
+            "string",
+            "completed, removed, replied, bounced, unsubscribed",
+        ),
     ),
 )
 
@@ -135,6 +184,8 @@ BOUNCE_SPEC = CustomActivityTypeSpec(
 SPECS: dict[str, CustomActivityTypeSpec] = {
     "email": EMAIL_SPEC,
     "call": CALL_SPEC,
+    "campaign_add": CAMPAIGN_ADD_SPEC,
+    "campaign_remove": CAMPAIGN_REMOVE_SPEC,
     "reply": REPLY_SPEC,
     "bounce": BOUNCE_SPEC,
 }
@@ -144,15 +195,18 @@ SPECS: dict[str, CustomActivityTypeSpec] = {
 class ActivityTypeIds:
     email: int
     call: int
+    campaign_add: int
+    campaign_remove: int
     reply: int
     bounce: int
 
     def for_kind(self, kind: str) -> int:
-        """The type id for an outbox item kind (``email``, ``call``, ``reply``, ``bounce``)."""
+        """The type id for an outbox item kind (``email``, ``call``, ``campaign_add``, ``campaign_remove``,
+        ``reply``, ``bounce``)."""
         return int(getattr(self, kind))
 
     def all(self) -> list[int]:
-        return [self.email, self.call, self.reply, self.bounce]
+        return [self.email, self.call, self.campaign_add, self.campaign_remove, self.reply, self.bounce]
 
 
 async def provision(marketo: MarketoClient) -> dict[str, CustomActivityType]:

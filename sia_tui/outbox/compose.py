@@ -6,18 +6,22 @@ and :func:`prepare_call`, so they refuse exactly the same input with exactly the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from sia_tui.i18n import _
 from sia_tui.mail.message import (
     MAX_BODY_BYTES,
     MAX_RECIPIENTS,
     MAX_SUBJECT_CHARS,
     AddressError,
+    build_message,
     parse_address_list,
     valid_address,
 )
@@ -125,9 +129,12 @@ class EmailDraft:
     template: str | None
     record_only: bool
     warnings: tuple[str, ...] = field(default=())
+    #: More payload keys, e.g. a campaign step's ``campaign``, ``send_window``, ``in_reply_to``, ``references``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "to": list(self.to),
             "cc": list(self.cc),
             "bcc": list(self.bcc),
@@ -144,6 +151,55 @@ def _check_size(body: str) -> None:
             f"The body is {size / 1024:,.0f} KB; the limit is {MAX_BODY_BYTES // 1024} KB. Send large content as a "
             "link instead."
         )
+
+
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def header_problems(subject: str, seller: Seller, *, subject_template: str = "") -> list[str]:
+    """What would make the message unbuildable, found after the fields are filled in (one sentence each).
+
+    A line break in a synced name (``first_name = "Eve\\r\\nBcc: ..."``) filled into the subject, or in
+    ``seller.name``, used to reach the worker and stop the whole outbox there."""
+    problems: list[str] = []
+    if _HEADER_UNSAFE.search(subject):
+        if "{{" in subject_template and not _HEADER_UNSAFE.search(subject_template):
+            problems.append(
+                _(
+                    "With the fields filled in, the subject holds a line break or a control character (it comes "
+                    "from this person's details in Marketo, e.g. their name): {subject}. Write the subject "
+                    "without that field, or have the record corrected in Marketo."
+                ).format(subject=repr(subject))
+            )
+        else:
+            problems.append(_("The subject must be a single line."))
+    if _HEADER_UNSAFE.search(seller.name) or _HEADER_UNSAFE.search(seller.email):
+        problems.append(
+            _(
+                "Your name or email (seller.name / seller.email) holds a line break or a control character; "
+                "correct it with `sia-tui settings set seller.name ...`."
+            )
+        )
+    return problems
+
+
+def _trial_build(subject: str, body: str, seller: Seller, to: str, cc: Sequence[str]) -> None:
+    """Build the message once at queue time: anything the email library refuses is refused here, in words."""
+    try:
+        build_message(
+            activity_id="0" * 32,
+            sender_email=seller.email or "you@example.com",
+            sender_name=seller.name,
+            to=[to],
+            cc=list(cc),
+            subject=subject,
+            body=body,
+            date=datetime.now(UTC),
+        )
+    except Exception as exc:  # the library's own words, in one sentence
+        raise OutboxInputError(
+            _("This email cannot be built as it is ({error}).").format(error=exc)
+        ) from None
 
 
 def prepare_email(
@@ -191,8 +247,6 @@ def prepare_email(
     context = person_context(person, seller.to_json())
     if not subject.strip():
         problems.append("The subject is empty.")
-    if "\n" in subject or "\r" in subject:
-        problems.append("The subject must be a single line.")
     rendered_subject = render(subject.strip(), context, what="subject")
     rendered_body = render(body, context, what="body")
     problems.extend(rendered_subject.problems)
@@ -201,9 +255,11 @@ def prepare_email(
         problems.append(f"The subject is longer than {MAX_SUBJECT_CHARS} characters.")
     if not body.strip():
         problems.append("The body is empty.")
+    problems.extend(header_problems(rendered_subject.text, seller, subject_template=subject))
     if problems:
         raise OutboxInputError(" ".join(dict.fromkeys(problems)))
     _check_size(rendered_body.text)
+    _trial_build(rendered_subject.text, rendered_body.text, seller, to, cc_list)
     return EmailDraft(
         person=person_snapshot(person),
         seller=seller,
@@ -231,9 +287,12 @@ class CallDraft:
     duration_s: int
     notes: str
     phone: str
+    #: More payload keys, e.g. ``campaign`` for a call made as a campaign step.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "outcome": self.outcome,
             "reason": self.reason,
             "status": self.status,

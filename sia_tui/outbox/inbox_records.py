@@ -77,8 +77,11 @@ def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
     }
 
 
-def salesforce_task(item: OutboxItem, person: dict[str, Any], external_id_field: str) -> dict[str, Any]:
-    """The completed Task that logs a reply (MSIA: Type "Reply", Subject "Reply: <email subject>")."""
+def salesforce_task(
+    item: OutboxItem, person: dict[str, Any], external_id_field: str, *, owner_id: str | None = None
+) -> dict[str, Any]:
+    """The completed Task that logs a reply (MSIA: Type "Reply", Subject "Reply: <email subject>"), owned by the
+    seller's Salesforce User (``owner_id``) when known."""
     if item.kind != REPLY:
         raise ValueError(f"only replies are logged to Salesforce, not {item.kind!r}")
     p = item.payload
@@ -105,4 +108,6 @@ def salesforce_task(item: OutboxItem, person: dict[str, Any], external_id_field:
         task["WhatId"] = what
     if external_id_field:
         task[external_id_field] = item.id
+    if owner_id:
+        task["OwnerId"] = owner_id
     return task

@@ -7,14 +7,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sia_tui.clock import system_clock
+
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
 
-#: Item kinds. ``reply`` and ``bounce`` are what the inbox found (issue 16): "Replied to Sales Email" (Marketo, and a
+#: Item kinds. The two campaign kinds are Marketo-only activities ("Add to Sales Campaign", "Removed from Sales
+#: Campaign"); ``reply`` and ``bounce`` are what the inbox found (issue 16): "Replied to Sales Email" (Marketo, and a
 #: Salesforce Task with ``salesforce.log_replies``) and "Sales Email Bounced" (Marketo). They reuse the outbox's
 #: durable, exactly-once delivery instead of a second queue.
 EMAIL, CALL = "email", "call"
+CAMPAIGN_ADD, CAMPAIGN_REMOVE = "campaign_add", "campaign_remove"
+CAMPAIGN_KINDS: frozenset[str] = frozenset({CAMPAIGN_ADD, CAMPAIGN_REMOVE})
 REPLY, BOUNCE = "reply", "bounce"
 INBOX_KINDS: frozenset[str] = frozenset({REPLY, BOUNCE})
+ITEM_KINDS: tuple[str, ...] = (EMAIL, CALL, CAMPAIGN_ADD, CAMPAIGN_REMOVE, REPLY, BOUNCE)
 
 #: Destination states.
 #: pending  — waiting for its next attempt (``next_attempt_at``);
@@ -26,11 +32,14 @@ DONE, SKIPPED, BLOCKED, DEAD, CANCELLED = "done", "skipped", "blocked", "dead", 
 OPEN_STATES: frozenset[str] = frozenset({PENDING, SENDING, UNKNOWN})
 TERMINAL_STATES: frozenset[str] = frozenset({DONE, SKIPPED, BLOCKED, DEAD, CANCELLED})
 
-#: Item summaries.
-#: ``bounced``: an email that went out and came back (its ``bounce`` says how); otherwise like ``done``.
+#: Item summaries. ``scheduled``: an email whose send time (``send_at``) has not been reached, or that waits for a
+#: free slot of the send rate after it, with nothing attempted yet. ``bounced``: an email that went out and came
+#: back (its ``bounce`` says how); otherwise like ``done``.
 ITEM_STATES: tuple[str, ...] = (
-    "queued", "sending", "retrying", "done", "bounced", "blocked", "dead", "cancelled"
+    "scheduled", "queued", "sending", "retrying", "done", "bounced", "blocked", "dead", "cancelled",
 )  # fmt: skip
+#: Item summaries that still have something to do.
+OPEN_ITEM_STATES: tuple[str, ...] = ("scheduled", "queued", "sending", "retrying")
 
 CALL_STATUSES: dict[str, str] = {
     # CLI value → Marketo "Sales Call Status" (completed, no answer, cancelled, failed)
@@ -42,7 +51,8 @@ CALL_STATUSES: dict[str, str] = {
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, from :func:`sia_tui.clock.system_clock` (so ``SIA_NOW`` rehearses the outbox too)."""
+    return system_clock()
 
 
 def iso(moment: datetime) -> str:
@@ -58,7 +68,9 @@ def parse_iso(text: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class Destination:
+class DestinationState:
+    """Where one item stands at one destination (a row of ``outbox_destinations``)."""
+
     name: str
     state: str
     attempts: int
@@ -68,6 +80,12 @@ class Destination:
     ref: str | None
     request: dict[str, Any] | None
     done_at: str | None
+    #: Why the next attempt waits when that is not a failure (the send rate); the time is ``next_attempt_at``.
+    held_reason: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.state == PENDING and bool(self.held_reason)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +94,7 @@ class Destination:
             "next_attempt_at": self.next_attempt_at if self.state in OPEN_STATES else None,
             "last_error": self.last_error,
             "reason": self.reason,
+            "held_reason": self.held_reason if self.held else None,
             "ref": self.ref,
             "done_at": self.done_at,
         }
@@ -96,7 +115,9 @@ class OutboxItem:
     created_at: str
     updated_at: str
     cancelled_at: str | None
-    destinations: dict[str, Destination] = field(default_factory=dict)
+    destinations: dict[str, DestinationState] = field(default_factory=dict)
+    #: When a scheduled email may go (UTC ISO); None = as soon as the worker gets to it.
+    send_at: str | None = None
     #: For an email that bounced: ``{"type": "hard"|"soft", "status", "diagnostic", "recipient", "at"}``.
     bounce: dict[str, Any] | None = None
 
@@ -104,6 +125,10 @@ class OutboxItem:
     def subject(self) -> str:
         if self.kind == "email":
             return str(self.payload.get("subject") or "")
+        if self.kind == CAMPAIGN_ADD:
+            return f"Add to Sales Campaign: {self.payload.get('campaign_name') or ''}"
+        if self.kind == CAMPAIGN_REMOVE:
+            return f"Removed from Sales Campaign: {self.payload.get('campaign_name') or ''}"
         if self.kind == REPLY:
             return f"Reply: {self.payload.get('email_subject') or self.payload.get('subject') or ''}"
         if self.kind == BOUNCE:
@@ -123,12 +148,17 @@ class OutboxItem:
         notes: list[str] = []
         if self.bounce:
             notes.append(bounce_sentence(self.bounce))
+        smtp = self.destinations.get("smtp")
+        if self.send_at and smtp is not None and smtp.state == PENDING and not smtp.attempts:
+            notes.append(f"scheduled for {_when(self.send_at)}")
         for name in DESTINATIONS:
             dest = self.destinations.get(name)
             if dest is None:
                 continue
             if dest.state in {BLOCKED, DEAD, SKIPPED, DONE} and dest.reason:
                 notes.append(f"{name} {dest.state}: {dest.reason}")
+            elif dest.held:
+                notes.append(f"{name}: held until {_when(dest.next_attempt_at)}: {dest.held_reason}")
             elif dest.state in OPEN_STATES and dest.last_error:
                 notes.append(f"{name}: {dest.last_error}")
         return "; ".join(dict.fromkeys(notes))
@@ -144,6 +174,7 @@ class OutboxItem:
             "record_only": self.record_only,
             "created_at": self.created_at,
             "occurred_at": self.occurred_at,
+            "send_at": self.send_at,
             "destinations": {name: d.to_json() for name, d in self.destinations.items()},
             "explanation": self.explanation(),
         }
@@ -162,8 +193,19 @@ def bounce_sentence(bounce: dict[str, Any]) -> str:
     return f"bounced ({bounce.get('type') or 'bounce'}{code}){who}{why}"
 
 
-def summarise(cancelled: bool, dests: dict[str, tuple[str, int, str | None]]) -> str:
-    """The item's summary from its destinations' (state, attempts, last_error)."""
+def _when(stamp: str) -> str:
+    """A stored UTC time as ``2026-12-08 09:00:45 UTC`` (to the second)."""
+    try:
+        moment = parse_iso(stamp)
+    except ValueError:
+        return stamp
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def summarise(
+    cancelled: bool, dests: dict[str, tuple[str, int, str | None]], *, scheduled: bool = False
+) -> str:
+    """The item's summary from its destinations' (state, attempts, last_error); ``scheduled``: it has a send time."""
     states = {name: s for name, (s, _, _) in dests.items()}
     if states.get("smtp") == BLOCKED:
         return "blocked"
@@ -177,6 +219,9 @@ def summarise(cancelled: bool, dests: dict[str, tuple[str, int, str | None]]) ->
             return "sending"
         if any(dests[n][1] > 0 and dests[n][2] for n in open_):
             return "retrying"
+        smtp = dests.get("smtp")
+        if scheduled and smtp is not None and smtp[0] == PENDING and not smtp[1] and not smtp[2]:
+            return "scheduled"
         return "queued"
     if any(s == DEAD for s in states.values()):
         return "dead"

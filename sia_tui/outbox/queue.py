@@ -16,20 +16,26 @@ from typing import Any
 import sqlite_utils
 
 from sia_tui.compliance.ledger import record_decision
+from sia_tui.compliance.optouts import describe_optout, matching_optouts
+from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
+from sia_tui.i18n import _
+from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import CallDraft, EmailDraft
 from sia_tui.outbox.model import (
     BLOCKED,
+    CAMPAIGN_KINDS,
     DEAD,
     DESTINATIONS,
     DONE,
     INBOX_KINDS,
     ITEM_STATES,
+    OPEN_ITEM_STATES,
     OPEN_STATES,
     PENDING,
     SENDING,
     SKIPPED,
     UNKNOWN,
-    Destination,
+    DestinationState,
     OutboxItem,
     dumps,
     iso,
@@ -41,13 +47,15 @@ from sia_tui.store.db import transaction
 
 _ITEM_COLUMNS = (
     "id, kind, marketo_id, record_only, payload, person, seller, local_date, occurred_at, state, created_at, "
-    "updated_at, cancelled_at"
+    "updated_at, cancelled_at, send_at"
 )
 #: What reads select: the columns an insert writes, plus those other steps fill in later.
 _READ_COLUMNS = _ITEM_COLUMNS + ", bounce"
 _DEST_COLUMNS = (
-    "item_id, destination, state, attempts, next_attempt_at, last_error, reason, ref, request, done_at"
+    "item_id, destination, state, attempts, next_attempt_at, last_error, reason, ref, request, done_at, "
+    "held_reason"
 )
+_OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN_ITEM_STATES)
 
 
 class OutboxError(ValueError):
@@ -58,8 +66,8 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def local_today() -> str:
-    return datetime.now().astimezone().date().isoformat()
+def local_today(now: datetime | None = None) -> str:
+    return (now or now_utc()).astimezone().date().isoformat()
 
 
 # ------------------------------------------------------------------------------------------------- enqueue
@@ -76,13 +84,16 @@ def _insert(
     seller: dict[str, Any],
     destinations: Mapping[str, tuple[str, str | None]],
     item_id: str | None = None,
+    send_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> OutboxItem:
-    now = now_utc()
-    stamp = iso(now)
+    moment = now or now_utc()
+    stamp = iso(moment)
     key = item_id or new_id()
+    scheduled = iso(send_at) if send_at is not None else None
     with transaction(db) as conn:
         conn.execute(
-            f"INSERT INTO outbox ({_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, NULL)",
+            f"INSERT INTO outbox ({_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, NULL, ?)",
             (
                 key,
                 kind,
@@ -91,17 +102,19 @@ def _insert(
                 dumps(payload),
                 dumps(person),
                 dumps(seller),
-                local_today(),
+                local_today(moment),
                 stamp,
                 stamp,
                 stamp,
+                scheduled,
             ),
         )
         for name, (state, reason) in destinations.items():
+            due_at = scheduled if (name == "smtp" and scheduled and state == PENDING) else stamp
             conn.execute(
                 "INSERT INTO outbox_destinations (item_id, destination, state, next_attempt_at, reason, "
                 "updated_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, name, state, stamp, reason, stamp, stamp if state not in OPEN_STATES else None),
+                (key, name, state, due_at, reason, stamp, stamp if state not in OPEN_STATES else None),
             )
         if kind == "email" and record_only:
             record_decision(
@@ -112,14 +125,31 @@ def _insert(
                 decision="recorded",
                 reason="the seller sent this email outside sia-tui; it is only logged",
                 source="record only",
+                at=moment,
             )
-        _refresh(conn, [key])
+        _refresh(conn, [key], now=moment)
     item = get_item(db, key)
     assert item is not None
     return item
 
 
-def enqueue_email(db: sqlite_utils.Database, draft: EmailDraft, *, item_id: str | None = None) -> OutboxItem:
+def enqueue_email(
+    db: sqlite_utils.Database,
+    draft: EmailDraft,
+    *,
+    item_id: str | None = None,
+    send_at: datetime | None = None,
+    now: datetime | None = None,
+) -> OutboxItem:
+    """Queue an email (durably, before anything leaves the machine); returns the stored item.
+
+    ``item_id``: the idempotency key (a new one by default; a caller that must not queue twice passes its own, and
+    a second call with it fails on the primary key). ``send_at``: send no earlier than this moment (a scheduled
+    email: state ``scheduled`` until then, cancellable until it goes); it still passes the send-time compliance
+    check and the send rate when it comes due. ``now``: the clock (default :func:`now_utc`).
+    """
+    if send_at is not None and draft.record_only:
+        raise OutboxError(_("An email recorded as sent elsewhere cannot be scheduled."))
     smtp = (
         (SKIPPED, "recorded only: the seller sent it outside sia-tui")
         if draft.record_only
@@ -135,10 +165,14 @@ def enqueue_email(db: sqlite_utils.Database, draft: EmailDraft, *, item_id: str 
         seller=draft.seller.to_json(),
         destinations={"smtp": smtp, "marketo": (PENDING, None), "salesforce": (PENDING, None)},
         item_id=item_id,
+        send_at=send_at,
+        now=now,
     )
 
 
-def enqueue_call(db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | None = None) -> OutboxItem:
+def enqueue_call(
+    db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | None = None, now: datetime | None = None
+) -> OutboxItem:
     return _insert(
         db,
         kind="call",
@@ -148,6 +182,36 @@ def enqueue_call(db: sqlite_utils.Database, draft: CallDraft, *, item_id: str | 
         person=draft.person,
         seller=draft.seller.to_json(),
         destinations={"marketo": (PENDING, None), "salesforce": (PENDING, None)},
+        item_id=item_id,
+        now=now,
+    )
+
+
+def enqueue_activity(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    payload: dict[str, Any],
+    item_id: str,
+) -> OutboxItem:
+    """A Marketo-only activity (``campaign_add`` / ``campaign_remove``), logged exactly once like an email's.
+
+    ``item_id`` is the caller's idempotency key (e.g. derived from the enrolment); the caller inserts it in the
+    same transaction as the change it records, so the activity exists if and only if that change happened.
+    """
+    if kind not in CAMPAIGN_KINDS:
+        raise OutboxError(f"{kind!r} is not an activity-only outbox kind.")
+    return _insert(
+        db,
+        kind=kind,
+        marketo_id=int(person["marketo_id"]),
+        record_only=False,
+        payload=payload,
+        person=person,
+        seller=seller,
+        destinations={"marketo": (PENDING, None)},
         item_id=item_id,
     )
 
@@ -213,7 +277,7 @@ def mark_bounced(db: sqlite_utils.Database, item_id: str, bounce: dict[str, Any]
 # ---------------------------------------------------------------------------------------------------- read
 
 
-def _item(row: Sequence[Any], dests: dict[str, Destination]) -> OutboxItem:
+def _item(row: Sequence[Any], dests: dict[str, DestinationState]) -> OutboxItem:
     return OutboxItem(
         id=row[0],
         kind=row[1],
@@ -228,13 +292,14 @@ def _item(row: Sequence[Any], dests: dict[str, Destination]) -> OutboxItem:
         created_at=row[10],
         updated_at=row[11],
         cancelled_at=row[12],
+        send_at=row[13],
         destinations=dests,
-        bounce=loads(row[13]) if len(row) > 13 else None,
+        bounce=loads(row[14]) if len(row) > 14 else None,
     )
 
 
-def _dest(row: Sequence[Any]) -> Destination:
-    return Destination(
+def _dest(row: Sequence[Any]) -> DestinationState:
+    return DestinationState(
         name=row[1],
         state=row[2],
         attempts=row[3],
@@ -244,11 +309,12 @@ def _dest(row: Sequence[Any]) -> Destination:
         ref=row[7],
         request=loads(row[8]),
         done_at=row[9],
+        held_reason=row[10],
     )
 
 
-def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, Destination]]:
-    out: dict[str, dict[str, Destination]] = {}
+def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, DestinationState]]:
+    out: dict[str, dict[str, DestinationState]] = {}
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
@@ -308,6 +374,7 @@ def list_items(
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Items per summary state (every state of :data:`ITEM_STATES`, zero included)."""
     out = dict.fromkeys(ITEM_STATES, 0)
     for state, n in db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
         out[state] = n
@@ -315,15 +382,17 @@ def counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def open_count(db: sqlite_utils.Database) -> int:
-    row = db.conn.execute(
-        "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending', 'retrying')"
-    ).fetchone()
+    """Items with something left to do (scheduled ones included)."""
+    row = db.conn.execute(f"SELECT COUNT(*) FROM outbox WHERE state IN ({_OPEN_SQL})").fetchone()
     return int(row[0])
 
 
 def next_due_at(db: sqlite_utils.Database) -> str | None:
+    """When the worker next has something to do (a logging destination waiting for its email does not count)."""
     row = db.conn.execute(
-        "SELECT MIN(next_attempt_at) FROM outbox_destinations WHERE state IN ('pending', 'unknown')"
+        "SELECT MIN(d.next_attempt_at) FROM outbox_destinations d WHERE d.state IN ('pending', 'unknown') "
+        "AND NOT EXISTS (SELECT 1 FROM outbox_destinations s WHERE s.item_id = d.item_id AND "
+        "s.destination = 'smtp' AND s.state NOT IN ('done', 'skipped') AND d.destination != 'smtp')"
     ).fetchone()
     return row[0] if row else None
 
@@ -334,25 +403,32 @@ def next_due_at(db: sqlite_utils.Database) -> str | None:
 def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
     """Dead, blocked or waiting destinations go back to pending, due now, with a fresh attempt count."""
     key = resolve_id(db, item_id)
-    stamp = iso(now_utc())
+    moment = now_utc()
+    stamp = iso(moment)
     with transaction(db) as conn:
-        item = conn.execute("SELECT cancelled_at FROM outbox WHERE id = ?", (key,)).fetchone()
+        item = conn.execute("SELECT cancelled_at, send_at FROM outbox WHERE id = ?", (key,)).fetchone()
         if item[0] is not None:
             raise OutboxError(f"Outbox item {key[:8]} was cancelled; queue a new one instead.")
+        # A scheduled email keeps its time: "retry" never sends it early.
+        due_at = item[1] if item[1] and item[1] > stamp else stamp
         cur = conn.execute(
-            "UPDATE outbox_destinations SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL, "
-            "reason = NULL, updated_at = ? WHERE item_id = ? AND state IN ('dead', 'blocked', 'pending')",
-            (stamp, stamp, key),
+            "UPDATE outbox_destinations SET state = 'pending', attempts = 0, "
+            "next_attempt_at = CASE WHEN destination = 'smtp' THEN ? ELSE ? END, last_error = NULL, "
+            "reason = NULL, held_reason = NULL, updated_at = ? "
+            "WHERE item_id = ? AND state IN ('dead', 'blocked', 'pending')",
+            (due_at, stamp, stamp, key),
         )
         if cur.rowcount == 0:
             raise OutboxError(f"Outbox item {key[:8]} has nothing to retry (it is done or being sent).")
-        _refresh(conn, [key])
+        _refresh(conn, [key], now=moment)
     item_now = get_item(db, key)
     assert item_now is not None
     return item_now
 
 
-def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
+def cancel_item(
+    db: sqlite_utils.Database, item_id: str, *, reason: str = "cancelled by the seller"
+) -> OutboxItem:
     """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
     key = resolve_id(db, item_id)
     stamp = iso(now_utc())
@@ -367,9 +443,9 @@ def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
                 "try again once the worker has settled it."
             )
         cur = conn.execute(
-            "UPDATE outbox_destinations SET state = 'cancelled', reason = 'cancelled by the seller', updated_at = ? "
+            "UPDATE outbox_destinations SET state = 'cancelled', reason = ?, updated_at = ? "
             "WHERE item_id = ? AND state IN ('pending', 'dead')",
-            (stamp, key),
+            (reason, stamp, key),
         )
         if cur.rowcount == 0:
             raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")
@@ -383,10 +459,10 @@ def cancel_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
 # --------------------------------------------------------------------------------------- worker transitions
 
 
-def _refresh(conn: Any, ids: Iterable[str]) -> None:
+def _refresh(conn: Any, ids: Iterable[str], *, now: datetime | None = None) -> None:
     """Recompute the summary ``state`` of items (inside the caller's transaction)."""
     keys = list(dict.fromkeys(ids))
-    stamp = iso(now_utc())
+    stamp = iso(now or now_utc())
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
@@ -397,31 +473,31 @@ def _refresh(conn: Any, ids: Iterable[str]) -> None:
             chunk,
         ):
             dests.setdefault(item_id, {})[name] = (state, attempts, error)
-        cancelled = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT id FROM outbox WHERE id IN ({marks}) AND cancelled_at IS NOT NULL", chunk
-            )
-        }
-        bounced = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT id FROM outbox WHERE id IN ({marks}) AND bounce IS NOT NULL", chunk
-            )
-        }
+        cancelled: set[str] = set()
+        scheduled: set[str] = set()
+        bounced: set[str] = set()
+        for item_id, cancelled_at, send_at, bounce in conn.execute(
+            f"SELECT id, cancelled_at, send_at, bounce FROM outbox WHERE id IN ({marks})", chunk
+        ):
+            if cancelled_at is not None:
+                cancelled.add(item_id)
+            if send_at is not None:
+                scheduled.add(item_id)
+            if bounce is not None:
+                bounced.add(item_id)
         for item_id in chunk:
-            summary = summarise(item_id in cancelled, dests.get(item_id, {}))
+            summary = summarise(item_id in cancelled, dests.get(item_id, {}), scheduled=item_id in scheduled)
             if summary == "done" and item_id in bounced:
-                summary = "bounced"
+                summary = "bounced"  # an email that went out and came back
             conn.execute(
                 "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state != ?",
                 (summary, stamp, item_id, summary),
             )
 
 
-def recover_inflight(db: sqlite_utils.Database) -> int:
+def recover_inflight(db: sqlite_utils.Database, *, now: datetime | None = None) -> int:
     """At worker start (lock held): a write still marked ``sending`` was cut by a crash; its outcome is unknown."""
-    stamp = iso(now_utc())
+    stamp = iso(now or now_utc())
     with transaction(db) as conn:
         ids = [r[0] for r in conn.execute("SELECT item_id FROM outbox_destinations WHERE state = 'sending'")]
         conn.execute(
@@ -430,7 +506,7 @@ def recover_inflight(db: sqlite_utils.Database) -> int:
             "WHERE state = 'sending'",
             (stamp, stamp),
         )
-        _refresh(conn, ids)
+        _refresh(conn, ids, now=now)
     return len(ids)
 
 
@@ -441,7 +517,7 @@ def due(
     *,
     now: datetime,
     limit: int,
-) -> list[tuple[OutboxItem, Destination]]:
+) -> list[tuple[OutboxItem, DestinationState]]:
     """Items whose ``destination`` is in ``states`` and due; logging waits until the email itself went out."""
     marks = ",".join("?" * len(states))
     rows = db.conn.execute(
@@ -462,6 +538,31 @@ def due(
         for r in db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
     }
     return [(items[i], items[i].destinations[destination]) for i in ids if i in items]
+
+
+def waiting_for_rate(db: sqlite_utils.Database, *, now: datetime) -> list[OutboxItem]:
+    """Emails the send rate decides about now, in queue order: due ones and those it already holds back (so a
+    new plan keeps the earlier ones first and its times stay true). Scheduled emails not yet due are not here."""
+    rows = db.conn.execute(
+        "SELECT d.item_id FROM outbox_destinations d JOIN outbox o ON o.id = d.item_id "
+        "WHERE d.destination = 'smtp' AND d.state = 'pending' AND (d.next_attempt_at <= ? OR d.held_reason IS NOT NULL) "
+        "ORDER BY o.created_at, o.id",
+        (iso(now),),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if not ids:
+        return []
+    dests = _destinations(db, ids)
+    out: list[OutboxItem] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found = {
+            r[0]: _item(r, dests.get(r[0], {}))
+            for r in db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk)
+        }
+        out.extend(found[i] for i in chunk if i in found)
+    return out
 
 
 def _set(
@@ -488,14 +589,15 @@ def mark_sending(
     requests: Mapping[str, dict[str, Any]],
     *,
     occurred_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """pending → sending (attempts + 1), freezing each request at its first attempt. Returns the ids moved."""
-    stamp = iso(now_utc())
+    stamp = iso(now or now_utc())
     moved: list[str] = []
     with transaction(db) as conn:
         for item_id, request in requests.items():
             cur = conn.execute(
-                "UPDATE outbox_destinations SET state = 'sending', attempts = attempts + 1, "
+                "UPDATE outbox_destinations SET state = 'sending', attempts = attempts + 1, held_reason = NULL, "
                 "request = COALESCE(request, ?), first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? "
                 "WHERE item_id = ? AND destination = ? AND state = 'pending'",
                 (dumps(request), stamp, stamp, item_id, destination),
@@ -507,7 +609,7 @@ def mark_sending(
                         "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
                         (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
                     )
-        _refresh(conn, moved)
+        _refresh(conn, moved, now=now)
     return moved
 
 
@@ -516,9 +618,11 @@ def mark_done(
     destination: str,
     refs: Mapping[str, str | None],
     notes: Mapping[str, str] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> int:
     """Delivered; ``notes`` keeps a sentence the seller should still see (e.g. a possible duplicate)."""
-    stamp = iso(now_utc())
+    stamp = iso(now or now_utc())
     n = 0
     with transaction(db) as conn:
         for item_id, ref in refs.items():
@@ -531,17 +635,26 @@ def mark_done(
                 ref=ref,
                 done_at=stamp,
                 last_error=None,
+                held_reason=None,
                 reason=(notes or {}).get(item_id),
                 next_attempt_at=stamp,
+                updated_at=stamp,
             )
-        _refresh(conn, refs)
+        _refresh(conn, refs, now=now)
     return n
 
 
 def mark_unknown(
-    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+    db: sqlite_utils.Database,
+    destination: str,
+    ids: Iterable[str],
+    error: str,
+    *,
+    delay_s: float,
+    now: datetime | None = None,
 ) -> None:
-    due_at = iso(now_utc() + timedelta(seconds=delay_s))
+    moment = now or now_utc()
+    due_at = iso(moment + timedelta(seconds=delay_s))
     keys = list(ids)
     with transaction(db) as conn:
         for item_id in keys:
@@ -553,34 +666,51 @@ def mark_unknown(
                 state=UNKNOWN,
                 last_error=error,
                 next_attempt_at=due_at,
+                updated_at=iso(moment),
             )
-        _refresh(conn, keys)
+        _refresh(conn, keys, now=moment)
 
 
 def defer_unknown(
-    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+    db: sqlite_utils.Database,
+    destination: str,
+    ids: Iterable[str],
+    error: str,
+    *,
+    delay_s: float,
+    now: datetime | None = None,
 ) -> None:
     """The lookup itself failed: stay in doubt (never re-send blindly) and look again later."""
-    due_at = iso(now_utc() + timedelta(seconds=delay_s))
-    keys = list(ids)
-    with transaction(db) as conn:
-        for item_id in keys:
-            _set(conn, destination, item_id, (UNKNOWN,), last_error=error, next_attempt_at=due_at)
-        _refresh(conn, keys)
-
-
-def mark_not_applied(
-    db: sqlite_utils.Database, destination: str, ids: Iterable[str], note: str | None
-) -> None:
-    """unknown → pending, due now: the lookup showed the write never happened, so it is safe to send it."""
-    stamp = iso(now_utc())
+    moment = now or now_utc()
+    due_at = iso(moment + timedelta(seconds=delay_s))
     keys = list(ids)
     with transaction(db) as conn:
         for item_id in keys:
             _set(
-                conn, destination, item_id, (UNKNOWN,), state=PENDING, next_attempt_at=stamp, last_error=note
-            )
-        _refresh(conn, keys)
+                conn, destination, item_id, (UNKNOWN,), last_error=error, next_attempt_at=due_at,
+                updated_at=iso(moment),
+            )  # fmt: skip
+        _refresh(conn, keys, now=moment)
+
+
+def mark_not_applied(
+    db: sqlite_utils.Database,
+    destination: str,
+    ids: Iterable[str],
+    note: str | None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """unknown → pending, due now: the lookup showed the write never happened, so it is safe to send it."""
+    stamp = iso(now or now_utc())
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(
+                conn, destination, item_id, (UNKNOWN,), state=PENDING, next_attempt_at=stamp, last_error=note,
+                updated_at=stamp,
+            )  # fmt: skip
+        _refresh(conn, keys, now=now)
 
 
 def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
@@ -599,11 +729,13 @@ def mark_failed(
     base_s: float,
     cap_s: float,
     from_states: Sequence[str] = (SENDING,),
+    now: datetime | None = None,
 ) -> tuple[list[str], list[str]]:
     """A failed attempt: back to pending with backoff, or dead (with the reason) when permanent or out of attempts.
 
     Returns (retrying ids, dead ids)."""
-    now = now_utc()
+    moment = now or now_utc()
+    stamp = iso(moment)
     retrying: list[str] = []
     dead: list[str] = []
     with transaction(db) as conn:
@@ -615,10 +747,13 @@ def mark_failed(
             attempts = int(row[0]) if row else 0
             if permanent or attempts >= max_attempts:
                 reason = error if permanent else f"gave up after {attempts} attempts; last error: {error}"
-                if _set(conn, destination, item_id, from_states, state=DEAD, reason=reason, last_error=error):
+                if _set(
+                    conn, destination, item_id, from_states, state=DEAD, reason=reason, last_error=error,
+                    held_reason=None, updated_at=stamp,
+                ):  # fmt: skip
                     dead.append(item_id)
             else:
-                due_at = iso(now + timedelta(seconds=backoff_s(attempts, base_s, cap_s)))
+                due_at = iso(moment + timedelta(seconds=backoff_s(attempts, base_s, cap_s)))
                 if _set(
                     conn,
                     destination,
@@ -626,27 +761,59 @@ def mark_failed(
                     from_states,
                     state=PENDING,
                     last_error=error,
+                    held_reason=None,
                     next_attempt_at=due_at,
+                    updated_at=stamp,
                 ):
                     retrying.append(item_id)
-        _refresh(conn, failures)
+        _refresh(conn, failures, now=moment)
     return retrying, dead
 
 
 def hold(
-    db: sqlite_utils.Database, destination: str, ids: Iterable[str], error: str, *, delay_s: float
+    db: sqlite_utils.Database,
+    destination: str,
+    ids: Iterable[str],
+    error: str,
+    *,
+    delay_s: float,
+    now: datetime | None = None,
 ) -> None:
     """Not attempted (a precondition failed, e.g. Marketo unreachable for the unsubscribe check): wait, no attempt."""
-    due_at = iso(now_utc() + timedelta(seconds=delay_s))
+    moment = now or now_utc()
+    due_at = iso(moment + timedelta(seconds=delay_s))
     keys = list(ids)
     with transaction(db) as conn:
         for item_id in keys:
-            _set(conn, destination, item_id, (PENDING,), last_error=error, next_attempt_at=due_at)
-        _refresh(conn, keys)
+            _set(
+                conn, destination, item_id, (PENDING,), last_error=error, held_reason=None, next_attempt_at=due_at,
+                updated_at=iso(moment),
+            )  # fmt: skip
+        _refresh(conn, keys, now=moment)
 
 
-def mark_skipped(db: sqlite_utils.Database, destination: str, reasons: Mapping[str, str]) -> None:
-    stamp = iso(now_utc())
+def hold_until(
+    db: sqlite_utils.Database,
+    destination: str,
+    until: Mapping[str, tuple[datetime, str]],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Not an error: each item waits until its own moment, for the reason given (the send rate), no attempt used."""
+    moment = now or now_utc()
+    with transaction(db) as conn:
+        for item_id, (when, why) in until.items():
+            _set(
+                conn, destination, item_id, (PENDING,), held_reason=why, next_attempt_at=iso(when),
+                updated_at=iso(moment),
+            )  # fmt: skip
+        _refresh(conn, until, now=moment)
+
+
+def mark_skipped(
+    db: sqlite_utils.Database, destination: str, reasons: Mapping[str, str], *, now: datetime | None = None
+) -> None:
+    stamp = iso(now or now_utc())
     with transaction(db) as conn:
         for item_id, reason in reasons.items():
             _set(
@@ -658,8 +825,54 @@ def mark_skipped(db: sqlite_utils.Database, destination: str, reasons: Mapping[s
                 reason=reason,
                 done_at=stamp,
                 last_error=None,
+                held_reason=None,
+                updated_at=stamp,
             )
-        _refresh(conn, reasons)
+        _refresh(conn, reasons, now=now)
+
+
+def _block(
+    db: sqlite_utils.Database,
+    item_id: str,
+    *,
+    reason: str,
+    source: str,
+    marketo_id: int,
+    email: str,
+    detail: dict[str, Any] | None,
+    now: datetime,
+) -> bool:
+    """Inside the caller's transaction: smtp pending → blocked, logging destinations too, and the ledger entry."""
+    stamp = iso(now)
+    moved = _set(
+        db.conn, "smtp", item_id, (PENDING,), state=BLOCKED, reason=reason, done_at=stamp, last_error=None,
+        held_reason=None, updated_at=stamp,
+    )  # fmt: skip
+    if moved:
+        for other in ("marketo", "salesforce"):
+            _set(
+                db.conn,
+                other,
+                item_id,
+                (PENDING,),
+                state=BLOCKED,
+                reason="not logged: the email was blocked",
+                done_at=stamp,
+                updated_at=stamp,
+            )
+        record_decision(
+            db,
+            item_id=item_id,
+            marketo_id=marketo_id,
+            email=email,
+            decision="blocked",
+            reason=reason,
+            source=source,
+            detail=detail,
+            at=now,
+        )
+    _refresh(db.conn, [item_id], now=now)
+    return moved
 
 
 def mark_blocked(
@@ -671,36 +884,19 @@ def mark_blocked(
     marketo_id: int,
     email: str,
     detail: dict[str, Any] | None,
+    now: datetime | None = None,
 ) -> bool:
     """Compliance said no: nothing is sent and nothing is logged as sent; the ledger says why, in one transaction."""
-    stamp = iso(now_utc())
-    with transaction(db) as conn:
-        moved = _set(
-            conn, "smtp", item_id, (PENDING,), state=BLOCKED, reason=reason, done_at=stamp, last_error=None
-        )
-        if moved:
-            for other in ("marketo", "salesforce"):
-                _set(
-                    conn,
-                    other,
-                    item_id,
-                    (PENDING,),
-                    state=BLOCKED,
-                    reason="not logged: the email was blocked",
-                    done_at=stamp,
-                )
-            record_decision(
-                db,
-                item_id=item_id,
-                marketo_id=marketo_id,
-                email=email,
-                decision="blocked",
-                reason=reason,
-                source=source,
-                detail=detail,
-            )
-        _refresh(conn, [item_id])
-    return moved
+    with transaction(db):
+        return _block(
+            db, item_id, reason=reason, source=source, marketo_id=marketo_id, email=email, detail=detail,
+            now=now or now_utc(),
+        )  # fmt: skip
+
+
+#: What :func:`start_send` did: the email may go now, it is gone (cancelled or taken meanwhile), a local opt-out
+#: recorded meanwhile blocked it, or the send rate has no room for it now.
+STARTED, GONE, OPTED_OUT, THROTTLED = "started", "gone", "opted out", "throttled"
 
 
 def start_send(
@@ -714,18 +910,50 @@ def start_send(
     marketo_id: int,
     email: str,
     detail: dict[str, Any] | None,
-) -> bool:
-    """The check allowed it: ledger entry and smtp pending → sending, committed together before the send."""
-    stamp = iso(now_utc())
+    addresses: Sequence[str] = (),
+    rate: throttle.SendRate | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The check allowed it: in one transaction, re-check local opt-outs for ``marketo_id`` and every address, and
+    hard-bounced addresses (one recorded since the check blocks it here, with its ledger entry), check the send rate, then write the ledger
+    entry, count the send and move smtp pending → sending. Returns :data:`STARTED`, :data:`GONE`,
+    :data:`OPTED_OUT` or :data:`THROTTLED`; only :data:`STARTED` may be followed by the send."""
+    moment = now or now_utc()
+    stamp = iso(moment)
     with transaction(db) as conn:
+        state = conn.execute(
+            "SELECT state FROM outbox_destinations WHERE item_id = ? AND destination = 'smtp'", (item_id,)
+        ).fetchone()
+        if state is None or state[0] != PENDING:
+            return GONE
+        hits = matching_optouts(db, [marketo_id], addresses)
+        if hits:
+            why = describe_optout(hits[0]) + _(" (recorded while this email waited to be sent)")
+            _block(
+                db, item_id, reason=why, source="local opt-out", marketo_id=marketo_id, email=email,
+                detail={**(detail or {}), "optout_id": hits[0]["id"], "rechecked": "when marked sending"},
+                now=moment,
+            )  # fmt: skip
+            return OPTED_OUT
+        gone = matching_suppressions(db, addresses)
+        if gone:
+            why = describe_suppression(gone[0]) + _(" (recorded while this email waited to be sent)")
+            _block(
+                db, item_id, reason=why, source="hard bounce", marketo_id=marketo_id, email=email,
+                detail={**(detail or {}), "suppressed": gone[0]["email"], "rechecked": "when marked sending"},
+                now=moment,
+            )  # fmt: skip
+            return OPTED_OUT
+        if rate is not None and throttle.capacity(conn, rate, moment) < 1:
+            return THROTTLED
         cur = conn.execute(
             "UPDATE outbox_destinations SET state = 'sending', attempts = attempts + 1, request = ?, "
-            "first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? "
+            "held_reason = NULL, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? "
             "WHERE item_id = ? AND destination = 'smtp' AND state = 'pending'",
             (dumps(request), stamp, stamp, item_id),
         )
         if not cur.rowcount:
-            return False
+            return GONE
         conn.execute(
             "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
             (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
@@ -739,16 +967,26 @@ def start_send(
             reason=reason,
             source=source,
             detail=detail,
+            at=moment,
         )
-        _refresh(conn, [item_id])
-    return True
+        throttle.record_send(conn, item_id, moment)
+        _refresh(conn, [item_id], now=moment)
+    return STARTED
 
 
 def note_held(
-    db: sqlite_utils.Database, items: Sequence[OutboxItem], reason: str, source: str, *, delay_s: float
+    db: sqlite_utils.Database,
+    items: Sequence[OutboxItem],
+    reason: str,
+    source: str,
+    *,
+    delay_s: float,
+    now: datetime | None = None,
+    emails: Mapping[str, str] | None = None,
 ) -> None:
     """Marketo could not be asked: the emails wait. The ledger notes it once per item (not every retry)."""
-    hold(db, "smtp", [i.id for i in items], reason, delay_s=delay_s)
+    moment = now or now_utc()
+    hold(db, "smtp", [i.id for i in items], reason, delay_s=delay_s, now=moment)
     with transaction(db):
         for item in items:
             last = db.conn.execute(
@@ -760,8 +998,9 @@ def note_held(
                     db,
                     item_id=item.id,
                     marketo_id=item.marketo_id,
-                    email=", ".join(item.payload.get("to") or []),
+                    email=(emails or {}).get(item.id) or ", ".join(item.payload.get("to") or []),
                     decision="held",
                     reason=reason,
                     source=source,
+                    at=moment,
                 )

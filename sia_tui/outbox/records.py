@@ -12,7 +12,14 @@ from typing import Any
 from sia_tui.mail.templates import render_subject_template
 from sia_tui.marketo.models import CustomActivity
 from sia_tui.outbox.activity_types import ACTIVITY_ID_ATTRIBUTE, SOURCE
-from sia_tui.outbox.model import CALL_STATUSES, INBOX_KINDS, OutboxItem, parse_iso
+from sia_tui.outbox.model import (
+    CALL_STATUSES,
+    CAMPAIGN_KINDS,
+    CAMPAIGN_REMOVE,
+    INBOX_KINDS,
+    OutboxItem,
+    parse_iso,
+)
 
 MAX_DESCRIPTION = 32_000
 MAX_NOTES_ATTRIBUTE = 4_000
@@ -47,10 +54,22 @@ def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
             "salesTemplateName": p.get("template") or "",
             "recipients": recipients[:255],
             "recordedOnly": bool(item.record_only),
+            "salesCampaignName": (p.get("campaign") or {}).get("name") or "",
             "marketoSalesPersonId": str(item.marketo_id),
             ACTIVITY_ID_ATTRIBUTE: item.id,
         }
         primary = email_primary_value(item)
+    elif item.kind in CAMPAIGN_KINDS:
+        attributes = {
+            "salesCampaignId": str(p.get("campaign_id") or ""),
+            "sentBy": seller_email,
+            "source": SOURCE,
+            "marketoSalesPersonId": str(item.marketo_id),
+            ACTIVITY_ID_ATTRIBUTE: item.id,
+        }
+        if item.kind == CAMPAIGN_REMOVE:
+            attributes["removalReason"] = str(p.get("reason") or "")
+        primary = p.get("campaign_name") or "Sales Campaign"
     else:
         attributes = {
             "salesCallMadeBy": seller_email,
@@ -59,6 +78,7 @@ def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
             "salesPhoneNumberCalled": p.get("phone") or "",
             "salesCallReason": p.get("reason") or "",
             "salesCallNotes": (p.get("notes") or "")[:MAX_NOTES_ATTRIBUTE],
+            "salesCampaignName": (p.get("campaign") or {}).get("name") or "",
             "source": SOURCE,
             "marketoSalesPersonId": str(item.marketo_id),
             ACTIVITY_ID_ATTRIBUTE: item.id,
@@ -118,12 +138,14 @@ def who_and_what(person: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(lead) if lead else None), None
 
 
-def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSettings) -> dict[str, Any]:
-    """The Task body (one record of a composite create/upsert)."""
+def salesforce_task(
+    item: OutboxItem, person: dict[str, Any], settings: TaskSettings, *, owner_id: str | None = None
+) -> dict[str, Any]:
+    """The Task body (one record of a composite create/upsert); ``owner_id``: the seller's Salesforce User."""
     if item.kind in INBOX_KINDS:
         from sia_tui.outbox import inbox_records
 
-        return inbox_records.salesforce_task(item, person, settings.external_id_field)
+        return inbox_records.salesforce_task(item, person, settings.external_id_field, owner_id=owner_id)
     p = item.payload
     who, what = who_and_what(person)
     if item.kind == "email":
@@ -133,12 +155,16 @@ def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSett
         activity_type = "Call"
         activity_subject = " / ".join(x for x in (p.get("outcome"), p.get("reason")) if x) or "Call"
         text = str(p.get("notes") or "")
+    campaign = p.get("campaign") or {}  # set on emails and calls that are campaign steps
     subject = (
         render_subject_template(
             settings.subject_template,
             {
                 "activity_type": activity_type,
                 "activity_subject": activity_subject,
+                "sales_campaign_name": campaign.get("name") or "",
+                "sales_campaign_day": str(campaign.get("day") or ""),
+                "sales_campaign_step": str(campaign.get("step") or ""),
                 "call_outcome": p.get("outcome") if item.kind == "call" else "",
                 "call_reason": p.get("reason") if item.kind == "call" else "",
             },
@@ -160,6 +186,8 @@ def salesforce_task(item: OutboxItem, person: dict[str, Any], settings: TaskSett
     }
     if what:
         task["WhatId"] = what
+    if owner_id:
+        task["OwnerId"] = owner_id
     if item.kind == "call":
         task["CallType"] = "Outbound"
         task["CallDurationInSeconds"] = int(p.get("duration_s") or 0)

@@ -2,12 +2,23 @@
 
 One cycle (:meth:`OutboxWorker.run_once`) runs three stages, each draining what is due:
 
-1. **SMTP** (emails): a live, batched Marketo unsubscribe check (:mod:`sia_tui.compliance.check`) right before the
-   send; blocked → nothing sent or logged, the ledger says why; Marketo unreachable → the email waits. Allowed →
-   ledger entry + ``sending`` committed, the message sent, ``done`` committed.
+1. **SMTP** (emails whose time has come: ``send_at`` for a scheduled one): the message is built first — one that
+   cannot be (a header with a line break from a synced name) fails on its own, dead-lettered with the reason,
+   and the rest go on; then the send rate (:mod:`sia_tui.outbox.throttle`) decides how many may go now, and the
+   others wait with the reason and the time they can go; then a live, batched Marketo unsubscribe check
+   (:mod:`sia_tui.compliance.check`); blocked → nothing sent or logged, the ledger says why; Marketo unreachable
+   → the email waits. Allowed → in one transaction local opt-outs are checked again (one recorded since the check
+   blocks it), the ledger entry is written, the send is counted and ``sending`` committed; then the message is
+   sent and ``done`` committed.
 2. **Marketo**: custom activities in batches of ≤300 per call.
 3. **Salesforce**: Tasks in batches of ≤200 per composite call (upsert by the admin's external-id field when one is
-   configured, otherwise create). Logging waits until the email itself went out.
+   configured, otherwise create), owned by the seller's Salesforce User. Logging waits until the email itself
+   went out. Stages 2 and 3 are one loop over the :class:`~sia_tui.outbox.destinations.Destination` interface.
+
+Time comes from the worker's clock (:func:`sia_tui.clock.system_clock` unless one is injected), so ``SIA_NOW``
+rehearses scheduled sends and the send rate, and tests move time instead of sleeping. A cycle that fails as a
+whole makes the worker back off (1 s, 2 s, 4 s … up to 5 minutes), so a fault can never turn into a loop of API
+calls.
 
 Exactly-once guarantees (every state change is a SQLite transaction committed before/after the remote write):
 
@@ -35,17 +46,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from sia_tui import budget
-from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, check_batch
-from sia_tui.mail.message import build_message, envelope_recipients, message_id_for
+from sia_tui.clock import Clock, system_clock
+from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, Decision, check_batch
+from sia_tui.i18n import _
+from sia_tui.mail.message import build_message, message_id_for
 from sia_tui.mail.smtp import (
     MailLookup,
     SmtpConfig,
@@ -57,17 +69,18 @@ from sia_tui.mail.smtp import (
 )
 from sia_tui.net import ApiError, OutcomeUnknownError
 from sia_tui.outbox import queue as q
-from sia_tui.outbox.activity_types import ActivityTypeIds, resolve_type_ids
-from sia_tui.outbox.model import PENDING, UNKNOWN, Destination, OutboxItem, now_utc, parse_iso
-from sia_tui.outbox.records import (
-    MARKER_PREFIX,
-    TaskSettings,
-    activity_id_of,
-    custom_activity,
-    marketo_request,
-    salesforce_task,
-    who_and_what,
+from sia_tui.outbox import throttle
+from sia_tui.outbox.destinations import (
+    ActivityTypeCache,
+    Destination,
+    Sorted,
+    destinations_for,
 )
+from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem, parse_iso
+from sia_tui.outbox.records import TaskSettings
+from sia_tui.outbox.schedule import seller_zone
+from sia_tui.outbox.window import SendWindow
+from sia_tui.store.email_key import email_key
 
 if TYPE_CHECKING:
     from sia_tui.config import Settings
@@ -81,13 +94,9 @@ SALESFORCE_BATCH = 200
 MAX_ROUNDS = 200
 MAY_SEE_TWICE = "the recipient may see it twice"
 RESENT_NOTE = f"sent again after an interrupted send, with the same Message-ID: {MAY_SEE_TWICE}"
-_MARKER_RE = re.compile(re.escape(MARKER_PREFIX) + r"([0-9a-f]{32})\]")
-#: Salesforce per-record codes worth another attempt later.
-SF_TRANSIENT_CODES = frozenset(
-    {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "NO_RESULT", "UNKNOWN_EXCEPTION"}
-)
-#: Per-record codes that, on an upsert, mean "this record already exists": settle by looking it up.
-SF_EXISTS_CODES = frozenset({"DUPLICATE_VALUE", "INVALID_FIELD_FOR_INSERT_UPDATE"})
+#: After a cycle that failed as a whole: the first wait, and the longest.
+FAILURE_BACKOFF_S = 1.0
+FAILURE_BACKOFF_CAP_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class WorkerConfig:
     marketo_batch: int = MARKETO_BATCH
     salesforce_batch: int = SALESFORCE_BATCH
     auto_provision: bool = True
+    #: The per-seller send rate (``throttle.*``); None: no limit (tests of other things).
+    send_rate: throttle.SendRate | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerConfig:
@@ -123,6 +134,7 @@ class WorkerConfig:
             external_id_field=str(settings.get("salesforce.external_id_field") or ""),
             call_outcome_field=str(settings.get("salesforce.call_outcome_field") or ""),
             call_reason_field=str(settings.get("salesforce.call_reason_field") or ""),
+            send_rate=send_rate_from_settings(settings),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -131,6 +143,21 @@ class WorkerConfig:
         return TaskSettings(
             self.subject_template, self.external_id_field, self.call_outcome_field, self.call_reason_field
         )
+
+
+def send_rate_from_settings(settings: Settings) -> throttle.SendRate | None:
+    """The send rate from ``throttle.emails_per_window`` / ``throttle.window_s`` / ``throttle.emails_per_day``;
+    None when both limits are 0 (off)."""
+    per_window = int(settings.get("throttle.emails_per_window"))
+    per_day = int(settings.get("throttle.emails_per_day"))
+    if not per_window and not per_day:
+        return None
+    return throttle.SendRate(
+        per_window=per_window,
+        window_s=float(settings.get("throttle.window_s")),
+        per_day=per_day,
+        zone=seller_zone(settings),
+    )
 
 
 @dataclass
@@ -144,7 +171,9 @@ class WorkerReport:
     failed: int = 0
     pending: int = 0
     notes: list[str] = field(default_factory=list)
-    #: What the hooks did this cycle (e.g. ``{"tasks": {...}, "optouts": {...}}``); only keys with news.
+    #: Keys printed only when they have news: what the hooks did (``"tasks"``, ``"optouts"``), ``"throttled"``
+    #: (emails held back by the send rate this cycle) and ``"warnings"`` (sentences an admin should act on, e.g.
+    #: no Salesforce User for ``seller.email``).
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -158,8 +187,34 @@ class WorkerReport:
         if text not in self.notes:
             self.notes.append(text)
 
+    def warn(self, text: str) -> None:
+        """A note that needs someone to act; also listed under ``"warnings"`` in the JSON report."""
+        self.note(text)
+        warnings = self.extra.setdefault("warnings", [])
+        if text not in warnings:
+            warnings.append(text)
+
+    def logged(self, destination: str, count: int) -> None:
+        if destination == "marketo":
+            self.logged_marketo += count
+        elif destination == "salesforce":
+            self.logged_salesforce += count
+
 
 Hook = Callable[["OutboxWorker"], Awaitable[None]]
+
+
+def next_delay_s(*, failures: int, poll_s: float, next_due_at: str | None, now: datetime) -> float:
+    """How long :meth:`OutboxWorker.run_forever` waits before the next cycle (unless woken).
+
+    After ``failures`` consecutive cycles that failed as a whole: 1 s, 2 s, 4 s … capped at 5 minutes, whatever is
+    due (a fault never becomes a tight loop of API calls). Otherwise until the next item is due, at most ``poll_s``.
+    """
+    if failures > 0:
+        return min(FAILURE_BACKOFF_CAP_S, max(FAILURE_BACKOFF_S, poll_s) * 2 ** (failures - 1))
+    if next_due_at:
+        return min(poll_s, max(0.05, (parse_iso(next_due_at) - now).total_seconds()))
+    return poll_s
 
 
 class OutboxWorker:
@@ -175,10 +230,12 @@ class OutboxWorker:
         smtp: SmtpConfig | None,
         mail_lookup: MailLookup | None = None,
         hooks: Sequence[Hook] = (),
+        clock: Clock = system_clock,
         prepare: Sequence[Hook] = (),
     ) -> None:
-        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them (the inbox pass runs there, so
-        a hard bounce or an unsubscribe reply blocks the very next send, and what it found is logged this cycle)."""
+        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them: the inbox pass (a hard bounce
+        or an unsubscribe reply blocks the very next send, and what it found is logged this cycle), then campaign
+        steps that fell due (queued there, so they go out in the same cycle)."""
         self.db = db
         self._config = config if callable(config) else (lambda: config)  # type: ignore[misc,return-value]
         self.marketo = marketo
@@ -186,14 +243,17 @@ class OutboxWorker:
         self.smtp = smtp
         self.mail_lookup = mail_lookup
         self.hooks = list(hooks)
+        self.clock = clock
+        self._types = ActivityTypeCache()
         self.prepare = list(prepare)
-        self._type_ids: ActivityTypeIds | None = None
         self._wake = asyncio.Event()
         self.last_report: WorkerReport | None = None
         #: The report of the cycle in progress: hooks add their notes and ``extra`` results to it.
         self.cycle_report: WorkerReport | None = None
         #: Writes found in flight at start-up (the previous worker stopped mid-write); they are reconciled first.
         self.recovered = 0
+        #: Consecutive cycles that failed as a whole (the back-off counts them).
+        self.failures = 0
 
     @property
     def config(self) -> WorkerConfig:
@@ -224,8 +284,11 @@ class OutboxWorker:
                 log.warning("outbox worker hook %s failed: %s", getattr(hook, "__name__", hook), exc)
                 report.note(f"{getattr(hook, '__name__', 'hook')} failed: {exc}")
         await self._smtp_stage(cfg, report)
-        await self._marketo_stage(cfg, report)
-        await self._salesforce_stage(cfg, report)
+        for destination in destinations_for(
+            marketo=self.marketo, salesforce=self.salesforce, cfg=cfg, db=self.db, types=self._types,
+            clock=self.clock,
+        ):  # fmt: skip
+            await self.deliver(destination, cfg, report)
         for hook in self.hooks:
             try:
                 await hook(self)
@@ -243,19 +306,26 @@ class OutboxWorker:
         poll_s: float = 5.0,
         on_report: Callable[[WorkerReport], None] | None = None,
     ) -> None:
-        """Cycle until ``stop`` is set: right away when woken, else when the next item is due (≤ ``poll_s``)."""
+        """Cycle until ``stop`` is set: right away when woken (also by a wake-up that came during the previous
+        cycle), else when the next item is due (≤ ``poll_s``), or after a back-off when a cycle failed."""
         while not stop.is_set():
+            # Cleared before the cycle, never after it: a wake-up that arrives while the cycle runs must not be
+            # lost (the item queued then would wait a whole poll).
+            self._wake.clear()
             try:
                 report = await self.run_once()
+                self.failures = 0
                 if on_report is not None:
                     on_report(report)
             except Exception:
-                log.exception("outbox worker cycle failed; trying again in %.1f s", poll_s)
-            delay = poll_s
-            upcoming = q.next_due_at(self.db)
-            if upcoming:
-                delay = min(poll_s, max(0.05, (parse_iso(upcoming) - now_utc()).total_seconds()))
-            self._wake.clear()
+                self.failures += 1
+                log.exception("outbox worker cycle failed (%d in a row); backing off", self.failures)
+            try:
+                upcoming = q.next_due_at(self.db)
+            except Exception:  # e.g. the file is locked longer than the busy timeout: count it as a failure
+                log.exception("outbox worker could not read what is due next")
+                upcoming, self.failures = None, max(self.failures, 1)
+            delay = next_delay_s(failures=self.failures, poll_s=poll_s, next_due_at=upcoming, now=self.clock())
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
@@ -266,23 +336,28 @@ class OutboxWorker:
     # ------------------------------------------------------------------------------------------------ smtp
 
     async def _smtp_stage(self, cfg: WorkerConfig, report: WorkerReport) -> None:
-        doubt = q.due(self.db, "smtp", (UNKNOWN,), now=now_utc(), limit=1000)
+        doubt = q.due(self.db, "smtp", (UNKNOWN,), now=self.clock(), limit=1000)
         if doubt:
             await self._settle_smtp(cfg, doubt)
-        for _ in range(MAX_ROUNDS):
-            batch = q.due(self.db, "smtp", (PENDING,), now=now_utc(), limit=cfg.smtp_batch)
+        for _round in range(MAX_ROUNDS):
+            now = self.clock()
+            limit = cfg.smtp_batch
+            if cfg.send_rate is not None:
+                room = throttle.capacity(self.db.conn, cfg.send_rate, now)
+                if room < 1:
+                    self._hold_for_rate(cfg.send_rate, report, now)
+                    return
+                limit = min(limit, room)
+            batch = q.due(self.db, "smtp", (PENDING,), now=now, limit=limit)
             if not batch:
                 return
-            items = [item for item, _ in batch]
+            items = self._buildable(self._inside_send_window([item for item, _ in batch]), cfg, report)
+            if not items:
+                continue
+            requests = [_check_request(i) for i in items]
             try:
                 decisions = await check_batch(
-                    self.db,
-                    [
-                        CheckRequest(i.id, i.marketo_id, tuple(envelope_recipients(*_addresses(i))))
-                        for i in items
-                    ],
-                    marketo=self.marketo,
-                    live=cfg.unsubscribe_check,
+                    self.db, requests, marketo=self.marketo, live=cfg.unsubscribe_check
                 )
             except CheckUnavailableError as exc:
                 q.note_held(
@@ -291,20 +366,91 @@ class OutboxWorker:
                     f"{exc} The email waits: it is never sent unchecked.",
                     SOURCE_LIVE,
                     delay_s=cfg.hold_delay_s,
+                    now=self.clock(),
+                    emails={r.key: ", ".join(r.addresses) for r in requests},
                 )
                 report.note(str(exc))
                 return
             if not await self._send_emails(cfg, items, decisions, report):
                 return
 
+    def _buildable(
+        self, items: Sequence[OutboxItem], cfg: WorkerConfig, report: WorkerReport
+    ) -> list[OutboxItem]:
+        """The items whose message can be built; each one that cannot fails on its own (dead, with the reason)."""
+        good: list[OutboxItem] = []
+        for item in items:
+            try:
+                _message(item, self.clock())
+            except Exception as exc:  # whatever the email library refuses, this item cannot go as it is
+                self._dead_letter(item, exc, cfg, report)
+                continue
+            good.append(item)
+        return good
+
+    def _dead_letter(self, item: OutboxItem, exc: Exception, cfg: WorkerConfig, report: WorkerReport) -> None:
+        reason = _(
+            "The message cannot be built ({error}); nothing was sent. Correct the source (the person's name or "
+            "company in Marketo, or seller.name / seller.email) and queue the email again."
+        ).format(error=exc)
+        log.warning("outbox item %s dead-lettered: %s", item.id, exc)
+        _retrying, dead = q.mark_failed(
+            self.db, "smtp", {item.id: reason}, permanent=True, from_states=(PENDING,), now=self.clock(),
+            **_retry(cfg),
+        )  # fmt: skip
+        if dead:
+            report.failed += 1
+            report.note(_("Outbox item {id} cannot be sent: {error}").format(id=item.id[:8], error=exc))
+
+    def _hold_for_rate(self, rate: throttle.SendRate, report: WorkerReport, now: datetime) -> None:
+        """Every email due now, and every one already held back, waits for its own free slot of the send rate (in
+        queue order), with the reason and the time (no attempt used)."""
+        if not q.due(self.db, "smtp", (PENDING,), now=now, limit=1):
+            return  # nothing new is due: the emails held back keep the times they were given
+        waiting = q.waiting_for_rate(self.db, now=now)
+        if not waiting:
+            return
+        slots = throttle.plan(self.db.conn, rate, now, len(waiting))
+        q.hold_until(
+            self.db,
+            "smtp",
+            {
+                item.id: (when, why or rate.window_reason())
+                for item, (when, why) in zip(waiting, slots, strict=True)
+            },
+            now=now,
+        )
+        report.extra["throttled"] = report.extra.get("throttled", 0) + len(waiting)
+        first = slots[0][0]
+        report.note(
+            _("{count} email(s) held back by the send rate; the next goes at {when}.").format(
+                count=len(waiting), when=first.strftime("%H:%M:%S UTC")
+            )
+        )
+
+    def _inside_send_window(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Emails with a send window (campaign steps) wait outside it, e.g. a retry that fell due at night."""
+        now = self.clock()
+        ready: list[OutboxItem] = []
+        for item in items:
+            window = SendWindow.from_json(item.payload.get("send_window"))
+            if window is None or window.contains(now):
+                ready.append(item)
+                continue
+            opens = window.next_open(now)
+            reason = f"waiting for its send window ({window.text()}); it goes at {opens.isoformat()}"
+            q.hold(self.db, "smtp", [item.id], reason, delay_s=(opens - now).total_seconds(), now=now)
+        return ready
+
+
     async def _send_emails(
         self,
         cfg: WorkerConfig,
         items: Sequence[OutboxItem],
-        decisions: Mapping[str, Any],
+        decisions: Mapping[str, Decision],
         report: WorkerReport,
     ) -> bool:
-        """Send the allowed ones; False when the SMTP server is out of reach (the rest wait)."""
+        """Send the allowed ones; False when the rest of the stage must wait (SMTP out of reach, send rate)."""
         allowed: list[OutboxItem] = []
         for item in items:
             decision = decisions[item.id]
@@ -317,8 +463,9 @@ class OutboxWorker:
                 reason=decision.reason,
                 source=decision.source,
                 marketo_id=item.marketo_id,
-                email=", ".join(item.payload.get("to") or []),
+                email=", ".join(_recipient_addresses(item)),
                 detail=decision.detail,
+                now=self.clock(),
             ):
                 report.blocked += 1
         if not allowed:
@@ -330,26 +477,21 @@ class OutboxWorker:
                 [i.id for i in allowed],
                 "No SMTP server is configured (smtp.host).",
                 delay_s=cfg.hold_delay_s,
+                now=self.clock(),
             )
             report.note("No SMTP server is configured.")
             return False
         async with SmtpSender(self.smtp) as sender:
             for index, item in enumerate(allowed):
                 decision = decisions[item.id]
-                to, cc, bcc = _addresses(item)
-                sender_email = str(item.seller.get("email") or "")
-                occurred = now_utc()
-                message = build_message(
-                    activity_id=item.id,
-                    sender_email=sender_email,
-                    sender_name=str(item.seller.get("name") or ""),
-                    to=to,
-                    cc=cc,
-                    subject=str(item.payload.get("subject") or ""),
-                    body=str(item.payload.get("body") or ""),
-                    date=occurred,
-                )
+                occurred = self.clock()
+                try:
+                    message = _message(item, occurred)
+                except Exception as exc:
+                    self._dead_letter(item, exc, cfg, report)
+                    continue
                 message_id = str(message["Message-ID"])
+                envelope = _recipient_addresses(item)
                 started = q.start_send(
                     self.db,
                     item.id,
@@ -358,36 +500,59 @@ class OutboxWorker:
                     reason=decision.reason,
                     source=decision.source,
                     marketo_id=item.marketo_id,
-                    email=", ".join(to),
+                    email=", ".join(envelope),
                     detail=decision.detail,
+                    addresses=envelope,
+                    rate=cfg.send_rate,
+                    now=occurred,
                 )
-                if not started:  # cancelled meanwhile
+                if started == q.OPTED_OUT:
+                    report.blocked += 1
+                    continue
+                if started == q.THROTTLED:  # another process took the free slots meanwhile
+                    assert cfg.send_rate is not None
+                    self._hold_for_rate(cfg.send_rate, report, occurred)
+                    return False
+                if started != q.STARTED:  # cancelled meanwhile
                     continue
                 try:
-                    await sender.send(message, sender_email, envelope_recipients(to, cc, bcc))
+                    await sender.send(message, str(item.seller.get("email") or ""), envelope)
                 except SmtpOutcomeUnknownError as exc:
-                    q.mark_unknown(self.db, "smtp", [item.id], str(exc), delay_s=cfg.reconcile_delay_s)
+                    q.mark_unknown(
+                        self.db, "smtp", [item.id], str(exc), delay_s=cfg.reconcile_delay_s, now=self.clock()
+                    )
                     continue
                 except SmtpPermanentError as exc:
-                    q.mark_failed(self.db, "smtp", {item.id: str(exc)}, permanent=True, **_retry(cfg))
+                    q.mark_failed(
+                        self.db, "smtp", {item.id: str(exc)}, permanent=True, now=self.clock(), **_retry(cfg)
+                    )
                     report.failed += 1
                     continue
                 except SmtpTransientError as exc:
-                    q.mark_failed(self.db, "smtp", {item.id: str(exc)}, **_retry(cfg))
+                    q.mark_failed(self.db, "smtp", {item.id: str(exc)}, now=self.clock(), **_retry(cfg))
                     report.failed += 1
                     rest = [i.id for i in allowed[index + 1 :]]
                     q.hold(
-                        self.db, "smtp", rest, f"waiting for the SMTP server: {exc}", delay_s=cfg.hold_delay_s
-                    )
+                        self.db, "smtp", rest, f"waiting for the SMTP server: {exc}", delay_s=cfg.hold_delay_s,
+                        now=self.clock(),
+                    )  # fmt: skip
                     report.note(str(exc))
                     return False
                 previous = item.destinations["smtp"].last_error or ""
                 note = RESENT_NOTE if MAY_SEE_TWICE in previous else None
-                q.mark_done(self.db, "smtp", {item.id: message_id}, {item.id: note} if note else None)
+                q.mark_done(
+                    self.db,
+                    "smtp",
+                    {item.id: message_id},
+                    {item.id: note} if note else None,
+                    now=self.clock(),
+                )
                 report.sent += 1
         return True
 
-    async def _settle_smtp(self, cfg: WorkerConfig, doubt: Sequence[tuple[OutboxItem, Destination]]) -> None:
+    async def _settle_smtp(
+        self, cfg: WorkerConfig, doubt: Sequence[tuple[OutboxItem, DestinationState]]
+    ) -> None:
         ids = {
             item.id: str(
                 (dest.request or {}).get("message_id")
@@ -395,6 +560,7 @@ class OutboxWorker:
             )
             for item, dest in doubt
         }
+        now = self.clock()
         if self.mail_lookup is None:
             q.mark_not_applied(
                 self.db,
@@ -402,347 +568,175 @@ class OutboxWorker:
                 list(ids),
                 f"an earlier send was interrupted after the message went out; sending it again with the same "
                 f"Message-ID ({MAY_SEE_TWICE})",
+                now=now,
             )
             return
         try:
             delivered = await self.mail_lookup.delivered(list(ids.values()))
         except SmtpError as exc:
-            q.defer_unknown(self.db, "smtp", list(ids), str(exc), delay_s=cfg.hold_delay_s)
+            q.defer_unknown(self.db, "smtp", list(ids), str(exc), delay_s=cfg.hold_delay_s, now=self.clock())
             return
         found = {item_id: mid for item_id, mid in ids.items() if mid in delivered}
-        q.mark_done(self.db, "smtp", found)
+        q.mark_done(self.db, "smtp", found, now=self.clock())
         q.mark_not_applied(
             self.db,
             "smtp",
             [i for i in ids if i not in found],
             "an earlier send was interrupted before the server took the message; sending again",
+            now=self.clock(),
         )
 
-    # --------------------------------------------------------------------------------------------- marketo
+    # --------------------------------------------------------------------------------- logging destinations
 
-    async def _marketo_stage(self, cfg: WorkerConfig, report: WorkerReport) -> None:
-        if not q.due(self.db, "marketo", (PENDING, UNKNOWN), now=now_utc(), limit=1):
+    async def deliver(self, dest: Destination, cfg: WorkerConfig, report: WorkerReport) -> None:
+        """Drain what is due for one logging destination: reconcile writes in doubt, then send pending ones."""
+        if not q.due(self.db, dest.name, (PENDING, UNKNOWN), now=self.clock(), limit=1):
             return
-        if self.marketo is None:
-            waiting = q.due(self.db, "marketo", (PENDING,), now=now_utc(), limit=100_000)
-            q.hold(
-                self.db,
-                "marketo",
-                [i.id for i, _ in waiting],
-                "Marketo is not configured.",
-                delay_s=cfg.hold_delay_s,
-            )
-            report.note("Marketo is not configured.")
-            return
-        try:
-            if self._type_ids is None:
-                self._type_ids = await resolve_type_ids(self.marketo, auto_provision=cfg.auto_provision)
-        except (ApiError, LookupError) as exc:
-            waiting = q.due(self.db, "marketo", (PENDING,), now=now_utc(), limit=100_000)
-            message = f"Marketo's activity types are not ready: {exc}"
-            q.hold(self.db, "marketo", [i.id for i, _ in waiting], message, delay_s=cfg.hold_delay_s)
-            report.note(message)
-            return
-        type_ids = self._type_ids
-        for _ in range(MAX_ROUNDS):
-            doubt = q.due(self.db, "marketo", (UNKNOWN,), now=now_utc(), limit=cfg.marketo_batch)
-            if doubt:
-                await self._reconcile_marketo(cfg, doubt, type_ids, report)
-            batch = q.due(self.db, "marketo", (PENDING,), now=now_utc(), limit=cfg.marketo_batch)
-            if not batch and not doubt:
-                return
-            if batch:
-                await self._send_marketo(cfg, batch, type_ids, report)
-
-    async def _reconcile_marketo(
-        self,
-        cfg: WorkerConfig,
-        doubt: Sequence[tuple[OutboxItem, Destination]],
-        type_ids: ActivityTypeIds,
-        report: WorkerReport,
-    ) -> None:
-        assert self.marketo is not None
-        wanted = {item.id for item, _ in doubt}
-        dates = [parse_iso(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
-        since = min(dates) - timedelta(hours=1)
-        found: dict[str, str] = {}
-        try:
-            async for activity in self.marketo.iter_activities(
-                type_ids.all(),
-                since=since,
-                lead_ids=sorted({i.marketo_id for i, _ in doubt}),
-            ):
-                activity_id = activity_id_of(activity)
-                if activity_id in wanted and activity_id not in found:
-                    found[activity_id] = str(activity.get("marketoGUID") or activity.get("id") or "")
-        except ApiError as exc:
+        why = await dest.ready()
+        if why is not None:
+            now = self.clock()
+            waiting = q.due(self.db, dest.name, (PENDING,), now=now, limit=100_000)
+            q.hold(self.db, dest.name, [i.id for i, _ in waiting], why, delay_s=cfg.hold_delay_s, now=now)
+            doubt = q.due(self.db, dest.name, (UNKNOWN,), now=now, limit=100_000)
             q.defer_unknown(
-                self.db,
-                "marketo",
-                wanted,
-                f"could not check Marketo for this activity yet: {exc}",
-                delay_s=cfg.hold_delay_s,
+                self.db, dest.name, [i.id for i, _ in doubt], why, delay_s=cfg.hold_delay_s, now=now
             )
-            report.note(str(exc))
+            report.note(why)
             return
-        q.mark_done(self.db, "marketo", found)
-        report.logged_marketo += len(found)
-        q.mark_not_applied(
-            self.db,
-            "marketo",
-            [i for i in wanted if i not in found],
-            "Marketo does not have it; sending it again",
-        )
-
-    async def _send_marketo(
-        self,
-        cfg: WorkerConfig,
-        batch: Sequence[tuple[OutboxItem, Destination]],
-        type_ids: ActivityTypeIds,
-        report: WorkerReport,
-    ) -> None:
-        assert self.marketo is not None
-        requests = {
-            item.id: dest.request or marketo_request(item, type_ids.for_kind(item.kind))
-            for item, dest in batch
-        }
-        moved = q.mark_sending(self.db, "marketo", requests)
-        if not moved:
-            return
-        try:
-            results = await self.marketo.add_custom_activities([custom_activity(requests[i]) for i in moved])
-        except OutcomeUnknownError as exc:
-            q.mark_unknown(self.db, "marketo", moved, str(exc), delay_s=cfg.reconcile_delay_s)
-            return
-        except ApiError as exc:
-            q.mark_failed(self.db, "marketo", {i: str(exc) for i in moved}, **_retry(cfg))
-            report.failed += len(moved)
-            report.note(str(exc))
-            return
-        done: dict[str, str | None] = {}
-        retry: dict[str, str] = {}
-        permanent: dict[str, str] = {}
-        unknown: list[str] = []
-        for item_id, result in zip(moved, results, strict=False):
-            if result.ok:
-                done[item_id] = result.marketo_guid or (str(result.id) if result.id is not None else None)
-            elif result.status == "unknown":
-                unknown.append(item_id)
-            elif result.code == "1004":
-                permanent[item_id] = (
-                    f"Marketo has no person with id {result.item.lead_id} ({result.message})."
-                )
-            elif result.code in {"1013", "1003"}:
-                self._type_ids = None  # re-read the types next cycle
-                retry[item_id] = f"Marketo refused the activity ({result.code}: {result.message})."
-            else:
-                permanent[item_id] = (
-                    f"Marketo skipped the activity ({result.code or result.status}: {result.message})."
-                )
-        q.mark_done(self.db, "marketo", done)
-        report.logged_marketo += len(done)
-        if unknown:
-            q.mark_unknown(
-                self.db,
-                "marketo",
-                unknown,
-                "Marketo's answer had no result for it",
-                delay_s=cfg.reconcile_delay_s,
-            )
-        if retry:
-            q.mark_failed(self.db, "marketo", retry, **_retry(cfg))
-        if permanent:
-            q.mark_failed(self.db, "marketo", permanent, permanent=True, **_retry(cfg))
-        report.failed += len(retry) + len(permanent)
-
-    # ------------------------------------------------------------------------------------------ salesforce
-
-    async def _salesforce_stage(self, cfg: WorkerConfig, report: WorkerReport) -> None:
-        for _ in range(MAX_ROUNDS):
-            doubt = q.due(self.db, "salesforce", (UNKNOWN,), now=now_utc(), limit=cfg.salesforce_batch)
+        for _round in range(MAX_ROUNDS):
+            doubt = q.due(self.db, dest.name, (UNKNOWN,), now=self.clock(), limit=dest.batch_size)
             if doubt:
-                if self.salesforce is None:
-                    q.defer_unknown(
-                        self.db, "salesforce", [i.id for i, _ in doubt], "Salesforce is not configured.",
-                        delay_s=cfg.hold_delay_s,
-                    )  # fmt: skip
-                else:
-                    await self._reconcile_salesforce(cfg, doubt, report)
-            batch = q.due(self.db, "salesforce", (PENDING,), now=now_utc(), limit=cfg.salesforce_batch)
+                await self._reconcile(dest, doubt, cfg, report)
+            batch = q.due(self.db, dest.name, (PENDING,), now=self.clock(), limit=dest.batch_size)
             if not batch and not doubt:
                 return
             if not batch:
                 continue
-            sendable, skips = self._salesforce_skips(cfg, batch)
-            q.mark_skipped(self.db, "salesforce", skips)
-            if not sendable:
-                continue
-            if self.salesforce is None:
+            try:
+                prepared = await dest.prepare(batch)
+            except ApiError as exc:
+                message = _("{destination} could not be asked what this needs: {error}").format(
+                    destination=dest.label, error=exc
+                )
                 q.hold(
-                    self.db, "salesforce", [i.id for i, _, _ in sendable], "Salesforce is not configured.",
-                    delay_s=cfg.hold_delay_s,
+                    self.db, dest.name, [i.id for i, _ in batch], message, delay_s=cfg.hold_delay_s,
+                    now=self.clock(),
                 )  # fmt: skip
-                report.note("Salesforce is not configured.")
+                report.note(message)
                 return
-            await self._send_salesforce(cfg, sendable, report)
+            for note in prepared.notes:
+                report.note(note)
+            for warning in prepared.warnings:
+                report.warn(warning)
+            if prepared.skips:
+                q.mark_skipped(self.db, dest.name, prepared.skips, now=self.clock())
+            if not prepared.requests:
+                continue
+            moved = q.mark_sending(self.db, dest.name, prepared.requests, now=self.clock())
+            if not moved:
+                continue
+            try:
+                results = await dest.send([(i, prepared.requests[i]) for i in moved])
+            except OutcomeUnknownError as exc:
+                q.mark_unknown(
+                    self.db, dest.name, moved, str(exc), delay_s=cfg.reconcile_delay_s, now=self.clock()
+                )
+                return
+            except ApiError as exc:
+                q.mark_failed(
+                    self.db, dest.name, {i: str(exc) for i in moved}, now=self.clock(), **_retry(cfg)
+                )
+                report.failed += len(moved)
+                report.note(str(exc))
+                return
+            self._record(dest, results, cfg, report)
 
-    def _salesforce_skips(
-        self, cfg: WorkerConfig, batch: Sequence[tuple[OutboxItem, Destination]]
-    ) -> tuple[list[tuple[OutboxItem, Destination, dict[str, Any]]], dict[str, str]]:
-        sendable: list[tuple[OutboxItem, Destination, dict[str, Any]]] = []
-        skips: dict[str, str] = {}
-        for item, dest in batch:
-            if item.kind == "email" and not cfg.log_emails:
-                skips[item.id] = "not logged: salesforce.log_emails is off"
-                continue
-            if item.kind == "call" and not cfg.log_calls:
-                skips[item.id] = "not logged: salesforce.log_calls is off"
-                continue
-            if item.kind == "reply" and not cfg.log_replies:
-                skips[item.id] = "not logged: salesforce.log_replies is off"
-                continue
-            person = self._person(item)
-            if dest.request is None and who_and_what(person)[0] is None:
-                skips[item.id] = "not logged: this person has no Salesforce lead or contact id"
-                continue
-            sendable.append((item, dest, person))
-        return sendable, skips
+    def _record(self, dest: Destination, results: Sorted, cfg: WorkerConfig, report: WorkerReport) -> None:
+        now = self.clock()
+        q.mark_done(self.db, dest.name, results.done, now=now)
+        report.logged(dest.name, len(results.done))
+        for pending, delay in ((results.unknown, cfg.reconcile_delay_s), (results.unknown_now, 0.0)):
+            for error in sorted(set(pending.values())):
+                ids = [i for i, e in pending.items() if e == error]
+                q.mark_unknown(self.db, dest.name, ids, error, delay_s=delay, now=now)
+        if results.retry:
+            q.mark_failed(self.db, dest.name, results.retry, now=now, **_retry(cfg))
+        if results.permanent:
+            q.mark_failed(self.db, dest.name, results.permanent, permanent=True, now=now, **_retry(cfg))
+        report.failed += len(results.retry) + len(results.permanent)
 
-    def _person(self, item: OutboxItem) -> dict[str, Any]:
-        """The person's current Salesforce ids (a sync may have linked them since), over the queued snapshot."""
-        person = dict(item.person)
-        row = self.db.conn.execute(
-            "SELECT sfdc_lead_id, sfdc_contact_id, sfdc_account_id, sfdc_opportunity_id FROM people "
-            "WHERE marketo_id = ?",
-            (item.marketo_id,),
-        ).fetchone()
-        if row is not None and (row[0] or row[1]):
-            person.update(
-                sfdc_lead_id=row[0],
-                sfdc_contact_id=row[1],
-                sfdc_account_id=row[2],
-                sfdc_opportunity_id=row[3],
-            )
-        return person
-
-    async def _send_salesforce(
+    async def _reconcile(
         self,
+        dest: Destination,
+        doubt: Sequence[tuple[OutboxItem, DestinationState]],
         cfg: WorkerConfig,
-        sendable: Sequence[tuple[OutboxItem, Destination, dict[str, Any]]],
         report: WorkerReport,
     ) -> None:
-        assert self.salesforce is not None
-        ext = cfg.external_id_field
-        requests = {
-            item.id: dest.request or salesforce_task(item, person, cfg.task_settings)
-            for item, dest, person in sendable
-        }
-        moved = q.mark_sending(self.db, "salesforce", requests)
-        if not moved:
-            return
-        records = []
-        for item_id in moved:
-            record = dict(requests[item_id])
-            if ext:
-                record[ext] = item_id
-            records.append(record)
+        """Writes in doubt: those the destination has are done; the others are sent again (never blindly)."""
+        wanted = [item.id for item, _ in doubt]
         try:
-            if ext:
-                results = await self.salesforce.upsert_many("Task", ext, records)
-            else:
-                results = await self.salesforce.create_many("Task", records)
-        except OutcomeUnknownError as exc:
-            q.mark_unknown(self.db, "salesforce", moved, str(exc), delay_s=cfg.reconcile_delay_s)
-            return
-        except ApiError as exc:
-            q.mark_failed(self.db, "salesforce", {i: str(exc) for i in moved}, **_retry(cfg))
-            report.failed += len(moved)
-            report.note(str(exc))
-            return
-        done: dict[str, str | None] = {}
-        retry: dict[str, str] = {}
-        permanent: dict[str, str] = {}
-        unknown: list[str] = []
-        for item_id, result in zip(moved, results, strict=False):
-            if result.success:
-                done[item_id] = result.id
-                continue
-            codes = {e.status_code for e in result.errors}
-            text = f"Salesforce refused the Task ({result.error})."
-            if codes & SF_EXISTS_CODES:
-                unknown.append(item_id)
-            elif codes & SF_TRANSIENT_CODES:
-                retry[item_id] = text
-            else:
-                permanent[item_id] = text
-        q.mark_done(self.db, "salesforce", done)
-        report.logged_salesforce += len(done)
-        if unknown:
-            q.mark_unknown(
-                self.db, "salesforce", unknown, "Salesforce says the Task may already exist; looking it up",
-                delay_s=0.0,
-            )  # fmt: skip
-        if retry:
-            q.mark_failed(self.db, "salesforce", retry, **_retry(cfg))
-        if permanent:
-            q.mark_failed(self.db, "salesforce", permanent, permanent=True, **_retry(cfg))
-        report.failed += len(retry) + len(permanent)
-
-    async def _reconcile_salesforce(
-        self, cfg: WorkerConfig, doubt: Sequence[tuple[OutboxItem, Destination]], report: WorkerReport
-    ) -> None:
-        from sia_tui.salesforce.soql import quote_list
-
-        assert self.salesforce is not None
-        wanted = {item.id: dest.request or {} for item, dest in doubt}
-        found: dict[str, str | None] = {}
-        try:
-            ext = cfg.external_id_field
-            if ext:
-                ids = list(wanted)
-                for start in range(0, len(ids), 200):
-                    chunk = ids[start : start + 200]
-                    for record in await self.salesforce.query_list(
-                        f"SELECT Id, {ext} FROM Task WHERE {ext} IN {quote_list(chunk)}"
-                    ):
-                        value = str(record.get(ext) or "").lower()
-                        if value in wanted:
-                            found[value] = str(record.get("Id"))
-            rest = [i for i in wanted if i not in found]
-            for start in range(0, len(rest), 100):
-                chunk = rest[start : start + 100]
-                whos = sorted({str(wanted[i].get("WhoId")) for i in chunk if wanted[i].get("WhoId")})
-                subjects = sorted({str(wanted[i].get("Subject")) for i in chunk if wanted[i].get("Subject")})
-                if not whos or not subjects:
-                    continue
-                soql = (
-                    f"SELECT Id, Description FROM Task WHERE WhoId IN {quote_list(whos)} "
-                    f"AND Subject IN {quote_list(subjects)}"
-                )
-                for record in await self.salesforce.query_list(soql):
-                    match = _MARKER_RE.search(str(record.get("Description") or ""))
-                    if match and match.group(1) in wanted and match.group(1) not in found:
-                        found[match.group(1)] = str(record.get("Id"))
+            found = await dest.reconcile(doubt)
         except ApiError as exc:
             q.defer_unknown(
-                self.db, "salesforce", list(wanted), f"could not look the Task up in Salesforce yet: {exc}",
-                delay_s=cfg.hold_delay_s,
+                self.db, dest.name, wanted, f"could not look it up in {dest.label} yet: {exc}",
+                delay_s=cfg.hold_delay_s, now=self.clock(),
             )  # fmt: skip
             report.note(str(exc))
             return
-        q.mark_done(self.db, "salesforce", found)
-        report.logged_salesforce += len(found)
+        q.mark_done(self.db, dest.name, found, now=self.clock())
+        report.logged(dest.name, len(found))
         q.mark_not_applied(
             self.db,
-            "salesforce",
+            dest.name,
             [i for i in wanted if i not in found],
-            "Salesforce does not have it; sending it again",
+            f"{dest.label} does not have it; sending it again",
+            now=self.clock(),
         )
 
 
 def _addresses(item: OutboxItem) -> tuple[list[str], list[str], list[str]]:
     p = item.payload
     return list(p.get("to") or []), list(p.get("cc") or []), list(p.get("bcc") or [])
+
+
+def _recipients(item: OutboxItem) -> list[tuple[str, str]]:
+    """(role, address) for every recipient, To then CC then BCC, each address once (compared as email_key)."""
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for role, addresses in zip(("to", "cc", "bcc"), _addresses(item), strict=True):
+        for address in addresses:
+            key = email_key(address) or address
+            if key not in seen:
+                seen.add(key)
+                out.append((role, address))
+    return out
+
+
+def _recipient_addresses(item: OutboxItem) -> list[str]:
+    return [address for _role, address in _recipients(item)]
+
+
+def _check_request(item: OutboxItem) -> CheckRequest:
+    recipients = _recipients(item)
+    return CheckRequest(
+        item.id, item.marketo_id, tuple(a for _r, a in recipients), tuple(r for r, _a in recipients)
+    )
+
+
+def _message(item: OutboxItem, date: datetime) -> Any:
+    to, cc, _bcc = _addresses(item)
+    return build_message(
+        activity_id=item.id,
+        sender_email=str(item.seller.get("email") or ""),
+        sender_name=str(item.seller.get("name") or ""),
+        to=to,
+        cc=cc,
+        subject=str(item.payload.get("subject") or ""),
+        body=str(item.payload.get("body") or ""),
+        date=date,
+        in_reply_to=item.payload.get("in_reply_to"),
+        references=list(item.payload.get("references") or []),
+    )
 
 
 def _retry(cfg: WorkerConfig) -> dict[str, Any]:
@@ -759,6 +753,7 @@ async def open_worker(
     db: sqlite_utils.Database | None = None,
     mail_lookup_url: str | None = None,
     hooks: Sequence[Hook] = (),
+    clock: Clock = system_clock,
     prepare: Sequence[Hook] = (),
     inbox: bool = True,
     **overrides: Any,
@@ -766,9 +761,10 @@ async def open_worker(
     """Take the profile's worker lock, build the clients from settings and yield a ready worker.
 
     Raises :class:`sia_tui.outbox.lock.WorkerBusyError` when another worker runs for this profile. ``overrides``
-    are :class:`WorkerConfig` fields (e.g. ``retry_base_s``) applied on top of the settings every cycle.
-    ``inbox`` (default on): read the seller's mailbox at the start of every cycle (:mod:`sia_tui.inbox`), when
-    the profile has one.
+    are :class:`WorkerConfig` fields (e.g. ``retry_base_s``) applied on top of the settings every cycle; ``clock``
+    replaces :func:`sia_tui.clock.system_clock` (tests).
+    ``inbox`` (default on): read the seller's mailbox at the start of every cycle, before the other ``prepare``
+    hooks (:mod:`sia_tui.inbox`), when the profile has one.
     """
     from sia_tui.config import load_settings
     from sia_tui.connections import NotConfiguredError, marketo_client, resolve, salesforce_client
@@ -813,10 +809,11 @@ async def open_worker(
                 current = settings
             return WorkerConfig.from_settings(current, **overrides)
 
-        recovered = q.recover_inflight(database)
+        recovered = q.recover_inflight(database, now=clock())
         if inbox:
             from sia_tui.inbox.hooks import inbox_hook  # issue 16: replies, bounces, unsubscribe requests
 
+            # First: a reply or bounce must end an enrolment before the campaign tick queues its next step.
             prepare = [inbox_hook(settings, endpoints), *prepare]
         worker = OutboxWorker(
             database,
@@ -826,6 +823,7 @@ async def open_worker(
             smtp=smtp,
             mail_lookup=SandboxMailLookup(lookup_url) if lookup_url else None,
             hooks=hooks,
+            clock=clock,
             prepare=prepare,
         )
         worker.recovered = recovered

@@ -36,7 +36,12 @@ from typing import Literal
 
 import sqlite_utils
 
+from sia_tui.i18n import _
 from sia_tui.store.migrations import CACHE_MIGRATIONS, LEGACY_VERSION, RECORDS_MIGRATIONS, Migration
+from sia_tui.store.people import rebuild_stale_search_index
+from sia_tui.store.txn import transaction
+
+__all__ = ["StoreError", "cache_path_for", "connect", "open_cache", "open_db", "open_file", "store_error", "transaction"]
 
 BUSY_TIMEOUT_MS = 5000
 #: Files up to this size get the full integrity check at every open (it takes well under 0.1 s).
@@ -46,6 +51,11 @@ CACHE_SCHEMA = "cache"
 
 Integrity = Literal["auto", "full", "quick"]
 Kind = Literal["records", "cache"]
+
+#: SQLite ``application_id`` marks (header bytes 68-71) that say which file is which, so that tools, and the
+#: sandbox's ``serve --state`` (which refuses to wipe them), recognise a profile's files without guessing.
+RECORDS_APPLICATION_ID = 0x53494152  # "SIAR"
+CACHE_APPLICATION_ID = 0x53494143  # "SIAC"
 
 
 class StoreError(RuntimeError):
@@ -102,13 +112,22 @@ def cache_path_for(records_path: str | Path) -> Path:
 
 def _create_private(path: Path) -> None:
     """Create the file with mode 0600 before SQLite opens it, so it is never world-readable, even briefly."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.exists():
+            return
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:  # another process created it a moment ago
             return
         os.close(fd)
+    except PermissionError:
+        raise StoreError(
+            _(
+                "sia-tui may not create {path}: its folder is read-only. Check the folder's permissions, or set "
+                "SIA_HOME to a writable folder."
+            ).format(path=path)
+        ) from None
 
 
 def connect(
@@ -267,12 +286,21 @@ def open_file(
                 if problem is not None:
                     raise _damaged(path, problem, kind)
             migrate(conn, migrations)
+            if kind == "cache":
+                rebuild_stale_search_index(conn)
+            _mark(conn, CACHE_APPLICATION_ID if kind == "cache" else RECORDS_APPLICATION_ID)
         except BaseException:
             conn.close()
             raise
     except sqlite3.DatabaseError as exc:
         raise store_error(path, exc, kind) from None
     return sqlite_utils.Database(conn)
+
+
+def _mark(conn: sqlite3.Connection, application_id: int) -> None:
+    """Write the file's kind into its header once (files from before the marks get it at their next open)."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != application_id:
+        conn.execute(f"PRAGMA application_id = {application_id}")
 
 
 def open_db(
@@ -353,45 +381,47 @@ def _split_legacy(records: Path, cache: Path) -> None:
 
 
 def store_error(path: str | Path, exc: sqlite3.DatabaseError, kind: Kind = "records") -> StoreError:
-    """One sentence for an SQLite error met while using a profile's files (damaged, locked, read-only ...)."""
+    """One sentence for an SQLite error met while using a profile's files (damaged, locked, read-only ...).
+
+    ``path`` is the file, or the profile's data folder when the failing statement may have been on either file.
+    Only an answer that says the file's content is bad calls it damaged: a lock, a permission, a full disk or a
+    missing folder never does (their advice would be wrong and alarming).
+    """
     text = str(exc)
-    if "locked" in text or "busy" in text:
+    lowered = text.lower()
+    where = (
+        _("sia-tui's data in {path}").format(path=path)
+        if Path(path).is_dir()
+        else _("The database {path}").format(path=path)
+    )
+    if "locked" in lowered or "busy" in lowered:
         return StoreError(
-            f"The database {path} is locked by another process for more than {BUSY_TIMEOUT_MS // 1000} s; "
-            "try again when it has finished."
+            _(
+                "{where} is locked by another process (another sia-tui, its worker or a sqlite3 shell) for more "
+                "than {seconds} s; try again when it has finished."
+            ).format(where=where, seconds=f"{BUSY_TIMEOUT_MS / 1000:g}")
         )
-    if "readonly" in text or "read-only" in text:
-        return StoreError(f"sia-tui may not write to {path} (read-only file or folder); check its permissions.")
-    if "unable to open" in text:
-        return StoreError(f"sia-tui cannot open {path}: check that its folder exists and is writable.")
-    if "disk is full" in text or "database or disk is full" in text:
-        return StoreError(f"The disk holding {path} is full; free some space and try again.")
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return StoreError(
+            _("sia-tui may not write to {path} (read-only file or folder); check its permissions.").format(
+                path=path
+            )
+        )
+    if "unable to open" in lowered or "cantopen" in lowered:
+        return StoreError(
+            _("sia-tui cannot open {path}: check that its folder exists and is writable.").format(path=path)
+        )
+    if "disk is full" in lowered or "database or disk is full" in lowered:
+        return StoreError(
+            _("The disk holding {path} is full; free some space and try again.").format(path=path)
+        )
+    if "disk i/o error" in lowered:
+        return StoreError(
+            _(
+                "The disk holding {path} failed a read or write (disk I/O error): check that the folder is "
+                "writable and the disk is healthy, then try again."
+            ).format(path=path)
+        )
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
         return _damaged(path, text, kind)
-    return StoreError(f"The database {path} cannot be used ({text}).")
-
-
-def transaction(db: sqlite_utils.Database) -> _Txn:
-    return _Txn(db.conn)
-
-
-class _Txn:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` for autocommit connections (nested use is a no-op)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.outer = False
-
-    def __enter__(self) -> sqlite3.Connection:
-        if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.outer = True
-        return self.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if not self.outer:
-            return
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+    return StoreError(_("{where} cannot be used ({reason}).").format(where=where, reason=text))

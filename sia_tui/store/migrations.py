@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -240,7 +241,8 @@ def _m006_people_search_at_scale(conn: sqlite3.Connection) -> None:
     contentless ones (``people_words``: words per field, CJK pieces and the owner, with prefix indexes;
     ``people_vocab`` for longer prefixes; ``people_substr``: trigrams), see :mod:`sia_tui.store.people`.
     ``people_counts`` holds the number of people per (owner, has a Salesforce id, unsubscribed), kept by
-    triggers. Indexes match the people list's sort orders.
+    triggers. Indexes match the people list's sort orders. (Until this round the migration called the store's
+    live index code; it now carries SQL only and flags the index for a rebuild.)
     """
     run_script(
         conn,
@@ -303,12 +305,18 @@ def _m006_people_search_at_scale(conn: sqlite3.Connection) -> None:
         CREATE INDEX ix_people_updated ON people(marketo_updated_at DESC);
         CREATE INDEX ix_people_score ON people(lead_score DESC);
         CREATE INDEX ix_people_owner_email ON people(owner_email COLLATE NOCASE);
+
+        DELETE FROM people_counts;
+        INSERT INTO people_counts (owner_key, has_sf, unsubscribed, n)
+            SELECT coalesce(owner_id, ''), (sfdc_lead_id IS NOT NULL OR sfdc_contact_id IS NOT NULL),
+                   unsubscribed != 0, count(*)
+            FROM people GROUP BY 1, 2, 3;
+        -- The new indexes are filled by Python (word and CJK pieces), which a migration must not call: the flag
+        -- asks :func:`sia_tui.store.people.rebuild_stale_search_index` to do it right after migrating.
+        INSERT OR REPLACE INTO sync_state (key, value, updated_at)
+            VALUES ('people.search_index_stale', 'true', datetime('now'));
         """,
     )
-    from sia_tui.store.people import rebuild_search_index, recount_people
-
-    recount_people(conn)
-    rebuild_search_index(conn)
 
 
 def _m007_ledger_refuses_replace(conn: sqlite3.Connection) -> None:
@@ -375,6 +383,164 @@ def _c008_cache_only(conn: sqlite3.Connection) -> None:
     )
 
 
+def _fold_v1(address: str | None) -> str | None:
+    """Frozen copy of :func:`sia_tui.store.email_key.email_key` as it was when r009/c009 shipped (migrations never
+    call live code): NFKC, trimmed, Unicode case-folded; empty → NULL."""
+    if address is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(address)).strip().casefold()
+    return text or None
+
+
+def _r009_send_time_rules(conn: sqlite3.Connection) -> None:
+    """Opt-outs matched on one case-folded address; scheduled sends; why a send waits; the shared send log.
+
+    - ``optouts.email_key``: the address in the one folded form every comparison uses (SQLite's ``lower()`` folds
+      ASCII only, so ``Öztürk@`` and ``öztürk@`` did not match).
+    - ``outbox.send_at``: when a scheduled email may go (UTC ISO); NULL = as soon as possible.
+    - ``outbox_destinations.held_reason``: why the next attempt waits when it is not a failure (the send rate).
+    - ``outbox_send_log``: one row per email handed to SMTP, written in the transaction that marks it sending, so
+      the per-seller send rate holds across every process of the profile.
+    """
+    conn.create_function("sia_fold_v1", 1, _fold_v1, deterministic=True)
+    run_script(
+        conn,
+        """
+        ALTER TABLE optouts ADD COLUMN email_key TEXT;
+        UPDATE optouts SET email_key = sia_fold_v1(email);
+        CREATE INDEX ix_optouts_email_key ON optouts(email_key);
+        ALTER TABLE outbox ADD COLUMN send_at TEXT;
+        ALTER TABLE outbox_destinations ADD COLUMN held_reason TEXT;
+        CREATE TABLE outbox_send_log (
+            at       TEXT NOT NULL,   -- UTC ISO, when the email was handed to SMTP
+            item_id  TEXT NOT NULL
+        );
+        CREATE INDEX ix_outbox_send_log_at ON outbox_send_log(at);
+        """,
+    )
+
+
+def _c009_people_email_key(conn: sqlite3.Connection) -> None:
+    """``people.email_key``: the folded address the send-time check matches on (with the live check off)."""
+    conn.create_function("sia_fold_v1", 1, _fold_v1, deterministic=True)
+    run_script(
+        conn,
+        """
+        ALTER TABLE people ADD COLUMN email_key TEXT;
+        UPDATE people SET email_key = sia_fold_v1(email) WHERE email IS NOT NULL;
+        CREATE INDEX ix_people_email_key ON people(email_key);
+        """,
+    )
+
+
+_OUTBOX_KIND_CHECK = "CHECK (kind IN ('email', 'call'))"
+_OUTBOX_KIND_CHECK_WIDE = "CHECK (kind IN ('email', 'call', 'campaign_add', 'campaign_remove'))"
+
+
+def _widen_outbox_kinds(conn: sqlite3.Connection) -> None:
+    """Let the outbox hold the two Marketo-only campaign activities, without copying the table.
+
+    Rebuilding ``outbox`` would be the usual way, but dropping it with foreign keys on cascades into
+    ``outbox_destinations`` (and ``PRAGMA foreign_keys`` cannot change inside a migration's transaction). A looser
+    CHECK changes nothing on disk, so SQLite's documented procedure for it applies (sqlite.org/lang_altertable.html,
+    "making other kinds of table schema changes"): edit the stored CREATE statement and bump ``schema_version``.
+    Columns added to ``outbox`` by other migrations are untouched: only the CHECK text is replaced.
+    """
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+    if row is None or _OUTBOX_KIND_CHECK_WIDE in row[0]:
+        return
+    if _OUTBOX_KIND_CHECK not in row[0]:
+        raise sqlite3.DatabaseError(
+            "the outbox table's kind constraint is not the one this migration expects"
+        )
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'outbox'",
+            (_OUTBOX_KIND_CHECK, _OUTBOX_KIND_CHECK_WIDE),
+        )
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _r010_campaigns(conn: sqlite3.Connection) -> None:
+    """Sales campaigns (multi-step cadences), their enrolments and their manual steps, in the records file.
+
+    They cannot be rebuilt from Marketo, so they live beside the outbox: a cache rebuild never touches them. The
+    outbox learns the two campaign activity kinds in the same step.
+    """
+    _widen_outbox_kinds(conn)
+    run_script(
+        conn,
+        """
+        CREATE TABLE campaigns (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            name            TEXT NOT NULL,
+            source          TEXT NOT NULL,              -- the TOML file as the seller wrote it
+            definition      TEXT NOT NULL,              -- JSON: the validated campaign (steps, window, zone ...)
+            seller          TEXT NOT NULL,              -- JSON: the seller it sends and logs as (name, email, title)
+            state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused')),
+            paused_at       TEXT,                       -- UTC ISO, while paused
+            paused_until    TEXT,                       -- UTC ISO: resumes by itself then (NULL: until resumed)
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_campaigns_name ON campaigns(name COLLATE NOCASE);
+
+        -- A person in a campaign (at most once). ``step`` is the next step to start; ``waiting_on`` the email
+        -- (outbox id) or manual step (campaign_tasks id) it waits for; ``offset_days`` the days (business days
+        -- with skip_weekends) every remaining step moved by pauses, snoozes and late manual steps.
+        CREATE TABLE campaign_enrolments (
+            id              TEXT PRIMARY KEY,
+            campaign_id     INTEGER NOT NULL REFERENCES campaigns(id),
+            marketo_id      INTEGER NOT NULL,
+            person          TEXT NOT NULL,              -- JSON: name and email when enrolled
+            timezone        TEXT NOT NULL,              -- the zone windows and days are counted in
+            state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended')),
+            step            INTEGER NOT NULL DEFAULT 0,
+            start_date      TEXT NOT NULL,              -- Day 1 (local date in ``timezone``)
+            anchor_minute   INTEGER NOT NULL,           -- local minute of the day auto emails go out
+            offset_days     INTEGER NOT NULL DEFAULT 0,
+            waiting_on      TEXT,
+            last_done_at    TEXT,                       -- UTC ISO: when the previous step was sent or done
+            next_step_at    TEXT,                       -- UTC ISO: when the next step is due (NULL: not scheduled)
+            paused_at       TEXT,                       -- UTC ISO: frozen since (this person or the campaign)
+            paused_until    TEXT,                       -- UTC ISO: this person's pause ends by itself then
+            person_paused   INTEGER NOT NULL DEFAULT 0,
+            thread          TEXT NOT NULL DEFAULT '[]', -- JSON: Message-IDs of this enrolment's emails, in order
+            enrolled_at     TEXT NOT NULL,
+            ended_at        TEXT,
+            end_reason      TEXT,                       -- completed, removed, replied, bounced, unsubscribed
+            end_detail      TEXT,                       -- the sentence behind it (e.g. the live check's answer)
+            updated_at      TEXT NOT NULL,
+            UNIQUE (campaign_id, marketo_id)
+        );
+        CREATE INDEX ix_campaign_enrolments_due ON campaign_enrolments(state, next_step_at);
+        CREATE INDEX ix_campaign_enrolments_person ON campaign_enrolments(marketo_id, state);
+
+        -- Manual steps (emails to write, calls, tasks): Command Center items, one per enrolment and step.
+        CREATE TABLE campaign_tasks (
+            id              TEXT PRIMARY KEY,           -- derived from the enrolment and the step
+            enrolment_id    TEXT NOT NULL REFERENCES campaign_enrolments(id),
+            step            INTEGER NOT NULL,
+            kind            TEXT NOT NULL CHECK (kind IN ('email', 'call', 'task')),
+            due_at          TEXT NOT NULL,              -- UTC ISO (snoozing moves it)
+            state           TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'skipped', 'cancelled')),
+            note            TEXT,                       -- why an auto email became a manual one, and the like
+            reminder_task_id TEXT,                      -- the reminder task that carries it to Salesforce
+            outbox_id       TEXT,                       -- the email or call that did it
+            done_at         TEXT,
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX ix_campaign_tasks_open ON campaign_tasks(state, due_at);
+        CREATE INDEX ix_campaign_tasks_enrolment ON campaign_tasks(enrolment_id);
+        """,
+    )
+
+
 def _widen_check(conn: sqlite3.Connection, table: str, column: str, values: tuple[str, ...]) -> None:
     """Add ``values`` to the ``CHECK (column IN (...))`` of ``table`` in place, keeping the values already there.
 
@@ -406,7 +572,7 @@ def _widen_check(conn: sqlite3.Connection, table: str, column: str, values: tupl
         conn.execute("PRAGMA writable_schema = OFF")
 
 
-def _r009_inbox(conn: sqlite3.Connection) -> None:
+def _r011_inbox(conn: sqlite3.Connection) -> None:
     """The seller's inbox (issue 16): where reading stopped, what each answer was, and what it changed.
 
     - ``inbox_position``: per mailbox and folder, the UIDVALIDITY and the highest UID read, so a restart neither
@@ -490,5 +656,11 @@ LEGACY_MIGRATIONS: list[Migration] = [
 ]
 LEGACY_VERSION = len(LEGACY_MIGRATIONS)
 
-RECORDS_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _r008_records_only, _r009_inbox]
-CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only]
+RECORDS_MIGRATIONS: list[Migration] = [
+    *LEGACY_MIGRATIONS,
+    _r008_records_only,
+    _r009_send_time_rules,
+    _r010_campaigns,
+    _r011_inbox,
+]
+CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only, _c009_people_email_key]

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
-from sia_tui.store.db import transaction
+from sia_tui.store.email_key import email_key
 from sia_tui.store.people_text import PREFIX_INDEX_MAX, SEARCH_FIELDS, has_cjk, owner_key, person_text
+from sia_tui.store.txn import transaction
 
 if TYPE_CHECKING:
     pass
@@ -105,10 +106,12 @@ FLAG_COLUMNS = ("unsubscribed", "marketing_suspended", "email_invalid", "black_l
 
 SortKey = Literal["relevance", "name", "company", "updated", "score"]
 
+#: What a write stores: the columns plus ``email_key``, the folded address the send-time check matches on.
+_WRITTEN = (*COLUMNS, "email_key")
 _UPSERT = (
-    f"INSERT INTO people ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+    f"INSERT INTO people ({', '.join(_WRITTEN)}) VALUES ({', '.join('?' for _ in _WRITTEN)}) "
     "ON CONFLICT(marketo_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "marketo_id")
+    + ", ".join(f"{c} = excluded.{c}" for c in _WRITTEN if c != "marketo_id")
 )
 _CHUNK = 900  # ids per IN (...) query, under SQLite's variable limit on every build
 #: What the search indexes are built from: a change to any other column never touches them.
@@ -152,7 +155,7 @@ def upsert_people(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> 
     conn = db.conn
     with transaction(db):
         before = _search_rows(conn, list(batch))
-        conn.executemany(_UPSERT, [tuple(p[c] for c in COLUMNS) for p in batch.values()])
+        conn.executemany(_UPSERT, [(*(p[c] for c in COLUMNS), email_key(p["email"])) for p in batch.values()])
         changed = [i for i, p in batch.items() if i not in before or _search_key(before[i]) != _search_key(p)]
         _unindex(conn, [before[i] for i in changed if i in before])
         _index(conn, [batch[i] for i in changed])
@@ -246,6 +249,24 @@ def rebuild_search_index(conn: sqlite3.Connection, *, batch: int = 20_000) -> No
         last = rows[-1][0]
     conn.execute("INSERT INTO people_words (people_words) VALUES ('optimize')")
     conn.execute("INSERT INTO people_substr (people_substr) VALUES ('optimize')")
+
+
+STALE_INDEX_KEY = "people.search_index_stale"
+
+
+def rebuild_stale_search_index(conn: sqlite3.Connection) -> bool:
+    """Fill the search index when a migration flagged it (m006 on a cache that already held people)."""
+    if conn.execute("SELECT 1 FROM sync_state WHERE key = ?", (STALE_INDEX_KEY,)).fetchone() is None:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rebuild_search_index(conn)
+        conn.execute("DELETE FROM sync_state WHERE key = ?", (STALE_INDEX_KEY,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
 
 
 def recount_people(conn: sqlite3.Connection) -> None:

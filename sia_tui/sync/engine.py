@@ -25,6 +25,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from sia_tui import budget
+from sia_tui.i18n import ngettext
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.net import AuthError, ValidationError
 from sia_tui.store.db import open_db, transaction
@@ -62,6 +63,7 @@ from sia_tui.sync.progress import ProgressCallback, SyncProgress, SyncSummary
 from sia_tui.sync.writer import sweep_generation
 
 __all__ = [
+    "EmptyReplacementError",
     "ProgressCallback",
     "Strategy",
     "SyncBusyError",
@@ -81,6 +83,15 @@ Strategy = Literal["auto", "rest", "bulk"]
 #: feeds replay what changed during the initial sync; re-applying a person is harmless).
 SINCE_MARGIN = timedelta(hours=1)
 STATUS_REFRESH_S = 60.0
+
+
+class EmptyReplacementError(RuntimeError):
+    """An initial or full sync read no people while the cache has some: the cache is kept, nothing replaced.
+
+    Marketo answering "nobody" to a whole-database read is far likelier a fault (a wrong static list, a permission
+    taken away, a broken proxy) than the truth, and emptying the cache would hide every person from the seller.
+    ``allow_empty=True`` (``sia-tui sync --full --allow-empty``) accepts it when it is the truth.
+    """
 
 
 def last_sync_at(db: sqlite_utils.Database) -> str | None:
@@ -103,11 +114,14 @@ async def run_sync(
     endpoints: Any = None,
     client: MarketoClient | None = None,
     strategy: Strategy = "auto",
+    allow_empty: bool = False,
 ) -> SyncSummary:
     """One sync of this profile's cache (see the module docstring); raises SyncBusyError if one is running.
 
     ``endpoints`` (from :func:`sia_tui.connections.resolve`) or ``client`` say which Marketo to use; by default
-    the profile's own. ``strategy`` forces REST paging or bulk extract for an initial sync.
+    the profile's own. ``strategy`` forces REST paging or bulk extract for an initial sync. An initial or full
+    sync that reads nobody while the cache has people raises :class:`EmptyReplacementError` and keeps the cache,
+    unless ``allow_empty``.
     """
     path = Path(db_path) if db_path is not None else Path(settings.db_path)
     if db_path is None:
@@ -118,13 +132,25 @@ async def run_sync(
         try:
             if client is not None:
                 return await sync_with_client(
-                    db, client, full=full, progress=progress, strategy=strategy, list_id=list_id
+                    db,
+                    client,
+                    full=full,
+                    progress=progress,
+                    strategy=strategy,
+                    list_id=list_id,
+                    allow_empty=allow_empty,
                 )
             from sia_tui.connections import marketo_client
 
             async with marketo_client(settings, endpoints) as own:
                 return await sync_with_client(
-                    db, own, full=full, progress=progress, strategy=strategy, list_id=list_id
+                    db,
+                    own,
+                    full=full,
+                    progress=progress,
+                    strategy=strategy,
+                    list_id=list_id,
+                    allow_empty=allow_empty,
                 )
         finally:
             db.conn.close()
@@ -138,23 +164,26 @@ async def sync_with_client(
     progress: ProgressCallback | None = None,
     strategy: Strategy = "auto",
     list_id: int = 0,
+    allow_empty: bool = False,
 ) -> SyncSummary:
     """The run itself, on an open cache and client (the caller holds the lock); its calls count as ``sync``."""
-    with budget.purpose("sync"):
-        return await _sync(db, client, full=full, progress=progress, strategy=strategy, list_id=list_id)
+    tally = Tally()
+    reporter = Reporter(client, progress, tally)
+    # "waiting for Marketo ..." goes to the progress line (stderr, the app's status), not only to the log.
+    with budget.purpose("sync"), client.waits.listening(reporter.note):
+        return await _sync(db, client, reporter, tally, full, strategy, list_id, allow_empty)
 
 
 async def _sync(
     db: sqlite_utils.Database,
     client: MarketoClient,
-    *,
+    reporter: Reporter,
+    tally: Tally,
     full: bool,
-    progress: ProgressCallback | None,
     strategy: Strategy,
     list_id: int,
+    allow_empty: bool,
 ) -> SyncSummary:
-    tally = Tally()
-    reporter = Reporter(client, progress, tally)
     calls_before = client.calls.snapshot()
     raw = get_state(db, INITIAL)
     config = get_state(db, CONFIG) or {}
@@ -171,7 +200,16 @@ async def _sync(
         )
     if state is not None:
         summary = SyncSummary(kind="full" if state.kind == "full" else "initial", resumed=resumed)
-        await _initial(db, client, state, tally, reporter, auto=strategy == "auto", resumed=resumed)
+        await _initial(
+            db,
+            client,
+            state,
+            tally,
+            reporter,
+            auto=strategy == "auto",
+            resumed=resumed,
+            allow_empty=allow_empty,
+        )
         summary.strategy, summary.fell_back = state.strategy, state.fell_back
     else:
         summary = SyncSummary(kind="incremental")
@@ -265,6 +303,7 @@ async def _initial(
     *,
     auto: bool,
     resumed: bool,
+    allow_empty: bool = False,
 ) -> None:
     reporter.begin(
         "initial",
@@ -301,11 +340,35 @@ async def _initial(
             run.persist()
             reporter.ceiling_rate = _ceiling(client, state.strategy)
             reporter.note(f"{exc}; reading by REST paging instead")
+    _refuse_empty_replacement(db, state, allow_empty)
     with transaction(db):
         tally.deleted += sweep_generation(db, state.marker)
         delete_state(db, INITIAL, *FEED_KEYS)
         set_state(db, SINCE, state.since)
         set_state(db, CONFIG, {"fields": state.fields, "linkedin": state.linkedin, "list_id": state.list_id})
+
+
+def _refuse_empty_replacement(db: sqlite_utils.Database, state: InitialState, allow_empty: bool) -> None:
+    """Before the sweep: nobody read while the cache has people is refused (see EmptyReplacementError)."""
+    if allow_empty:
+        return
+    read = db.conn.execute("SELECT 1 FROM people WHERE synced_at = ? LIMIT 1", (state.marker,)).fetchone()
+    cached = count_people(db)
+    if read is not None or cached == 0:
+        return
+    with transaction(db):  # abandon this run: the next sync is an incremental one on the kept cache
+        delete_state(db, INITIAL)
+    raise EmptyReplacementError(
+        ngettext(
+            "Marketo returned nobody with a sales owner for this {kind} sync, while the cache holds {count:,} "
+            "person; the cache was kept as it was. If Marketo really has nobody now, run "
+            "`sia-tui sync --full --allow-empty` to empty it.",
+            "Marketo returned nobody with a sales owner for this {kind} sync, while the cache holds {count:,} "
+            "people; the cache was kept as it was. If Marketo really has nobody now, run "
+            "`sia-tui sync --full --allow-empty` to empty it.",
+            cached,
+        ).format(kind=state.kind, count=cached)
+    )
 
 
 def _ceiling(client: MarketoClient, strategy: str) -> float | None:
@@ -393,6 +456,7 @@ async def watch(
     endpoints: Any = None,
     client: MarketoClient | None = None,
     max_runs: int | None = None,
+    allow_empty: bool = False,
 ) -> int:
     """Sync, then again every ``interval_s`` (setting ``sync.interval_s``) until ``stop`` is set.
 
@@ -412,6 +476,7 @@ async def watch(
                 progress=progress,
                 endpoints=endpoints,
                 client=client,
+                allow_empty=allow_empty and runs == 0,
             )
         except (AuthError, ValidationError):
             raise

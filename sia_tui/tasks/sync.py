@@ -9,8 +9,12 @@ one every ``sync.interval_s`` seconds (default 60) and on its next cycle after a
 few-second cycles, to spare the org's daily API allocation (:mod:`sia_tui.tasks.hooks` states the exact rhythm);
 ``sia-tui sync-tasks`` runs one on demand. One run:
 
-1. **First enable** (no watermark yet): tasks that already exist locally are never pushed (``push_allowed = 0``,
-   as MSIA does, "to reduce clutter and duplicates"); Salesforce Tasks changed in the last 24 hours are imported.
+1. **First enable** (no watermark yet): tasks that already existed locally when ``salesforce.sync_tasks`` was
+   switched on are never pushed (``push_allowed = 0``, as MSIA does, "to reduce clutter and duplicates"); tasks
+   created after that moment are pushed, however long before this first run they were made. The moment is
+   recorded by :func:`mark_sync_enabled` (``settings set`` and the settings screen, through
+   :func:`sia_tui.settings_service.save_setting`); when sync was switched on some other way (an environment
+   variable) the first run itself is the cut-off. Salesforce Tasks changed in the last 24 hours are imported.
 2. **In-doubt creates**: a create whose reply was lost (``commit_drop``, a gateway error) or that a killed process
    left behind is looked up first — by ``salesforce.external_id_field`` when set, else by the
    ``[sia-tui task <id>]`` marker in Description — and linked if found, created again if not. A task created here
@@ -62,6 +66,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sia_tui.tasks")
 
 WATERMARK_KEY = "tasks.salesforce.watermark"
+#: When ``salesforce.sync_tasks`` was switched on (``now_iso`` text): the first run's cut-off.
+ENABLED_AT_KEY = "tasks.salesforce.enabled_at"
 OWNER_KEY = "tasks.salesforce.owner"
 ERRORS_KEY = "tasks.salesforce.errors"
 OVERLAP = timedelta(minutes=5)
@@ -168,6 +174,12 @@ async def sync_tasks_now(settings: Settings, db: sqlite_utils.Database) -> TaskS
 
     async with salesforce_client(settings) as sf:
         return await sync_tasks(settings, db, sf)
+
+
+def mark_sync_enabled(db: sqlite_utils.Database) -> None:
+    """Record that reminder-task sync was just switched on (kept from the first time until a first sync ran)."""
+    if get_state(db, WATERMARK_KEY) is None and get_state(db, ENABLED_AT_KEY) is None:
+        set_state(db, ENABLED_AT_KEY, now_iso())
 
 
 def sync_errors(db: sqlite_utils.Database) -> dict[str, str]:
@@ -282,10 +294,14 @@ class _Run:
     # ------------------------------------------------------------------------------------------ first enable
 
     def _first_enable(self) -> None:
-        """Existing local tasks stay local (MSIA: "not pushed, to reduce clutter and duplicates")."""
+        """Tasks that existed when sync was switched on stay local (MSIA: "not pushed, to reduce clutter and
+        duplicates"); those created since are pushed by this run."""
+        cutoff = str(get_state(self.db, ENABLED_AT_KEY) or now_iso())
         with transaction(self.db):
             self.db.conn.execute(
-                "UPDATE tasks SET push_allowed = 0, dirty = 0 WHERE sf_id IS NULL AND deleted_at IS NULL"
+                "UPDATE tasks SET push_allowed = 0, dirty = 0 WHERE sf_id IS NULL AND deleted_at IS NULL "
+                "AND created_at < ?",
+                (cutoff,),
             )
             self.db.conn.execute("DELETE FROM tasks WHERE sf_id IS NULL AND deleted_at IS NOT NULL")
             set_state(self.db, CREATING_KEY, [])

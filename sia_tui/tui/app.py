@@ -10,6 +10,7 @@ connections changed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import tzinfo
@@ -117,7 +118,9 @@ class SiaApp(App[int]):
         Binding(keys_for("keys-help"), "keys_help", "Keys", id="keys-help", key_display="?"),
         Binding(keys_for("sync-now"), "sync_now", "Sync", id="sync-now", key_display="F5"),
         Binding(keys_for("outbox"), "outbox", "Outbox", id="outbox", key_display="O", show=False),
+        Binding(keys_for("today"), "today", "Today", id="today", key_display="C"),
         Binding(keys_for("tasks"), "tasks", "Tasks", id="tasks", key_display="T"),
+        Binding(keys_for("campaigns"), "campaigns", "Campaigns", id="campaigns", key_display="S", show=False),
         Binding(keys_for("settings"), "settings", "Settings", id="settings", key_display=",", show=False),
     ]
 
@@ -164,6 +167,7 @@ class SiaApp(App[int]):
         self.cache_ready = False
         self.initial_sync = False
         self._last_run: dict[str, float] = {}
+        self._logging: Any = None  # the app's log file setup, when this app made it (see _start_logging)
 
     @property
     def auto_sync(self) -> bool:
@@ -217,12 +221,22 @@ class SiaApp(App[int]):
         return PeopleScreen()
 
     def on_mount(self) -> None:
+        self._start_logging()
         self._apply_theme()
         if self.keymap:
             self.set_keymap(self.keymap)
         for warning in self.keymap_warnings:
             self.notify(warning, severity="warning", timeout=8)
         self._open_cache()
+
+    def _start_logging(self) -> None:
+        """Diagnostics to logs/app.log while the app runs, and nothing to the terminal (it would paint over us)."""
+        from sia_tui import logs
+
+        active = logs.current()
+        wanted = logs.log_file("app", self.settings.paths.log_dir)
+        if active is None or active.role != "app" or active.path != wanted:  # `sia-tui` set it up already
+            self._logging = logs.setup_logging("app", log_dir=self.settings.paths.log_dir)
 
     @work(thread=True, exclusive=True, group="cache", exit_on_error=False)
     def _open_cache(self) -> None:
@@ -418,9 +432,9 @@ class SiaApp(App[int]):
 
     def save_setting(self, key: str, raw: Any) -> Any:
         """Validate and store one setting (refused: SettingError, the stored value stays), then apply it."""
-        from sia_tui.config import set_setting
+        from sia_tui.settings_service import save_setting
 
-        value = set_setting(self.settings.profile, key, raw)
+        value = save_setting(self.settings, key, raw, db=self.backend.db)
         self.settings_changed()
         return value
 
@@ -499,6 +513,10 @@ class SiaApp(App[int]):
         if action == "tasks" and screen_id == "tasks":
             return False
         if action == "settings" and screen_id == "settings":
+            return False
+        if action == "today" and screen_id == "today":
+            return False
+        if action == "campaigns" and screen_id == "campaigns":
             return False
         return True
 
@@ -661,7 +679,18 @@ class SiaApp(App[int]):
         """A compose or call-log screen closed: say what was queued, update the header and wake the worker."""
         if item is not None:
             summary = getattr(item, "subject", None) or getattr(item, "kind", "item")
-            self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
+            if getattr(item, "send_at", None):
+                from sia_tui.i18n import _
+                from sia_tui.outbox.schedule import local_text, seller_zone
+
+                when = local_text(item.send_at, seller_zone(self.settings))
+                self.notify(
+                    _("Scheduled for {when}: {subject}").format(when=when, subject=printable(summary)),
+                    timeout=4,
+                    markup=False,
+                )
+            else:
+                self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
             self.wake_worker()
         self._refresh_outbox()
 
@@ -681,6 +710,21 @@ class SiaApp(App[int]):
             return
         person = self.screen.person if isinstance(self.screen, PersonScreen) else None
         self.push_screen(TasksScreen(person))
+
+    def action_today(self) -> None:
+        """The Command Center (one key from the people list): today's queue, worked one key per action."""
+        from sia_tui.tui.screens.today import TodayScreen
+
+        if isinstance(self.screen, TodayScreen):
+            return
+        self.push_screen(TodayScreen())
+
+    def action_campaigns(self) -> None:
+        from sia_tui.tui.screens.campaigns import CampaignsScreen
+
+        if isinstance(self.screen, CampaignsScreen):
+            return
+        self.push_screen(CampaignsScreen())
 
     def today(self) -> Any:
         """The seller's calendar date (from the app's clock, in the display time zone)."""
@@ -708,6 +752,14 @@ class SiaApp(App[int]):
             "What every key does, and its id for [keys] remapping",
             self.action_keys_help,
         )
+        yield SystemCommand(
+            "Command Center",
+            "Today's calls, emails to write, tasks, scheduled and failed emails (C)",
+            self.action_today,
+        )
+        yield SystemCommand(
+            "Sales campaigns", "Multi-step cadences: list, open, edit, pause (S)", self.action_campaigns
+        )
         yield SystemCommand("Reminder tasks", "Overdue, today, tomorrow, later (T)", self.action_tasks)
         yield SystemCommand(
             "Settings",
@@ -727,6 +779,9 @@ class SiaApp(App[int]):
         what = WORKER_NAMES.get(event.worker.group, event.worker.group or "A background task")
         error = event.worker.error
         self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
+        logging.getLogger("sia_tui.tui").error(
+            "worker %r (%s) failed", event.worker.name, what, exc_info=error if error else None
+        )
         self.notify(f"{what} failed: {describe_error(error) if error else 'unknown error'}", severity="error")
 
     async def action_quit(self) -> None:
@@ -737,6 +792,9 @@ class SiaApp(App[int]):
     async def on_unmount(self) -> None:
         await self.stop_outbox_worker()  # also when the app ends another way (ctrl+c, app.exit())
         await self.backend.aclose()
+        if self._logging is not None:
+            self._logging.close()
+            self._logging = None
 
 
 def run_app(profile: str | None = None) -> int:

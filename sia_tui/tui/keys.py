@@ -67,6 +67,14 @@ KEY_SPECS: tuple[KeySpec, ...] = (
     ),
     KeySpec("tasks", "T,f3", "Reminder tasks (this person's on the person screen)", "everywhere"),
     KeySpec("settings", "comma,f2", "Settings: connections, logging, calls, your identity", "everywhere"),
+    KeySpec(
+        "today",
+        "C,f4",
+        "Command Center: today's calls, emails to write, tasks, scheduled and failed emails",
+        "everywhere",
+    ),
+    KeySpec("campaigns", "S,f7", "Sales campaigns: list, open, edit, pause", "everywhere"),
+    KeySpec("add-to-campaign", "A", "Add to a campaign (the people listed, or this person)", "people"),
     KeySpec("person-task", "t", "New reminder task for this person", "person"),
     KeySpec("record-optout", "X", "Record that this person opted out of email", "person"),
     KeySpec("task-new", "n,a", "New task", "tasks"),
@@ -88,6 +96,38 @@ KEY_SPECS: tuple[KeySpec, ...] = (
     KeySpec("outbox-refresh", "f5", "Refresh the outbox now (it also refreshes every 2 s)", "outbox"),
     KeySpec("outbox-close", "escape,q", "Back from the outbox", "outbox"),
     KeySpec("task-save", "ctrl+s,ctrl+j", "Save the task (ctrl+j when ctrl+s is swallowed)", "task-form"),
+    KeySpec("today-write", "w", "Write the email (a campaign step is done once it is queued)", "today"),
+    KeySpec("today-call", "c", "Log the call (a campaign step is done once it is logged)", "today"),
+    KeySpec("today-done", "d,space", "Done (a failed email: send it again)", "today"),
+    KeySpec("today-skip", "s", "Skip (a campaign step: the campaign goes on; an email: cancel it)", "today"),
+    KeySpec("today-snooze", "z", "Snooze to a date (a campaign step: the later steps move too)", "today"),
+    KeySpec("today-refresh", "r", "Refresh the queue (it also refreshes by itself)", "today"),
+    KeySpec("campaign-open", "enter,o", "Open the highlighted campaign", "campaigns"),
+    KeySpec("campaign-new", "n", "New campaign (write its TOML)", "campaigns"),
+    KeySpec("campaign-edit", "e", "Edit the campaign's TOML", "campaigns"),
+    KeySpec("campaign-pause", "p", "Pause the campaign (until a date) or resume it", "campaigns"),
+    KeySpec(
+        "campaign-preview",
+        "v",
+        "Preview: every remaining step's time per person / the enrolments",
+        "campaigns",
+    ),
+    KeySpec(
+        "campaign-remove", "x,delete", "Remove the highlighted person from the campaign (asks)", "campaigns"
+    ),
+    KeySpec(
+        "campaign-pause-person",
+        "z",
+        "Pause the highlighted person (until a date) or resume them",
+        "campaigns",
+    ),
+    KeySpec(
+        "campaign-save",
+        "ctrl+s,ctrl+j",
+        "Save the campaign (ctrl+j when ctrl+s is swallowed)",
+        "campaign-edit",
+    ),
+    KeySpec("info-close", "escape,enter,q", "Close this note", "dialogs"),
     KeySpec(
         "optout-record", "ctrl+s,ctrl+j", "Record the opt-out (enter in the reason works too)", "dialogs"
     ),

@@ -117,7 +117,10 @@ class OutboxRunner:
             connect(self.db_path, check_same_thread=False, attach_cache=cache_path_for(self.db_path))
         )
         try:
-            async with open_worker(self.settings, db=db, hooks=hooks) as worker:
+            from sia_tui.campaigns.hooks import campaign_hooks
+
+            prepare = campaign_hooks(self.settings)  # campaign steps that fell due, queued before each cycle
+            async with open_worker(self.settings, db=db, hooks=hooks, prepare=prepare) as worker:
                 self._worker = worker
                 self._emit(RunnerEvent("running", counts=counts(db), notes=[note] if note else []))
 

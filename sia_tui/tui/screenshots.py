@@ -262,6 +262,29 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         finally:
             db.conn.close()
         await _shoot(online, WIDE, out / "outbox.svg", outbox)
+
+        # Campaigns and the Command Center, at the same Monday morning (the outbox's clock too).
+        os.environ["SIA_NOW"] = FIXED_NOW.isoformat()
+        db = open_db(settings.db_path)
+        try:
+            seed_campaigns(db)
+        finally:
+            db.conn.close()
+
+        def keys_then(*pressed: str) -> Shot:
+            async def steps(pilot: Any) -> None:
+                for key in pressed:
+                    await pilot.press(key)
+                    await _settle(pilot)
+
+            return steps
+
+        await _shoot(online, WIDE, out / "today.svg", keys_then("C"))
+        await _shoot(online, NARROW, out / "today-80x24.svg", keys_then("C"))
+        await _shoot(online, WIDE, out / "campaigns.svg", keys_then("S"))
+        await _shoot(online, WIDE, out / "campaign.svg", keys_then("S", "enter"))
+        await _shoot(online, WIDE, out / "campaign-preview.svg", keys_then("S", "down", "enter", "v"))
+        await _shoot(online, WIDE, out / "campaign-edit.svg", keys_then("S", "e"))
     finally:
         sandbox.stop()
         from sia_tui.connections import stop_embedded_sandboxes
@@ -358,6 +381,83 @@ def seed_outbox(db: Any, people: Sequence[int], settings: Any) -> None:
     email = prepare_email(db, who[0], subject="Following up, {{first_name}}", seller=seller,
                           body="Hi {{first_name}},\n\nIs this worth a short conversation?")  # fmt: skip
     enqueue_email(db, email, item_id=queued)
+
+
+CAMPAIGN_RENEWALS = """name = "Q3 renewals"
+timezone = "UTC"
+send_window = "09:00-17:00"
+skip_weekends = true
+
+[[steps]]
+day = 1
+type = "call"
+notes = "Ask who owns the renewal this year."
+
+[[steps]]
+day = 2
+type = "manual_email"
+subject = "Your renewal, {{first_name}}"
+body = "Hi {{first_name}},\\n\\n{{! one line about how they use it}}\\n\\n{{my_name}}"
+
+[[steps]]
+day = 4
+type = "auto_email"
+subject = "Re: Your renewal, {{first_name}}"
+body = "Hi {{first_name}}, following up on my note. {{friendly_unsubscribe}}"
+"""
+CAMPAIGN_LAUNCH = """name = "APAC launch"
+timezone = "Asia/Tokyo"
+send_window = "09:00-17:00"
+skip_weekends = true
+
+[[steps]]
+day = 1
+type = "auto_email"
+subject = 'New in Q3 for {{company_friendly}}'
+body = \'\'\'Hi {{first_name | default: "there"}},
+
+three things we shipped this quarter.
+
+{{my_name}}\'\'\'
+
+[[steps]]
+day = 3
+type = "call"
+notes = "Did the note land? Offer a demo."
+
+[[steps]]
+day = 5
+type = "task"
+subject = "{{sales_campaign_name}} D{{sales_campaign_day}}: send {{first_name}} the case study"
+"""
+
+
+def seed_campaigns(db: Any) -> None:
+    """Two campaigns: "Q3 renewals" enrolled the Friday before (its day-1 calls are late; three were made, so
+    their emails to write are due), and "APAC launch" enrolled now, after Tokyo's window (scheduled for 09:00)."""
+    from sia_tui.campaigns.engine import run_due
+    from sia_tui.campaigns.enrolment import enrol
+    from sia_tui.campaigns.steps import finish_step, open_campaign_tasks
+    from sia_tui.campaigns.store import create_campaign
+    from sia_tui.outbox.compose import Seller
+
+    seller = Seller("Sandbox Seller", "you@sia-sandbox.example", "")
+    friday = FIXED_NOW - timedelta(days=3, minutes=30)
+    people = [
+        int(r[0])
+        for r in db.conn.execute(
+            "SELECT marketo_id FROM people WHERE email IS NOT NULL AND unsubscribed = 0 AND marketing_suspended = 0 "
+            "AND email_invalid = 0 AND black_listed = 0 ORDER BY marketo_id LIMIT 14"
+        )
+    ]
+    renewals = create_campaign(db, CAMPAIGN_RENEWALS, seller=seller, now=friday)
+    launch = create_campaign(db, CAMPAIGN_LAUNCH, seller=seller, now=friday)
+    enrol(db, renewals.id, people[:10], now=friday)
+    run_due(db, now=friday)
+    for task in sorted(open_campaign_tasks(db), key=lambda t: t.enrolment.marketo_id)[:3]:
+        finish_step(db, task.id, how="done", now=friday + timedelta(hours=1))
+    run_due(db, now=FIXED_NOW)
+    enrol(db, launch.id, people[10:], now=FIXED_NOW, timezone="Asia/Tokyo")
 
 
 LEAD_FIELDS = (

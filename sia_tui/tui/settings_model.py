@@ -103,6 +103,16 @@ SECTIONS: tuple[Section, ...] = (
         note="Checks the person's unsubscribe status in Marketo right before each email is sent.",
     ),
     Section(
+        "throttle",
+        "Send rate",
+        (
+            Field("throttle.emails_per_window", "Emails per window", "int"),
+            Field("throttle.window_s", "Window (seconds)", "int"),
+            Field("throttle.emails_per_day", "Emails per day", "int"),
+        ),
+        note="Every email the outbox sends counts (0 = no such limit); the others wait, showing when they go.",
+    ),
+    Section(
         "logging",
         "Salesforce logging",
         (
@@ -152,6 +162,7 @@ SECTIONS: tuple[Section, ...] = (
             Field("seller.name", "Name", placeholder="used by {{my_name}} and Sent By"),
             Field("seller.title", "Title", placeholder="used by {{my_title}}"),
             Field("seller.email", "Email", placeholder="the From address"),
+            Field("seller.timezone", "Time zone", placeholder="e.g. Europe/Paris (empty: this machine's)"),
         ),
     ),
 )

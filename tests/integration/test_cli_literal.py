@@ -108,7 +108,12 @@ def test_people_show_title_and_fields(capsys, home):
 
 
 def test_email_and_outbox_show_cancel_retry_messages(capsys, home):
+    # The name holds CR/LF and escapes, so a subject filled with it is refused at queue time (issue 12.5)...
     code, out, err = run(capsys, "email", str(PID), "--subject", "[/] {{first_name}}", "--body", "Hi")
+    assert code == 1 and "Nothing was queued" in err and "[/] [bold red]x[/]" in err
+    assert out == "" and not UNSAFE.search(err)
+    # ...and one that does not use it is queued, the name shown literally in every message.
+    code, out, err = run(capsys, "email", str(PID), "--subject", "[/] Hello", "--body", "Hi {{first_name}}")
     assert code == 0, err
     assert err.startswith("queued email ") and "[/] [bold red]x[/]" in err
     assert_literal(out, err)
@@ -135,7 +140,7 @@ def test_an_error_quoting_a_file_name_is_literal(capsys, home, tmp_path):
     missing = tmp_path / "[/]\x1b]0;pwned\x07.txt"
     code, out, err = run(capsys, "email", str(PID), "--subject", "s", "--body-file", str(missing))
     assert code == 1 and out == ""
-    assert err.startswith("error: Cannot read ") and "[/]\\x1b]0;pwned\\x07.txt" in err
+    assert err.startswith("error: ") and "[/]\\x1b]0;pwned\\x07.txt" in err
     assert not UNSAFE.search(err)
 
 
@@ -155,10 +160,13 @@ def test_task_add_and_list(capsys, home):
 def test_settings_set_echoes_the_value_literally(capsys, home):
     value = "[/] [bold red]x[/] \x1b]0;pwned\x07 \x1b[2J 王"
     code, out, err = run(capsys, "settings", "set", "seller.title", value)
-    # Accepted (echoed back) or refused (an error quoting it): either way shown, never obeyed.
-    assert code in (0, 1), err
+    # Refused (one line, no control characters: issue 12.5) without echoing anything unsafe; a value with markup
+    # alone is accepted and echoed back literally.
+    assert code == 1 and "control characters" in err
     assert not UNSAFE.search(out + err)
-    assert "[/] [bold red]x[/]" in err
+    value = "[/] [bold red]x[/] 王"
+    code, out, err = run(capsys, "settings", "set", "seller.title", value)
+    assert code == 0 and "[/] [bold red]x[/]" in err
     if code == 0:
         assert err.strip() == f"seller.title = {printable(value)}"
         code, out, err = run(capsys, "settings", "show")
@@ -204,8 +212,8 @@ def test_log_lines_on_stderr_are_literal(home):
     """Warnings logged during a headless command (the worker's, quoting API errors) reach the terminal too."""
     script = (
         "import logging, sys\n"
-        "from sia_tui.cli import main\n"
-        "main(['--headless', '--version'])\n"  # sets up logging as every command does, then exits early
+        "from sia_tui.logs import setup_logging\n"
+        "setup_logging('cli')\n"  # what every headless command runs inside
         "logging.getLogger('sia_tui.outbox.worker').warning('send failed: %s', '[/] \\x1b]0;pwned\\x07 \\x1b[2J')\n"
     )
     env = {**os.environ, "SIA_HOME": str(home)}

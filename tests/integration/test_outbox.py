@@ -32,6 +32,7 @@ from tests.support.outbox_env import (
     reachable,
     salesforce_tasks,
     sandbox_env,
+    sandbox_seller_email,
     settings_for,
     sink_messages,
 )
@@ -41,7 +42,8 @@ FAST = {"retry_base_s": 0.01, "retry_cap_s": 0.05, "reconcile_delay_s": 0.0, "ho
 
 @pytest.fixture
 def env(running: RunningSandbox, tmp_path: Path) -> dict[str, str]:
-    return sandbox_env(running, tmp_path / "home")
+    # A seller who is a Salesforce User, so Tasks get their OwnerId and reports carry no "no owner" warning.
+    return sandbox_env(running, tmp_path / "home", SIA_SELLER_EMAIL=sandbox_seller_email(running))
 
 
 def pick(people: list[dict[str, Any]], n: int, *, kind: str = "any", flagged_emails: set[str] | None = None):
@@ -186,7 +188,10 @@ async def test_salesforce_skips_people_without_ids_and_follows_the_log_settings(
     assert done.state == "done"
     assert done.destinations["marketo"].state == "done"
     assert done.destinations["salesforce"].state == "skipped"
-    assert "no Salesforce lead or contact id" in done.destinations["salesforce"].reason
+    # No Salesforce id, and (item 13) no Lead or Contact with their address either: skipped, saying so.
+    assert done.destinations["salesforce"].reason == (
+        f"not logged: no Salesforce Lead or Contact has the address {no_sfdc['email']}"
+    )
 
     settings_off = settings_for({**env, "SIA_SALESFORCE_LOG_CALLS": "false"})
     call_off = queue_call(db, settings_off, lead)

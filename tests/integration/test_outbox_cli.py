@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from sia_tui.mail.templates import FRIENDLY_UNSUBSCRIBE, company_friendly
 from tests.integration.test_outbox import pick
-from tests.support.outbox_env import sink_messages
+from tests.support.outbox_env import sandbox_seller_email, sink_messages
+
+
+@pytest.fixture(autouse=True)
+def seller_is_a_salesforce_user(cli, running, monkeypatch) -> None:
+    """The seller has a Salesforce User, so logged Tasks get their OwnerId and the report has no warning."""
+    monkeypatch.setenv("SIA_SELLER_EMAIL", sandbox_seller_email(running))
 
 
 def count_queued(run) -> int:
@@ -29,11 +37,9 @@ def test_email_call_worker_outbox_and_ledger(cli, people, running):
     assert code == 0 and logged["state"] == "queued"
     code, provisioned, _ = cli("marketo", "provision-activity-types", "--json")
     assert code == 0 and {p["api_name"] for p in provisioned} == {
-        "siaSendSalesEmail",
-        "siaReceivedSalesCall",
-        "siaRepliedToSalesEmail",
-        "siaSalesEmailBounced",
-    }
+        "siaSendSalesEmail", "siaReceivedSalesCall", "siaAddToSalesCampaign", "siaRemovedFromSalesCampaign",
+        "siaRepliedToSalesEmail", "siaSalesEmailBounced",
+    }  # fmt: skip
     assert all(p["status"].startswith("approved") for p in provisioned)
 
     code, report, _ = cli("worker", "--once", "--json")

@@ -257,3 +257,33 @@ async def test_names_subjects_and_bodies_show_literally_and_never_break_the_scre
         assert (row[3].plain, row[4].plain) == (HOSTILE_NAME, "Re: [/] pricing")
         detail = str(app.screen.query_one("#detail", Static).render())
         assert HOSTILE_NAME in detail and "\x1b" not in detail
+
+
+async def test_compose_schedules_a_send_in_the_sellers_zone_and_refuses_a_past_time(tmp_path):
+    """Issue 15: "Send at" on the compose screen, read like `email --send-at` (the seller's zone)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sia_tui.outbox.model import parse_iso
+
+    settings, db = setup(tmp_path)
+    settings.env["SIA_SELLER_TIMEZONE"] = "Asia/Tokyo"
+    tokyo = ZoneInfo("Asia/Tokyo")
+    at = (datetime.now(tokyo) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    app = Host(ComposeScreen(settings, db, PERSON))
+    async with app.run_test(size=(120, 45)) as pilot:
+        screen = app.screen
+        screen.query_one("#subject", Input).value = "Tomorrow morning"
+        screen.query_one("#body", TextArea).text = "Hi {{first_name}}"
+        screen.query_one("#send_at", Input).value = "2020-01-01 09:00"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(screen.query_one("#error", Static).render())
+        assert "already passed" in error and "Nothing was queued" in error
+        assert list_items(db) == []
+        screen.query_one("#send_at", Input).value = at.strftime("%Y-%m-%d %H:%M")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    [item] = list_items(db)
+    assert app.result.id == item.id and item.state == "scheduled"
+    assert parse_iso(item.send_at) == at

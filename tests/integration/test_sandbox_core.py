@@ -108,9 +108,12 @@ def test_state_survives_a_restart_without_regenerating(sandbox_factory, tmp_path
     assert third.state.regenerated is True
 
 
-def test_an_unreadable_state_file_is_regenerated(sandbox_factory, tmp_path):
+def test_a_damaged_state_file_of_its_own_is_regenerated(sandbox_factory, tmp_path):
+    # Only a file marked as sandbox state: anything else is refused (test_sandbox_state_file.py).
     path = tmp_path / "broken.db"
-    path.write_bytes(b"this is not a database" * 100)
+    sandbox_factory(people=30, state_path=str(path)).stop()
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + b"this is not a database page" * ((len(data) - 100) // 27))
     sb = sandbox_factory(people=30, state_path=str(path))
     assert sb.state.regenerated is True
     mk = MarketoHttp(sb)

@@ -11,7 +11,14 @@ import httpx
 from sia_sandbox.marketo_identity import SCOPE as SANDBOX_API_USER
 from sia_tui.config import MARKETO_DAILY_QUOTA
 from sia_tui.connection_checks import custom_types_check, usage_check
-from sia_tui.outbox.activity_types import BOUNCE_SPEC, CALL_SPEC, EMAIL_SPEC, REPLY_SPEC
+from sia_tui.outbox.activity_types import (
+    BOUNCE_SPEC,
+    CALL_SPEC,
+    CAMPAIGN_ADD_SPEC,
+    CAMPAIGN_REMOVE_SPEC,
+    EMAIL_SPEC,
+    REPLY_SPEC,
+)
 from tests.conftest import MarketoHttp
 
 CHECKS = ["token", "read_leads", "read_activities", "write_activities", "api_usage", "custom_activity_types"]
@@ -115,7 +122,8 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
     types = checks["custom_activity_types"]
     assert types["status"] == "warning" and types["ok"] is True  # the worker creates them: not a failure
     assert types["detail"].startswith(
-        "Missing: siaSendSalesEmail (for emails); siaReceivedSalesCall (for calls); siaRepliedToSalesEmail (for "
+        "Missing: siaSendSalesEmail (for emails); siaReceivedSalesCall (for calls); siaAddToSalesCampaign (for "
+        "campaign adds); siaRemovedFromSalesCampaign (for campaign removals); siaRepliedToSalesEmail (for "
         "replies); siaSalesEmailBounced (for bounces). The outbox worker creates and approves them before it logs "
         "the first email or call to Marketo"
     )
@@ -136,7 +144,7 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
         http.close()
     types = marketo_checks(cli)["custom_activity_types"]
     assert types["status"] == "warning"
-    assert "Missing: siaReceivedSalesCall (for calls); siaRepliedToSalesEmail" in types["detail"]
+    assert "Missing: siaReceivedSalesCall (for calls); siaAddToSalesCampaign" in types["detail"]
     assert "Not approved yet: siaSendSalesEmail (for emails, draft)." in types["detail"]
     assert "Present:" not in types["detail"]
     assert "creates and approves them" in types["detail"]
@@ -150,12 +158,16 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
         "The custom activity types sia-tui logs to exist and are approved: "
         f"{EMAIL_SPEC.api_name} (for emails, id {ids[EMAIL_SPEC.api_name]}); "
         f"{CALL_SPEC.api_name} (for calls, id {ids[CALL_SPEC.api_name]}); "
+        f"{CAMPAIGN_ADD_SPEC.api_name} (for campaign adds, id {ids[CAMPAIGN_ADD_SPEC.api_name]}); "
+        f"{CAMPAIGN_REMOVE_SPEC.api_name} (for campaign removals, id {ids[CAMPAIGN_REMOVE_SPEC.api_name]}); "
         f"{REPLY_SPEC.api_name} (for replies, id {ids[REPLY_SPEC.api_name]}); "
         f"{BOUNCE_SPEC.api_name} (for bounces, id {ids[BOUNCE_SPEC.api_name]})."
     )
     assert types["data"]["needed"] == [
         EMAIL_SPEC.api_name,
         CALL_SPEC.api_name,
+        CAMPAIGN_ADD_SPEC.api_name,
+        CAMPAIGN_REMOVE_SPEC.api_name,
         REPLY_SPEC.api_name,
         BOUNCE_SPEC.api_name,
     ]

@@ -100,3 +100,21 @@ def test_smtp_test_names_the_missing_starttls_and_login(cli, monkeypatch):
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
     login = next(c for c in smtp["checks"] if c["check"] == "login")
     assert code == 1 and "offers no login (AUTH)" in login["detail"]
+
+
+def test_a_task_made_after_sync_was_switched_on_is_pushed_by_the_first_sync(cli, people):
+    """Issue 12 item 14: the cut-off is the moment `salesforce.sync_tasks` was switched on, not the first run."""
+    mid = str(next(p for p in people if p["sfdc_contact_id"])["marketo_id"])
+    code, _, _ = cli("task", "add", mid, "--subject", "Made before sync", "--due", "2026-12-30", "--json")
+    assert code == 0
+    assert cli("settings", "set", "salesforce.sync_tasks", "true")[0] == 0
+    code, _, _ = cli("task", "add", mid, "--subject", "Made after sync was on", "--due", "2026-12-31", "--json")
+    assert code == 0
+
+    code, result, err = cli("sync-tasks", "--json")
+    assert code == 0, err
+    assert result["first_enable"] is True and result["created_in_salesforce"] == 1
+    code, listed, _ = cli("task", "list", "--all", "--json")
+    by_subject = {t["subject"]: t for t in listed}
+    assert by_subject["Made after sync was on"]["sf_id"]
+    assert not by_subject["Made before sync"]["sf_id"]  # existed before: stays local, as MSIA does

@@ -2,6 +2,10 @@
 commit-then-drop, the worker (a real `sia-tui --headless worker` process) killed with SIGKILL at 5 random moments,
 then run to the end. Every allowed item is exactly once in the SMTP sink, in Marketo and in Salesforce; the 50
 blocked ones are nowhere; the ledger explains each.
+
+And a poison item (a subject that cannot be built, as a synced name with CR/LF made) among 200 good emails, under
+the same faults: the 200 go out exactly once, the poison one is dead-lettered with its reason, and the worker's
+Marketo calls stay bounded (it does not loop on the bad item; idle once the rest is done).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sia_sandbox.config import FAULT_KINDS
 from sia_sandbox.server import RunningSandbox, start_sandbox
 from sia_tui.compliance.ledger import ledger_entries
 from sia_tui.outbox import queue as q
-from sia_tui.outbox.compose import prepare_call, prepare_email, seller_from_settings
+from sia_tui.outbox.compose import EmailDraft, prepare_call, prepare_email, seller_from_settings
 from sia_tui.outbox.model import now_utc
 from sia_tui.store.db import open_db
 from tests.conftest import sandbox_config
@@ -58,6 +62,10 @@ def running() -> Iterator[RunningSandbox]:
         yield sandbox
 
 
+#: The send rate is the subject of its own tests; here it would only stretch the run (250 emails).
+NO_THROTTLE = {"SIA_THROTTLE_EMAILS_PER_WINDOW": "0", "SIA_THROTTLE_EMAILS_PER_DAY": "0"}
+
+
 def _worker(env: dict[str, str], base_url: str, log: Path) -> subprocess.Popen[bytes]:
     args = [
         sys.executable, "-m", "sia_tui", "--headless", "worker", "--poll-s", "0.2", "--retry-base-s", "0.1",
@@ -79,7 +87,7 @@ def _open_items(db_path: Path) -> int:
 @pytest.mark.slow
 def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path: Path) -> None:
     rng = random.Random(os.environ.get("SIA_RELIABILITY_SEED") or time.time_ns())
-    env = sandbox_env(running, tmp_path / "home")
+    env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 1000))
     db = open_cache(settings, people)
@@ -145,7 +153,13 @@ def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path
         marketo_activities(running, [p["marketo_id"] for p in email_people + call_people], since)
     )
     who = [p["sfdc_contact_id"] or p["sfdc_lead_id"] for p in email_people + call_people]
-    tasks = asyncio.run(salesforce_tasks(running, [w for w in who if w]))
+    # People without a Salesforce id are matched by email address (issue 12.13): their Task's WhoId is the match.
+    matched = [
+        str((items[i.id].destinations["salesforce"].request or {}).get("WhoId") or "")
+        for i in emails + calls
+        if items[i.id].destinations["salesforce"].state == "done"
+    ]
+    tasks = asyncio.run(salesforce_tasks(running, [w for w in [*who, *matched] if w]))
 
     people_by_id = {p["marketo_id"]: p for p in people}
     for item in emails + calls:
@@ -166,9 +180,12 @@ def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path
                 "decision"
             ] == "allowed"
         assert len(activities.get(item.id, [])) == 1, item.id
-        assert len(tasks.get(item.id, [])) == (1 if has_sf else 0), item.id
-        if not has_sf:
-            assert final.destinations["salesforce"].state == "skipped"
+        logged = final.destinations["salesforce"].state
+        if has_sf:
+            assert logged == "done" and len(tasks.get(item.id, [])) == 1, item.id
+        else:  # found by email address, or skipped with the reason when Salesforce has nobody with it
+            assert logged in {"done", "skipped"}, final.to_json()
+            assert len(tasks.get(item.id, [])) == (1 if logged == "done" else 0), item.id
     interrupted = sum(
         int(line.split()[1])
         for line in log.read_text(errors="replace").splitlines()
@@ -178,4 +195,90 @@ def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path
         f"\nreliability: {len(emails)} emails ({len(blocked_ids)} blocked), {len(calls)} calls, {KILLS} SIGKILLs "
         f"({interrupted} writes cut mid-flight), "
         f"faults {stats['faults']}, {elapsed:.1f} s"
+    )
+
+
+POISON_GOOD = 200
+
+
+def _marketo_calls(running: RunningSandbox) -> int:
+    return int(httpx.get(f"{running.base_url}/_sandbox/stats", timeout=30).json()["totals"].get("marketo", 0))
+
+
+@pytest.mark.slow
+def test_a_poison_item_among_200_is_dead_lettered_and_the_rest_go_once(running: RunningSandbox, tmp_path: Path) -> None:
+    seed = os.environ.get("SIA_RELIABILITY_SEED") or str(time.time_ns())
+    print(f"\nreliability seed {seed}")
+    rng = random.Random(seed)
+    env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
+    settings = settings_for(env)
+    people = asyncio.run(fetch_people(running, 1000))
+    db = open_cache(settings, people)
+    flagged_emails = {p["email"].lower() for p in people if p["email"] and not reachable(p)}
+    allowed = [p for p in people if reachable(p) and p["email"].lower() not in flagged_emails]
+    seller = seller_from_settings(settings)
+    good_people = rng.sample(allowed, POISON_GOOD)
+    body = "Hi {{first_name | default: \"there\"}},\n\nShall we talk?"
+    good = [
+        q.enqueue_email(db, prepare_email(db, p["marketo_id"], subject="Hello", body=body, seller=seller))
+        for p in good_people[: POISON_GOOD // 2]
+    ]
+    template = prepare_email(db, good_people[0]["marketo_id"], subject="Hello", body=body, seller=seller)
+    poison = q.enqueue_email(
+        db,
+        EmailDraft(
+            person=template.person, seller=template.seller, to=template.to, cc=(), bcc=(),
+            subject="Hello Eve\r\nBcc: attacker@evil.example", body="Hi", template=None, record_only=False,
+        ),
+    )  # fmt: skip
+    good += [
+        q.enqueue_email(db, prepare_email(db, p["marketo_id"], subject="Hello", body=body, seller=seller))
+        for p in good_people[POISON_GOOD // 2 :]
+    ]
+    db.conn.close()
+
+    set_faults(running, 0.2, KINDS, slow_s=0.05)
+    log = tmp_path / "worker.log"
+    calls_before = _marketo_calls(running)
+    started = time.monotonic()
+    for _ in range(2):
+        proc = _worker(env, running.base_url, log)
+        time.sleep(rng.uniform(1.0, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = _worker(env, running.base_url, log)
+    try:
+        deadline = time.monotonic() + 90
+        while _open_items(settings.db_path) and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.3)
+        elapsed = time.monotonic() - started
+        busy_calls = _marketo_calls(running) - calls_before
+        set_faults(running, 0.0)
+        # Everything left is the dead poison item: the worker (polling every 0.2 s) must now leave Marketo alone.
+        idle_from = _marketo_calls(running)
+        time.sleep(3.0)
+        idle_calls = _marketo_calls(running) - idle_from
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+    finally:
+        set_faults(running, 0.0)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    db = open_db(settings.db_path)
+    assert q.open_count(db) == 0, (q.counts(db), log.read_text(errors="replace")[-3000:])
+    mail = sink_messages(running)
+    for item in good:
+        assert len(mail.get(item.id, [])) == 1, item.id
+        assert q.get_item(db, item.id).state == "done"
+    dead = q.get_item(db, poison.id)
+    assert poison.id not in mail and dead.state == "dead"
+    assert "cannot be built" in dead.destinations["smtp"].reason and "linefeed" in dead.destinations["smtp"].reason
+    # Bounded: the 200 need about 2 x 20 batch calls (checks and activities, batches of 10) plus what 20 %
+    # faults cost in retries and look-ups; a worker that looped on the bad item made ~5 calls a second forever.
+    assert busy_calls <= 6 * (2 * POISON_GOOD // BATCH), busy_calls
+    assert idle_calls == 0, idle_calls
+    print(
+        f"reliability (poison): {POISON_GOOD} good emails + 1 poison, 2 SIGKILLs, {busy_calls} Marketo calls in "
+        f"{elapsed:.1f} s, {idle_calls} while idle"
     )

@@ -205,3 +205,25 @@ def fault_count(running: RunningSandbox, kind: str) -> int:
     import httpx
 
     return int(httpx.get(f"{running.base_url}/_sandbox/stats", timeout=30).json()["faults"].get(kind, 0))
+
+
+def sandbox_seller_email(running: RunningSandbox) -> str:
+    """The email of an active sales User of the sandbox, read over its Salesforce API: a seller whose Tasks the
+    outbox can give an owner (``OwnerId``). Callable from async tests (it runs its own loop on a thread)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sia_tui.salesforce.soql import soql
+
+    async def read() -> str:
+        async with salesforce_for(running) as sf:
+            found = await sf.query_list(
+                soql(
+                    "SELECT Email FROM User WHERE IsActive = true AND Email != {} ORDER BY Email LIMIT 1",
+                    "integration@sia-sandbox.example.com",
+                )
+            )
+        return str(found[0]["Email"])
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()

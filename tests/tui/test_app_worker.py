@@ -182,3 +182,25 @@ def test_header_outbox_part_for_each_worker_state():
     assert text(worker="starting") == "outbox …"
     assert text(outbox={"done": 4}) == ""  # nothing waiting and no worker here: nothing to say
     assert isinstance(StatusHeader(), StatusHeader)
+
+
+def test_header_counts_compliance_blocks_apart_from_failures():
+    """Issue 12 item 6: an email blocked by compliance did what it should; only dead items are "failed"."""
+
+    def text(**changes) -> str:
+        return outbox_text(Status(**changes), lambda _name: "").plain.strip()
+
+    assert text(worker="running", outbox={"queued": 1, "blocked": 2}) == "outbox 1 · 2 blocked"
+    assert text(worker="running", outbox={"dead": 1, "blocked": 2}) == "outbox idle · 1 failed · 2 blocked"
+    assert (
+        text(
+            worker="running",
+            outbox={"blocked": 3},
+        )
+        == "outbox idle · 3 blocked"
+    )
+    assert text(worker="running", outbox={"scheduled": 2}) == "outbox idle · 2 scheduled"
+    # Narrow terminals keep what needs action (failures), not the blocked or scheduled counts.
+    assert outbox_text(
+        Status(worker="running", outbox={"dead": 1, "blocked": 2}), lambda _n: "", quiet=True
+    ).plain.strip() == ("outbox idle · 1 failed")

@@ -279,7 +279,7 @@ async def test_outbox_screen_for_a_person_with_a_hostile_name(people_cache, make
         rename(app, PERSON, first_name=HOSTILE)
         db = app.backend.db
         draft = prepare_email(
-            db, PERSON, subject="[/] {{first_name}}", body="b", seller=seller_from_settings(app.settings)
+            db, PERSON, subject="[/] Hello", body="Hi {{first_name}}", seller=seller_from_settings(app.settings)
         )
         item = enqueue_email(db, draft)
         db.conn.execute("UPDATE outbox_destinations SET last_error = ? WHERE item_id = ?", (HOSTILE, item.id))

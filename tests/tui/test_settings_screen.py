@@ -235,3 +235,34 @@ async def test_subject_template_preview_is_live(people_cache, make_app):
         )
         assert stored("salesforce.subject_template") == "{{activity_type}} - {{activity_subject}}"
         assert "email → Email - Quick question for Acme" in str(preview.render())
+
+
+async def test_switching_task_sync_on_here_records_the_cut_off_like_the_command_line(people_cache, make_app):
+    """Issue 12 item 14: the settings screen and `settings set` share save_setting, which records the moment."""
+    from sia_tui.store.state import get_state
+    from sia_tui.tasks.sync import ENABLED_AT_KEY
+
+    people_cache(5)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_settings(pilot)
+        assert get_state(app.backend.db, ENABLED_AT_KEY) is None
+        screen.editor("salesforce.sync_tasks").focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert stored("salesforce.sync_tasks") is True
+        assert get_state(app.backend.db, ENABLED_AT_KEY) is not None
+
+
+async def test_a_seller_name_with_a_line_break_is_refused_here_too(people_cache, make_app):
+    people_cache(5)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_settings(pilot)
+        await type_into(pilot, screen, "seller.name", "Sam Seller")
+        field = screen.editor("seller.name")
+        field.value = "Sam\x1b]0;owned\x07"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored("seller.name") == "Sam Seller"
+        assert "control characters" in message(screen, "seller.name")

@@ -124,3 +124,20 @@ def test_state_round_trip(db):
     set_state(db, "paging_token", {"token": "ABC==", "window": 3})
     assert get_state(db, "paging_token") == {"token": "ABC==", "window": 3}
     assert get_state(db, "missing", 5) == 5
+
+
+def test_migrations_carry_frozen_sql_never_live_code():
+    """A migration that calls the app's code changes meaning when that code changes (issue 14.2)."""
+    import ast
+    import inspect
+
+    from sia_tui.store import migrations
+
+    tree = ast.parse(inspect.getsource(migrations))
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {name for name in imported if name.startswith("sia_tui")}, imported

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
-from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
+from sia_tui.outbox.compose import CallDraft, OutboxInputError, prepare_call, seller_from_settings
 from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
 from sia_tui.outbox.queue import enqueue_call
 from sia_tui.textsafe import literal, printable
@@ -62,8 +62,12 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         person: dict[str, Any],
         *,
         stopwatch: Callable[[], float] = time.monotonic,
+        queue: Callable[[CallDraft], OutboxItem] | None = None,
+        notes: str = "",
     ) -> None:
-        """``stopwatch``: the seconds clock the call timer reads (monotonic; tests pass a fake one)."""
+        """``stopwatch``: the seconds clock the call timer reads (monotonic; tests pass a fake one). ``queue``
+        queues the validated call instead of :func:`enqueue_call` (a campaign step finishes with it); ``notes``
+        prefills the notes (a campaign step's talk track)."""
         super().__init__()
         self.settings = settings
         self.db = db
@@ -71,6 +75,8 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         self.stopwatch = stopwatch
         self._started: float | None = None
         self._elapsed = 0.0
+        self.queue = queue
+        self.initial_notes = notes
 
     def compose(self) -> ComposeResult:
         name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
@@ -116,6 +122,8 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
+        if self.initial_notes:
+            self.query_one("#notes", TextArea).text = self.initial_notes
         self.query_one("#outcome", Select).focus()
 
     # -------------------------------------------------------------------------------------------------- timer
@@ -174,7 +182,13 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         except OutboxInputError as exc:
             self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was logged.", end=""))
             return
-        self.dismiss(enqueue_call(self.db, draft))
+        if self.queue is None:
+            self.dismiss(enqueue_call(self.db, draft))
+            return
+        try:
+            self.dismiss(self.queue(draft))
+        except ValueError as exc:  # e.g. the campaign step was finished elsewhere meanwhile
+            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was logged.", end=""))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

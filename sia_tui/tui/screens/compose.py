@@ -14,6 +14,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,10 +28,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
+from sia_tui.clock import system_clock
+from sia_tui.i18n import _
 from sia_tui.mail.templates import load_templates, person_context, render
-from sia_tui.outbox.compose import OutboxInputError, cached_warnings, prepare_email, seller_from_settings
+from sia_tui.outbox.compose import (
+    EmailDraft,
+    OutboxInputError,
+    cached_warnings,
+    prepare_email,
+    seller_from_settings,
+)
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import enqueue_email
+from sia_tui.outbox.schedule import parse_send_at, seller_zone
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 
@@ -43,6 +53,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
     ComposeScreen #to { text-style: bold; }
     ComposeScreen .row { height: auto; margin: 0 0 0 0; }
     ComposeScreen .row Label { width: 9; }
+    ComposeScreen .row #send_at_label { width: auto; margin: 0 1 0 2; }
     ComposeScreen .row Input, ComposeScreen .row Select { width: 1fr; }
     ComposeScreen #body { height: 1fr; min-height: 4; margin: 1 0 0 0; }
     ComposeScreen #preview { height: auto; max-height: 40%; min-height: 3; border: round $secondary;
@@ -59,13 +70,27 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
     ]
 
-    def __init__(self, settings: Any, db: sqlite_utils.Database, person: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        db: sqlite_utils.Database,
+        person: dict[str, Any],
+        *,
+        subject: str = "",
+        body: str = "",
+        queue: Callable[[EmailDraft], OutboxItem] | None = None,
+    ) -> None:
+        """``subject`` / ``body`` prefill the fields (a campaign step's); ``queue`` queues the validated email
+        instead of :func:`enqueue_email` (a campaign step finishes with it, in the same transaction)."""
         super().__init__()
+        self.initial = (subject, body)
+        self.queue = queue
         self.settings = settings
         self.db = db
         self.person = person
         self.seller = seller_from_settings(settings)
         self.templates = load_templates(settings.paths.config_dir)
+        self.zone = seller_zone(settings)
 
     def compose(self) -> ComposeResult:
         name = " ".join(p for p in (self.person.get("first_name"), self.person.get("last_name")) if p)
@@ -95,6 +120,9 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             with Horizontal(classes="row"):
                 yield Label("BCC")
                 yield Input(placeholder="optional", id="bcc", compact=True)
+                # On the BCC line, so the body keeps its height on a 24-line terminal.
+                yield Label(_("Send at"), id="send_at_label")
+                yield Input(placeholder=_("now, or e.g. 2026-12-08 09:00"), id="send_at", compact=True)
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="preview")
             yield Static(id="error")
@@ -105,7 +133,12 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
-        self.query_one("#subject", Input).focus()
+        subject, body = self.initial
+        if subject:
+            self.query_one("#subject", Input).value = subject
+        if body:
+            self.query_one("#body", TextArea).text = body
+        self.query_one("#body" if subject else "#subject").focus()
         self._refresh_preview()
 
     # ------------------------------------------------------------------------------------------------ input
@@ -149,7 +182,14 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
 
     def _queue(self, record_only: bool) -> None:
         values = self._values()
+        error = self.query_one("#error", Static)
+        when_text = self.query_one("#send_at", Input).value.strip()
+        when = None
         try:
+            if when_text:
+                if record_only:
+                    raise OutboxInputError(_("An email recorded as sent elsewhere cannot be scheduled."))
+                when = parse_send_at(when_text, self.zone, system_clock())
             draft = prepare_email(
                 self.db,
                 int(self.person["marketo_id"]),
@@ -163,11 +203,21 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 config_dir=self.settings.paths.config_dir,
             )
         except OutboxInputError as exc:
-            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
+            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
             return
         draft = replace(draft, template=values["template"])
-        item = enqueue_email(self.db, draft)
-        self.dismiss(item)
+        if self.queue is None:
+            self.dismiss(enqueue_email(self.db, draft, send_at=when))
+            return
+        if when is not None:
+            error.update(
+                Text(_("✗ A campaign step's email goes when you send it; snooze the step to do it later."), end="")
+            )
+            return
+        try:
+            self.dismiss(self.queue(draft))
+        except ValueError as exc:  # e.g. the campaign step was finished elsewhere meanwhile
+            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:

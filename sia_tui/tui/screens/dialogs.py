@@ -1,7 +1,9 @@
-"""Small modal dialogs: a yes/no confirmation, and recording a person's opt-out (with an optional reason)."""
+"""Small modal dialogs: a yes/no confirmation, recording a person's opt-out (with an optional reason), asking
+for a day, and a note to read."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 
@@ -108,4 +111,105 @@ class OptOutScreen(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DateScreen(ModalScreen["date | None"]):
+    """Ask for a day (``2026-12-14``, ``tomorrow``, ``+3``, ``friday``); dismisses with it, or None on esc.
+
+    With ``allow_empty`` an empty answer is allowed and dismisses with :data:`NO_DATE` (e.g. "pause until
+    resumed")."""
+
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="DateScreen") + "DateScreen #date-hint { height: auto; color: $text-muted; }"
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+    ]
+
+    def __init__(self, title: str, body: str, today: date, *, allow_empty: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.today = today
+        self.allow_empty = allow_empty
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text, end=""), classes="dialog-title")
+            yield Static(Text(self.body, end=""), classes="dialog-body")
+            yield Input(placeholder=_("YYYY-MM-DD, tomorrow, +3, friday"), id="date", compact=True)
+            yield Static(id="date-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#date", Input).focus()
+        self._hint()
+
+    def _resolve(self) -> date | None:
+        from sia_tui.tui.task_view import resolve_due
+
+        typed = self.query_one("#date", Input).value
+        try:
+            return date.fromisoformat(resolve_due(typed, self.today))
+        except ValueError:
+            return None
+
+    @on(Input.Changed, "#date")
+    def _hint(self) -> None:
+        typed = self.query_one("#date", Input).value.strip()
+        day = self._resolve()
+        if not typed:
+            text = _("Empty: until you resume it.") if self.allow_empty else _("Type a day.")
+        elif day is None:
+            text = _("Not a day yet.")
+        elif day <= self.today:
+            text = _("{day}: pick a later day than today.").format(day=day.isoformat())
+        else:
+            text = "→ " + day.strftime("%a %Y-%m-%d")
+        self.query_one("#date-hint", Static).update(Text(text, end=""))
+
+    @on(Input.Submitted, "#date")
+    def _submitted(self) -> None:
+        typed = self.query_one("#date", Input).value.strip()
+        if not typed and self.allow_empty:
+            self.dismiss(NO_DATE)
+            return
+        day = self._resolve()
+        if day is not None and day > self.today:
+            self.dismiss(day)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+#: What :class:`DateScreen` answers for an empty field when empty is allowed.
+NO_DATE = date.min
+
+
+class InfoScreen(ModalScreen[None]):
+    """A note the seller reads and closes (e.g. who was enrolled and who was refused, and why)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="InfoScreen") + (
+        "InfoScreen > Vertical { width: 96; max-height: 90%; }\n"
+        "InfoScreen .dialog-body { height: auto; max-height: 30; overflow-y: auto; }"
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys_for("info-close"), "close", "Close", id="info-close"),
+    ]
+
+    def __init__(self, title: str, body: Text | str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text, end=""), classes="dialog-title")
+            yield Static(
+                self.body if isinstance(self.body, Text) else Text(self.body, end=""), classes="dialog-body"
+            )
+        yield Footer()
+
+    def action_close(self) -> None:
         self.dismiss(None)

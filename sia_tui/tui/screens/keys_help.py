@@ -24,6 +24,9 @@ WHERE = {
     "call": "call log",
     "outbox": "outbox",
     "task-form": "task form",
+    "today": "Command Center",
+    "campaigns": "campaigns",
+    "campaign-edit": "campaign editor",
     "dialogs": "dialogs",
 }
 

@@ -19,8 +19,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from sia_tui.compliance.ledger import ledger_entries
+from sia_tui.i18n import _
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import OutboxError, cancel_item, counts, get_item, list_items, retry_item
+from sia_tui.outbox.schedule import local_text, seller_zone
 from sia_tui.textsafe import clip, literal, printable
 from sia_tui.tui.keys import keys_for
 
@@ -120,7 +122,10 @@ class OutboxScreen(Screen[None]):
             return
         # Each value is made printable on its own line's terms: a CR/LF inside a name or an API error is folded,
         # so it cannot fake a line of this panel.
+        where = seller_zone(self.settings)
         lines = [f"{item.kind} {item.id} · {item.state} · {printable(item.person_name)}"]
+        if item.send_at:
+            lines.append("  " + _("scheduled for {when}").format(when=local_text(item.send_at, where)))
         for name, dest in item.destinations.items():
             why = printable(dest.reason or dest.last_error or "")
             extra = f" · attempts {dest.attempts}" if dest.attempts else ""
@@ -129,6 +134,11 @@ class OutboxScreen(Screen[None]):
                 if dest.state in ("pending", "unknown") and dest.attempts
                 else ""
             )
+            if dest.held:
+                why = _("held until {when}: {reason}").format(
+                    when=local_text(dest.next_attempt_at, where), reason=dest.held_reason
+                )
+                when = ""
             lines.append(f"  {name:<10} {dest.state}{extra}{when}{' · ' + why if why else ''}")
         entries = ledger_entries(self.db, item_id=item.id, limit=1)
         if entries:

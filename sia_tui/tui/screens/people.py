@@ -82,6 +82,13 @@ class PeopleScreen(Screen[None]):
         ),
         Binding(keys_for("cycle-sort"), "cycle_sort", "Sort", id="cycle-sort", show=False),
         Binding(keys_for("clear-search"), "clear", "Clear", id="clear-search", show=False),
+        Binding(
+            keys_for("add-to-campaign"),
+            "add_to_campaign",
+            "Add to campaign",
+            id="add-to-campaign",
+            show=False,
+        ),
     ]
 
     def __init__(self) -> None:
@@ -369,6 +376,40 @@ class PeopleScreen(Screen[None]):
             text.append("Press esc to clear the search and filters.", style="dim")
         people.set_empty_message(text)
 
+    def action_add_to_campaign(self) -> None:
+        """Enrol every person the current search and filters return (up to 1,000) in a campaign."""
+        from sia_tui.campaigns.enrolment import MAX_ENROL
+        from sia_tui.i18n import _, ngettext
+        from sia_tui.store.people_search import list_people
+        from sia_tui.tui.screens.campaigns import enrol_people
+
+        query = self.query_state
+        owner_id = None
+        if query.mine:
+            if self.owner is None:
+                self.owner = self.sia.backend.my_owner_id()
+            owner_id = self.owner[0]
+        filters = self.sia.backend.reader.filters_for(query, owner_id)
+        rows = list_people(
+            self.sia.backend.db, query.text, limit=MAX_ENROL + 1, filters=filters, sort=query.effective_sort()
+        ).rows
+        if not rows:
+            self.notify(_("Nobody is listed to add."), timeout=3)
+            return
+        if len(rows) > MAX_ENROL:
+            self.notify(
+                _("More than {max:,} people are listed; narrow the search or filters to add them.").format(
+                    max=MAX_ENROL
+                ),
+                severity="warning",
+                timeout=6,
+            )
+            return
+        title = ngettext(
+            "Add the {n} person listed to a campaign", "Add the {n} people listed to a campaign", len(rows)
+        ).format(n=len(rows))
+        enrol_people(self, [int(r["marketo_id"]) for r in rows], title)
+
     # ----------------------------------------------------------------------------------------- palette
 
     def palette_commands(self) -> Iterable[SystemCommand]:
@@ -391,6 +432,10 @@ class PeopleScreen(Screen[None]):
                 f"Sort by {sort}", "Order of the people list (s cycles)", _bind_sort(self, sort)
             )
         yield SystemCommand("Clear search and filters", "Back to everyone by name (esc)", self.action_clear)
+        yield SystemCommand(
+            "Add the people listed to a campaign", "Everyone this search returns, up to 1,000 (A)",
+            self.action_add_to_campaign,
+        )  # fmt: skip
 
     def _open_highlighted(self) -> None:
         self.query_one(PeopleList).action_open()

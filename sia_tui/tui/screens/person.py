@@ -94,6 +94,13 @@ class PersonScreen(Screen[None]):
         Binding(keys_for("tab-prev"), "tab_step(-1)", "Previous tab", id="tab-prev", show=False),
         Binding(keys_for("person-task"), "new_task", "Task", id="person-task", key_display="t"),
         Binding(
+            keys_for("add-to-campaign"),
+            "add_to_campaign",
+            "Add to campaign",
+            id="add-to-campaign",
+            show=False,
+        ),
+        Binding(
             keys_for("record-optout"),
             "record_optout",
             "Opt-out",
@@ -326,6 +333,13 @@ class PersonScreen(Screen[None]):
         self.app.push_screen(
             CallLogScreen(self.sia.settings, self.sia.backend.db, self.person), self.sia.queued
         )
+
+    def action_add_to_campaign(self) -> None:
+        """Enrol this person in a campaign (refused with the reason when flagged or already in it)."""
+        from sia_tui.i18n import _
+        from sia_tui.tui.screens.campaigns import enrol_people
+
+        enrol_people(self, [int(self.person["marketo_id"])], _("Add this person to a campaign"))
 
     def action_new_task(self) -> None:
         """A reminder task for this person (the form is prefilled with them)."""

@@ -131,19 +131,25 @@ class StatusHeader(Widget):
 
 
 WAITING_STATES = ("queued", "sending", "retrying")
-FAILED_STATES = ("dead", "blocked")
+#: Only items the outbox gave up on fail; an email blocked by compliance did exactly what it should (not failed).
+FAILED_STATES = ("dead",)
+BLOCKED_STATES = ("blocked",)
 
 
 def outbox_text(s: Status, style: Any, *, quiet: bool = False) -> Text:
-    """The outbox part of the header: what waits, what failed, and the in-app worker's state (kept short).
+    """The outbox part of the header: what waits, what failed, what compliance blocked, and the in-app worker's
+    state (kept short).
 
-    ``quiet`` (narrow terminals) leaves out an outbox with nothing to say: idle, nothing waiting or failed.
+    ``quiet`` (narrow terminals) leaves out an outbox with nothing to say: idle, nothing waiting or failed, and
+    the blocked count (the outbox screen has it).
     """
     out = Text("", end="")
     waiting = sum(s.outbox.get(k, 0) for k in WAITING_STATES)
     failed = sum(s.outbox.get(k, 0) for k in FAILED_STATES)
+    blocked = 0 if quiet else sum(s.outbox.get(k, 0) for k in BLOCKED_STATES)
+    scheduled = 0 if quiet else s.outbox.get("scheduled", 0)
     worker = s.worker
-    if worker in ("", "stopped") and not (waiting or failed):
+    if worker in ("", "stopped") and not (waiting or failed or blocked or scheduled):
         return out
     if quiet and worker in ("running", "elsewhere") and not (waiting or failed):
         return out
@@ -157,8 +163,12 @@ def outbox_text(s: Status, style: Any, *, quiet: bool = False) -> Text:
         out.append("outbox idle", style=style("muted"))
     else:
         out.append("outbox 0", style=style("muted"))
+    if scheduled:
+        out.append(_(" · {count} scheduled").format(count=scheduled), style=style("muted"))
     if failed:
         out.append(f" · {failed} failed", style=style("error"))
+    if blocked:
+        out.append(_(" · {count} blocked").format(count=blocked), style=style("muted"))
     if worker == "elsewhere":
         out.append(" · other worker", style=style("muted"))
     out.append("  ")
