@@ -164,9 +164,14 @@ def _fold(name: str, value: str) -> str:
 
 
 def _encoded(text: str, charset: str = "utf-8") -> str:
-    """An RFC 2047 header value when ``text`` is not plain ASCII."""
+    """An RFC 2047 header value when ``text`` is not plain ASCII; UTF-8 when ``charset`` cannot carry it (as
+    Japanese mail programs switch from ISO-2022-JP for a Simplified Chinese name or an emoji)."""
     if text.isascii():
         return text
+    try:
+        text.encode(charset)
+    except (UnicodeEncodeError, LookupError):
+        charset = "utf-8"
     return email.header.Header(text, charset).encode(maxlinelen=76).replace("\n", "\r\n")
 
 

@@ -286,6 +286,15 @@ def _parse_template(raw: Any) -> str:
     return text
 
 
+def _parse_folder(raw: Any) -> str:
+    text = str(raw).strip()
+    if not text:
+        raise SettingError("a folder name is required, e.g. INBOX")
+    if any(ord(c) < 32 for c in text):
+        raise SettingError(f"a folder name cannot hold control characters, got {raw!r}")
+    return text
+
+
 def _parse_required_field_name(raw: Any) -> str:
     text = _parse_field_name(raw)
     if not text:
@@ -337,6 +346,7 @@ SPECS: dict[str, SettingSpec] = {
         ),
         _spec("salesforce.log_emails", _parse_bool, True, "Log emails to Salesforce as Tasks"),
         _spec("salesforce.log_calls", _parse_bool, True, "Log calls to Salesforce as Tasks"),
+        _spec("salesforce.log_replies", _parse_bool, True, "Log replies to Salesforce as Tasks"),
         _spec("salesforce.sync_tasks", _parse_bool, False, "Two-way reminder task sync with Salesforce"),
         _spec(
             "salesforce.subject_template",
@@ -359,6 +369,20 @@ SPECS: dict[str, SettingSpec] = {
         _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
         _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),
         _spec("smtp.ca_file", _parse_str, "", "PEM certificate to trust for SMTP TLS (a self-signed server)"),
+        _spec(
+            "imap.host",
+            _parse_line,
+            "",
+            "IMAP server of your mailbox, where replies arrive (e.g. imap.gmail.com)",
+        ),
+        _spec("imap.port", _int_parser(1, 65535), 993, "IMAP server port (993 for TLS)"),
+        _spec("imap.username", _parse_line, "", "IMAP user name (usually your email address)"),
+        _spec("imap.password", _parse_str, "", "IMAP password or app password", secret=True),
+        _spec(
+            "imap.tls", _parse_bool, True, "TLS from the first byte (port 993); off: STARTTLS when offered"
+        ),
+        _spec("imap.folder", _parse_folder, "INBOX", "The mailbox folder to read replies from"),
+        _spec("imap.ca_file", _parse_line, "", "PEM certificate to trust for IMAP TLS (a self-signed server)"),
         _spec("seller.name", _parse_line, "", "Your name ({{my_name}}, Sent By)"),
         _spec("seller.email", _parse_email, "", "Your email (From address)"),
         _spec("seller.title", _parse_line, "", "Your title ({{my_title}})"),

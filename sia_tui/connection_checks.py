@@ -27,7 +27,7 @@ from sia_tui.mail.smtp import SmtpError, ca_file_path, starttls_mode
 from sia_tui.outbox.activity_types import SPECS as ACTIVITY_TYPE_SPECS
 
 Check = dict[str, Any]
-CONNECTIONS = ("marketo", "salesforce", "smtp")
+CONNECTIONS = ("marketo", "salesforce", "smtp", "imap")
 SMTP_TIMEOUT_S = 10.0
 
 #: Usage at or above this share of the quota is a warning: a full sync or a large outbox could spend the rest.
@@ -175,8 +175,13 @@ def usage_check(data: dict[str, Any], quota: int) -> Check:
     return _check("marketo", "api_usage", True, detail, data=figures)
 
 
-#: What each custom activity type logs, as the check's sentences name it ("for emails", "for campaign adds").
-_TYPE_USES = {"campaign_add": "campaign add", "campaign_remove": "campaign removal"}
+#: What each custom activity type logs, as the check's sentences name it ("for emails", "for replies").
+_TYPE_USES = {
+    "campaign_add": "campaign adds",
+    "campaign_remove": "campaign removals",
+    "reply": "replies",
+    "bounce": "bounces",
+}
 
 
 def custom_types_check(found: dict[str, Any]) -> Check:
@@ -187,17 +192,17 @@ def custom_types_check(found: dict[str, Any]) -> Check:
     deleted: list[str] = []
     for kind, spec in ACTIVITY_TYPE_SPECS.items():
         entry = found.get(spec.api_name)
-        kind = _TYPE_USES.get(kind, kind)
-        label = f"{spec.api_name} (for {kind}s)"
+        kind = _TYPE_USES.get(kind, f"{kind}s")
+        label = f"{spec.api_name} (for {kind})"
         status = str((entry or {}).get("status") or "").lower()
         if entry is None:
             missing.append(label)
         elif status == "deleted":
             deleted.append(label)
         elif not status.startswith("approved"):
-            unapproved.append(f"{spec.api_name} (for {kind}s, {status or 'status unknown'})")
+            unapproved.append(f"{spec.api_name} (for {kind}, {status or 'status unknown'})")
         else:
-            present.append(f"{spec.api_name} (for {kind}s, id {entry.get('id')})")
+            present.append(f"{spec.api_name} (for {kind}, id {entry.get('id')})")
     data = {"needed": [s.api_name for s in ACTIVITY_TYPE_SPECS.values()], "found": found}
     if deleted:
         return _check(
@@ -458,8 +463,75 @@ async def _smtp_login(client: Any, endpoints: Endpoints) -> Check:
     return _check("smtp", "login", True, f"Logged in as {user}.")
 
 
+async def check_imap(endpoints: Endpoints, settings: Settings) -> list[Check]:
+    """Connect (TLS, or STARTTLS), log in and open ``imap.folder`` read-only: what the inbox reader needs."""
+    from sia_tui.inbox.hooks import imap_config
+    from sia_tui.mail.imap import ImapError, ImapFolderError, ImapLoginError, ImapReader
+
+    config = imap_config(settings, endpoints)
+    if not config.host:
+        return [
+            _check(
+                "imap",
+                "configured",
+                True,
+                "imap.host is not set: replies, bounces and unsubscribe requests are not read (optional; see the "
+                "README for Gmail and Microsoft 365).",
+                status="warning",
+            )
+        ]
+    if not config.username:
+        return [_check("imap", "configured", False, "imap.username is not set (usually your email address).")]
+    if not config.password:
+        return [
+            _check(
+                "imap",
+                "configured",
+                False,
+                "imap.password is not set: store it with `sia-tui settings secret imap.password`.",
+            )
+        ]
+    reader = ImapReader(config)
+    items: list[Check] = []
+    try:
+        try:
+            await asyncio.to_thread(reader.connect)
+        except ImapLoginError as exc:
+            return [
+                _check("imap", "connect", True, f"Connected to {config.host}:{config.port}."),
+                _check("imap", "login", False, str(exc)),
+            ]
+        except ImapError as exc:
+            return [_check("imap", "connect", False, str(exc))]
+        how = "over TLS" if config.tls else ("with STARTTLS" if reader.encrypted else "without TLS (loopback)")
+        items.append(_check("imap", "connect", True, f"Connected to {config.host}:{config.port} {how}."))
+        items.append(_check("imap", "login", True, f"Logged in as {config.username}."))
+        try:
+            state = await asyncio.to_thread(reader.examine)
+        except ImapFolderError as exc:
+            items.append(_check("imap", "folder", False, str(exc)))
+            return items
+        except ImapError as exc:
+            items.append(_check("imap", "folder", False, str(exc)))
+            return items
+        items.append(
+            _check(
+                "imap",
+                "folder",
+                True,
+                f"{config.folder} opened read-only: {state.exists:,} messages (UIDVALIDITY {state.uidvalidity}); "
+                "the worker reads new ones every cycle without marking anything read.",
+                data={"exists": state.exists, "uidvalidity": state.uidvalidity, "uidnext": state.uidnext},
+            )
+        )
+        return items
+    finally:
+        await asyncio.to_thread(reader.close)
+
+
 async def check_connection(settings: Settings, connection: str) -> list[Check]:
-    """The checks of one connection (``marketo``, ``salesforce`` or ``smtp``): the settings screen's "Test"."""
+    """The checks of one connection (``marketo``, ``salesforce``, ``smtp`` or ``imap``): the settings screen's
+    "Test"."""
     if connection not in CONNECTIONS:
         raise ValueError(f"Unknown connection {connection!r}: choose one of {', '.join(CONNECTIONS)}.")
     try:
@@ -470,11 +542,13 @@ async def check_connection(settings: Settings, connection: str) -> list[Check]:
         return await check_marketo(settings, endpoints)
     if connection == "salesforce":
         return await check_salesforce(settings, endpoints)
+    if connection == "imap":
+        return await check_imap(endpoints, settings)
     return await check_smtp(endpoints, settings)
 
 
 async def run_checks(settings: Settings, only: str | None = None) -> list[Check]:
-    """Every connection's checks (or ``only`` one), in the order Marketo, Salesforce, SMTP."""
+    """Every connection's checks (or ``only`` one), in the order Marketo, Salesforce, SMTP, IMAP."""
     names = [only] if only else list(CONNECTIONS)
     groups = await asyncio.gather(*(check_connection(settings, name) for name in names))
     return [c for g in groups for c in g]

@@ -38,13 +38,14 @@ class Endpoints:
     smtp_starttls: bool
     sandbox: bool
     smtp_ca_file: str = ""
-    # The seller's mailbox (issue 16). The sandbox profile's come from the embedded sandbox; for other profiles
-    # the inbox reader fills them from its imap.* settings.
+    # The seller's mailbox (issue 16): the sandbox profile's come from the embedded sandbox, other profiles' from
+    # their imap.* settings.
     imap_host: str = ""
     imap_port: int = 0
     imap_username: str = ""
     imap_password: str = ""
     imap_tls: bool = True
+    imap_ca_file: str = ""
 
 
 _sandbox_lock = threading.Lock()
@@ -118,6 +119,12 @@ def resolve(settings: Settings) -> Endpoints:
         smtp_starttls=settings.get("smtp.starttls"),
         sandbox=False,
         smtp_ca_file=settings.get("smtp.ca_file"),
+        imap_host=settings.get("imap.host"),
+        imap_port=settings.get("imap.port"),
+        imap_username=settings.get("imap.username"),
+        imap_password=settings.get("imap.password"),
+        imap_tls=settings.get("imap.tls"),
+        imap_ca_file=settings.get("imap.ca_file"),
     )
 
 

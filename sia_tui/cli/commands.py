@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "people_cmd",
     "budget_cmd",
     "campaign_cmd",
+    "inbox_cmd",
 )
 
 for _name in COMMAND_MODULES:

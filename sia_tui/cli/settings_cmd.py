@@ -123,7 +123,9 @@ def _result(check: dict[str, Any]) -> str:
 
 @settings_app.command("test")
 def test(
-    connection: str | None = typer.Argument(None, help="Only this connection: marketo, salesforce or smtp."),
+    connection: str | None = typer.Argument(
+        None, help="Only this connection: marketo, salesforce, smtp or imap."
+    ),
 ) -> None:
     """Check each connection (or one) and say precisely what works and what does not."""
     from sia_tui.connection_checks import CONNECTIONS, run_checks

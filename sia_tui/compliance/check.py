@@ -11,6 +11,8 @@ person Marketo no longer has (deleted, e.g. after an erasure request) is blocked
 record. With ``compliance.unsubscribe_check`` off, local opt-outs and the flags cached by the last sync still
 block, and a person the cache no longer holds is blocked likewise.
 
+Addresses that hard-bounced (:mod:`sia_tui.compliance.suppressions`, filled by the inbox) block like opt-outs.
+
 Every decision names each recipient (To, CC, BCC) and what it was checked against (``detail["recipients"]``), so
 the ledger shows why every address was let through. Addresses are compared as
 :func:`sia_tui.store.email_key.email_key` everywhere.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui.compliance.optouts import describe_optout, matching_optouts
+from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
 from sia_tui.net import ApiError
 from sia_tui.store.email_key import email_key
 
@@ -49,8 +52,10 @@ CACHED_COLUMNS: tuple[tuple[str, str], ...] = (
 SOURCE_LIVE = "Marketo live check"
 SOURCE_LOCAL = "local opt-out"
 SOURCE_CACHE = "cached Marketo status (live check off)"
+SOURCE_BOUNCE = "hard bounce"
 #: What each recipient was checked against (``detail["recipients"][i]["checked"]``).
 AGAINST_LOCAL = "local opt-outs"
+AGAINST_BOUNCES = "addresses that hard-bounced"
 AGAINST_LIVE = "Marketo (live)"
 AGAINST_CACHE = "Marketo flags cached by the last sync"
 
@@ -151,8 +156,19 @@ def _local_optouts(
     local = matching_optouts(db, [r.marketo_id for r in requests], [a for r in requests for a in r.addresses])
     by_id = {o["marketo_id"]: o for o in local if o["marketo_id"] is not None}
     by_email = {email_key(o["email"]): o for o in local if o["email"]}
+    bounced = {s["email_key"]: s for s in matching_suppressions(db, [a for r in requests for a in r.addresses])}
     pending: list[CheckRequest] = []
     for req in requests:
+        gone = next((bounced[k] for k in map(email_key, req.addresses) if k in bounced), None)
+        if gone is not None:
+            results = {a: "hard-bounced" for a in req.addresses if email_key(a) == gone["email_key"]}
+            decisions[req.key] = Decision(
+                False,
+                describe_suppression(gone),
+                SOURCE_BOUNCE,
+                {"suppressed": gone["email"], "recipients": _recipients(req, [AGAINST_BOUNCES], results)},
+            )
+            continue
         hit = by_id.get(req.marketo_id) or next(
             (by_email[k] for k in map(email_key, req.addresses) if k in by_email), None
         )

@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-Decision = Literal["allowed", "blocked", "held", "recorded"]
-DECISIONS: tuple[str, ...] = ("allowed", "blocked", "held", "recorded")
+Decision = Literal["allowed", "blocked", "held", "recorded", "opted_out", "suppressed"]
+#: ``opted_out``: a person asked not to be emailed (an unsubscribe request in a reply); ``suppressed``: an address
+#: hard-bounced. Both name what blocks every later email to them, and when it started.
+DECISIONS: tuple[str, ...] = ("allowed", "blocked", "held", "recorded", "opted_out", "suppressed")
 
 
 def record_decision(

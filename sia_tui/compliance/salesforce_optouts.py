@@ -25,8 +25,17 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def record_seller_optout(db: sqlite_utils.Database, marketo_id: int, reason: str = "") -> dict[str, Any]:
-    """A seller records that this person asked not to be emailed (the TUI action and ``sia-tui optout``).
+def record_seller_optout(
+    db: sqlite_utils.Database,
+    marketo_id: int,
+    reason: str = "",
+    *,
+    email: str | None = None,
+    source: str = "seller",
+) -> dict[str, Any]:
+    """A seller records that this person asked not to be emailed (the TUI action and ``sia-tui optout``), or the
+    inbox found the request in a reply (``source="reply"``; ``email``: the address we wrote to, used when the
+    person is not in the cache).
 
     The opt-out blocks sends at once (person and address, see :mod:`sia_tui.compliance.optouts`) and is queued
     for the Salesforce opt-out field; the worker writes it within one cycle. Recording it again for someone whose
@@ -34,11 +43,12 @@ def record_seller_optout(db: sqlite_utils.Database, marketo_id: int, reason: str
     sets the opt-out, never clears it.
     """
     row = db.conn.execute("SELECT email FROM people WHERE marketo_id = ?", (int(marketo_id),)).fetchone()
-    if row is None:
+    if row is None and not email:
         raise ValueError(f"No person with Marketo id {marketo_id} in the local cache; run `sia-tui sync`.")
+    address = row[0] if row is not None and row[0] else email
     with transaction(db):
-        optout = add_optout(db, marketo_id=int(marketo_id), email=row[0], reason=reason)
-        _queue_again(db, [int(marketo_id)], "seller")
+        optout = add_optout(db, marketo_id=int(marketo_id), email=address, reason=reason)
+        _queue_again(db, [int(marketo_id)], source)
     return {**optout, "salesforce": queue_row(db, int(marketo_id))}
 
 

@@ -1,10 +1,11 @@
 """The Marketo custom activity types sia-tui logs to, named after MSIA's native sales activities.
 
-Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions four
-custom types — Send Sales Email, Received Sales Call, Add to Sales Campaign and Removed from Sales Campaign — with
-MSIA's attribute names plus ``siaActivityId`` — our idempotency key — which lets the worker find an activity whose
-write reply was lost instead of writing it twice. Four types stay within the usual limit of 10 custom types per
-subscription. "Removed from Sales Campaign" also carries the reason (MSIA's has none; campaigns.md §14).
+Third-party clients cannot write MSIA's native types (reference marketo-api.md §8), so sia-tui provisions six
+custom types — Send Sales Email, Received Sales Call, Add to Sales Campaign, Removed from Sales Campaign, Replied to
+Sales Email and Sales Email Bounced — with MSIA's attribute names plus ``siaActivityId`` — our idempotency key —
+which lets the worker find an activity whose write reply was lost instead of writing it twice. Six types stay within
+the usual limit of 10 custom types per subscription. "Removed from Sales Campaign" also carries the reason (MSIA's
+has none; campaigns.md §14).
 """
 
 from __future__ import annotations
@@ -122,11 +123,71 @@ CAMPAIGN_REMOVE_SPEC = CustomActivityTypeSpec(
     ),
 )
 
+REPLY_TYPE = "siaRepliedToSalesEmail"
+BOUNCE_TYPE = "siaSalesEmailBounced"
+_SALES_EMAIL_ID = CustomAttributeSpec(
+    "salesEmailId", "Sales Email ID", "string", "The sia-tui id of the sales email (SIA-xxxxxxxx)"
+)
+
+#: MSIA's "Replied to Sales Email" (Received By, Source, Marketo Sales Person ID), plus who sent our email, the
+#: reply's subject and the id of the email it answers. Primary: our email's subject with its id, as on the send.
+REPLY_SPEC = CustomActivityTypeSpec(
+    api_name=REPLY_TYPE,
+    name="Replied to Sales Email (sia-tui)",
+    trigger_name="Replies to Sales Email (sia-tui)",
+    filter_name="Replied to Sales Email (sia-tui)",
+    description="The person replied to a sales email a seller sent from sia-tui (after MSIA's Replied to Sales Email).",
+    primary_attribute=CustomAttributeSpec(
+        "emailSubject", "Email Subject", "string", "Subject of the sales email, followed by its unique id"
+    ),
+    attributes=(
+        CustomAttributeSpec("receivedBy", "Received By", "string", "Email address of the person who replied"),
+        CustomAttributeSpec("sentBy", "Sent By", "string", "The seller's email address"),
+        CustomAttributeSpec("replySubject", "Reply Subject", "string", "Subject line of the reply"),
+        _SALES_EMAIL_ID,
+        CustomAttributeSpec(
+            "unsubscribeRequest", "Unsubscribe Request", "boolean", "The reply asked to stop emails"
+        ),
+        _SOURCE,
+        _PERSON_ID,
+        _ID,
+    ),
+)
+
+#: MSIA's "Sales Email Bounced" (Details, Email, Sent By, Marketo Sales Person ID), plus hard/soft and the code.
+BOUNCE_SPEC = CustomActivityTypeSpec(
+    api_name=BOUNCE_TYPE,
+    name="Sales Email Bounced (sia-tui)",
+    trigger_name="Sales Email Bounces (sia-tui)",
+    filter_name="Sales Email Bounced (sia-tui)",
+    description="A sales email sent from sia-tui bounced (after MSIA's Sales Email Bounced).",
+    primary_attribute=CustomAttributeSpec(
+        "emailSubject", "Email Subject", "string", "Subject of the sales email, followed by its unique id"
+    ),
+    attributes=(
+        CustomAttributeSpec(
+            "details", "Details", "string", "Hard or soft, the status code and the server's words"
+        ),
+        CustomAttributeSpec("email", "Email", "string", "The address that bounced"),
+        CustomAttributeSpec("sentBy", "Sent By", "string", "The seller's email address"),
+        CustomAttributeSpec("bounceType", "Bounce Type", "string", "hard or soft"),
+        CustomAttributeSpec(
+            "statusCode", "Status Code", "string", "RFC 3463 enhanced status code, e.g. 5.1.1"
+        ),
+        _SALES_EMAIL_ID,
+        _SOURCE,
+        _PERSON_ID,
+        _ID,
+    ),
+)
+
 SPECS: dict[str, CustomActivityTypeSpec] = {
     "email": EMAIL_SPEC,
     "call": CALL_SPEC,
     "campaign_add": CAMPAIGN_ADD_SPEC,
     "campaign_remove": CAMPAIGN_REMOVE_SPEC,
+    "reply": REPLY_SPEC,
+    "bounce": BOUNCE_SPEC,
 }
 
 
@@ -136,13 +197,16 @@ class ActivityTypeIds:
     call: int
     campaign_add: int
     campaign_remove: int
+    reply: int
+    bounce: int
 
     def for_kind(self, kind: str) -> int:
-        """The type id for an outbox item kind (``email``, ``call``, ``campaign_add``, ``campaign_remove``)."""
+        """The type id for an outbox item kind (``email``, ``call``, ``campaign_add``, ``campaign_remove``,
+        ``reply``, ``bounce``)."""
         return int(getattr(self, kind))
 
     def all(self) -> list[int]:
-        return [self.email, self.call, self.campaign_add, self.campaign_remove]
+        return [self.email, self.call, self.campaign_add, self.campaign_remove, self.reply, self.bounce]
 
 
 async def provision(marketo: MarketoClient) -> dict[str, CustomActivityType]:

@@ -236,6 +236,8 @@ class SalesforceDestination:
                 out.skips[item.id] = "not logged: salesforce.log_emails is off"
             elif item.kind == "call" and not self.cfg.log_calls:
                 out.skips[item.id] = "not logged: salesforce.log_calls is off"
+            elif item.kind == "reply" and not self.cfg.log_replies:
+                out.skips[item.id] = "not logged: salesforce.log_replies is off"
             elif dest.request is not None:
                 out.requests[item.id] = dest.request
             else:

@@ -13,11 +13,15 @@ from sia_tui.names import display_name
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
 
 #: Item kinds. The two campaign kinds are Marketo-only activities ("Add to Sales Campaign", "Removed from Sales
-#: Campaign"): they reuse the outbox's durable, exactly-once delivery instead of a second queue.
+#: Campaign"); ``reply`` and ``bounce`` are what the inbox found (issue 16): "Replied to Sales Email" (Marketo, and a
+#: Salesforce Task with ``salesforce.log_replies``) and "Sales Email Bounced" (Marketo). They reuse the outbox's
+#: durable, exactly-once delivery instead of a second queue.
 EMAIL, CALL = "email", "call"
 CAMPAIGN_ADD, CAMPAIGN_REMOVE = "campaign_add", "campaign_remove"
 CAMPAIGN_KINDS: frozenset[str] = frozenset({CAMPAIGN_ADD, CAMPAIGN_REMOVE})
-ITEM_KINDS: tuple[str, ...] = (EMAIL, CALL, CAMPAIGN_ADD, CAMPAIGN_REMOVE)
+REPLY, BOUNCE = "reply", "bounce"
+INBOX_KINDS: frozenset[str] = frozenset({REPLY, BOUNCE})
+ITEM_KINDS: tuple[str, ...] = (EMAIL, CALL, CAMPAIGN_ADD, CAMPAIGN_REMOVE, REPLY, BOUNCE)
 
 #: Destination states.
 #: pending  — waiting for its next attempt (``next_attempt_at``);
@@ -30,9 +34,10 @@ OPEN_STATES: frozenset[str] = frozenset({PENDING, SENDING, UNKNOWN})
 TERMINAL_STATES: frozenset[str] = frozenset({DONE, SKIPPED, BLOCKED, DEAD, CANCELLED})
 
 #: Item summaries. ``scheduled``: an email whose send time (``send_at``) has not been reached, or that waits for a
-#: free slot of the send rate after it, with nothing attempted yet.
+#: free slot of the send rate after it, with nothing attempted yet. ``bounced``: an email that went out and came
+#: back (its ``bounce`` says how); otherwise like ``done``.
 ITEM_STATES: tuple[str, ...] = (
-    "scheduled", "queued", "sending", "retrying", "done", "blocked", "dead", "cancelled",
+    "scheduled", "queued", "sending", "retrying", "done", "bounced", "blocked", "dead", "cancelled",
 )  # fmt: skip
 #: Item summaries that still have something to do.
 OPEN_ITEM_STATES: tuple[str, ...] = ("scheduled", "queued", "sending", "retrying")
@@ -114,6 +119,8 @@ class OutboxItem:
     destinations: dict[str, DestinationState] = field(default_factory=dict)
     #: When a scheduled email may go (UTC ISO); None = as soon as the worker gets to it.
     send_at: str | None = None
+    #: For an email that bounced: ``{"type": "hard"|"soft", "status", "diagnostic", "recipient", "at"}``.
+    bounce: dict[str, Any] | None = None
 
     @property
     def subject(self) -> str:
@@ -123,6 +130,12 @@ class OutboxItem:
             return f"Add to Sales Campaign: {self.payload.get('campaign_name') or ''}"
         if self.kind == CAMPAIGN_REMOVE:
             return f"Removed from Sales Campaign: {self.payload.get('campaign_name') or ''}"
+        if self.kind == REPLY:
+            return f"Reply: {self.payload.get('email_subject') or self.payload.get('subject') or ''}"
+        if self.kind == BOUNCE:
+            return (
+                f"Bounced ({self.payload.get('type') or 'bounce'}): {self.payload.get('email_subject') or ''}"
+            )
         parts = [p for p in (self.payload.get("outcome"), self.payload.get("reason")) if p]
         return "Call" + (f": {' / '.join(parts)}" if parts else "")
 
@@ -134,6 +147,8 @@ class OutboxItem:
     def explanation(self) -> str:
         """The most useful sentence about where this item stands (blocked reason, last error, skip reasons)."""
         notes: list[str] = []
+        if self.bounce:
+            notes.append(bounce_sentence(self.bounce))
         smtp = self.destinations.get("smtp")
         if self.send_at and smtp is not None and smtp.state == PENDING and not smtp.attempts:
             notes.append(f"scheduled for {_when(self.send_at)}")
@@ -164,9 +179,19 @@ class OutboxItem:
             "destinations": {name: d.to_json() for name, d in self.destinations.items()},
             "explanation": self.explanation(),
         }
+        if self.bounce:
+            out["bounce"] = self.bounce
         if full:
             out["payload"] = self.payload
         return out
+
+
+def bounce_sentence(bounce: dict[str, Any]) -> str:
+    """``bounced (hard, 5.1.1) for ada@acme.example: 550 5.1.1 User unknown``."""
+    code = f", {bounce['status']}" if bounce.get("status") else ""
+    who = f" for {bounce['recipient']}" if bounce.get("recipient") else ""
+    why = f": {bounce['diagnostic']}" if bounce.get("diagnostic") else ""
+    return f"bounced ({bounce.get('type') or 'bounce'}{code}){who}{why}"
 
 
 def _when(stamp: str) -> str:

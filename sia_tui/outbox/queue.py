@@ -17,6 +17,7 @@ import sqlite_utils
 
 from sia_tui.compliance.ledger import record_decision
 from sia_tui.compliance.optouts import describe_optout, matching_optouts
+from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
 from sia_tui.i18n import _
 from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import CallDraft, EmailDraft
@@ -26,6 +27,7 @@ from sia_tui.outbox.model import (
     DEAD,
     DESTINATIONS,
     DONE,
+    INBOX_KINDS,
     ITEM_STATES,
     OPEN_ITEM_STATES,
     OPEN_STATES,
@@ -47,6 +49,8 @@ _ITEM_COLUMNS = (
     "id, kind, marketo_id, record_only, payload, person, seller, local_date, occurred_at, state, created_at, "
     "updated_at, cancelled_at, send_at"
 )
+#: What reads select: the columns an insert writes, plus those other steps fill in later.
+_READ_COLUMNS = _ITEM_COLUMNS + ", bounce"
 _DEST_COLUMNS = (
     "item_id, destination, state, attempts, next_attempt_at, last_error, reason, ref, request, done_at, "
     "held_reason"
@@ -212,6 +216,64 @@ def enqueue_activity(
     )
 
 
+def enqueue_inbox_event(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    item_id: str,
+    person: dict[str, Any],
+    seller: dict[str, Any],
+    payload: dict[str, Any],
+    occurred_at: datetime,
+    salesforce: bool,
+) -> OutboxItem | None:
+    """A reply or bounce the inbox found, to be logged exactly once like an email (None if ``item_id`` exists).
+
+    ``item_id`` is the inbox's idempotency key (derived from the message); the inbox inserts it in the transaction
+    that records the message as read, so the activity exists if and only if the message was handled.
+    ``occurred_at`` (when the reply or bounce arrived) becomes the activity's date.
+    """
+    if kind not in INBOX_KINDS:
+        raise OutboxError(f"{kind!r} is not an inbox outbox kind.")
+    if db.conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,)).fetchone() is not None:
+        return None
+    destinations: dict[str, tuple[str, str | None]] = {"marketo": (PENDING, None)}
+    if salesforce:
+        destinations["salesforce"] = (PENDING, None)
+    with transaction(db) as conn:
+        _insert(
+            db,
+            kind=kind,
+            marketo_id=int(person["marketo_id"]),
+            record_only=False,
+            payload=payload,
+            person=person,
+            seller=seller,
+            destinations=destinations,
+            item_id=item_id,
+        )
+        conn.execute(
+            "UPDATE outbox SET occurred_at = ?, local_date = ? WHERE id = ?",
+            (iso(occurred_at), occurred_at.astimezone().date().isoformat(), item_id),
+        )
+    return get_item(db, item_id)
+
+
+def mark_bounced(db: sqlite_utils.Database, item_id: str, bounce: dict[str, Any]) -> bool:
+    """The email ``item_id`` came back: it reads "bounced" with ``bounce``; a hard bounce is never replaced by a
+    later soft one. False when there is no such email."""
+    with transaction(db) as conn:
+        row = conn.execute("SELECT bounce FROM outbox WHERE id = ? AND kind = 'email'", (item_id,)).fetchone()
+        if row is None:
+            return False
+        current = loads(row[0])
+        if current and current.get("type") == "hard" and bounce.get("type") != "hard":
+            return True
+        conn.execute("UPDATE outbox SET bounce = ? WHERE id = ?", (dumps(bounce), item_id))
+        _refresh(conn, [item_id])
+    return True
+
+
 # ---------------------------------------------------------------------------------------------------- read
 
 
@@ -232,6 +294,7 @@ def _item(row: Sequence[Any], dests: dict[str, DestinationState]) -> OutboxItem:
         cancelled_at=row[12],
         send_at=row[13],
         destinations=dests,
+        bounce=loads(row[14]) if len(row) > 14 else None,
     )
 
 
@@ -276,7 +339,7 @@ def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
 
 
 def get_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem | None:
-    row = db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    row = db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         return None
     return _item(row, _destinations(db, [item_id]).get(item_id, {}))
@@ -299,7 +362,7 @@ def list_items(
     if marketo_id is not None:
         where.append("marketo_id = ?")
         args.append(int(marketo_id))
-    sql = f"SELECT {_ITEM_COLUMNS} FROM outbox"
+    sql = f"SELECT {_READ_COLUMNS} FROM outbox"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, id"
@@ -412,15 +475,20 @@ def _refresh(conn: Any, ids: Iterable[str], *, now: datetime | None = None) -> N
             dests.setdefault(item_id, {})[name] = (state, attempts, error)
         cancelled: set[str] = set()
         scheduled: set[str] = set()
-        for item_id, cancelled_at, send_at in conn.execute(
-            f"SELECT id, cancelled_at, send_at FROM outbox WHERE id IN ({marks})", chunk
+        bounced: set[str] = set()
+        for item_id, cancelled_at, send_at, bounce in conn.execute(
+            f"SELECT id, cancelled_at, send_at, bounce FROM outbox WHERE id IN ({marks})", chunk
         ):
             if cancelled_at is not None:
                 cancelled.add(item_id)
             if send_at is not None:
                 scheduled.add(item_id)
+            if bounce is not None:
+                bounced.add(item_id)
         for item_id in chunk:
             summary = summarise(item_id in cancelled, dests.get(item_id, {}), scheduled=item_id in scheduled)
+            if summary == "done" and item_id in bounced:
+                summary = "bounced"  # an email that went out and came back
             conn.execute(
                 "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state != ?",
                 (summary, stamp, item_id, summary),
@@ -467,7 +535,7 @@ def due(
     marks = ",".join("?" * len(ids))
     items = {
         r[0]: _item(r, dests.get(r[0], {}))
-        for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
+        for r in db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id IN ({marks})", ids)
     }
     return [(items[i], items[i].destinations[destination]) for i in ids if i in items]
 
@@ -491,7 +559,7 @@ def waiting_for_rate(db: sqlite_utils.Database, *, now: datetime) -> list[Outbox
         marks = ",".join("?" * len(chunk))
         found = {
             r[0]: _item(r, dests.get(r[0], {}))
-            for r in db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk)
+            for r in db.conn.execute(f"SELECT {_READ_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk)
         }
         out.extend(found[i] for i in chunk if i in found)
     return out
@@ -846,8 +914,8 @@ def start_send(
     rate: throttle.SendRate | None = None,
     now: datetime | None = None,
 ) -> str:
-    """The check allowed it: in one transaction, re-check local opt-outs for ``marketo_id`` and every address (one
-    recorded since the check blocks it here, with its ledger entry), check the send rate, then write the ledger
+    """The check allowed it: in one transaction, re-check local opt-outs for ``marketo_id`` and every address, and
+    hard-bounced addresses (one recorded since the check blocks it here, with its ledger entry), check the send rate, then write the ledger
     entry, count the send and move smtp pending → sending. Returns :data:`STARTED`, :data:`GONE`,
     :data:`OPTED_OUT` or :data:`THROTTLED`; only :data:`STARTED` may be followed by the send."""
     moment = now or now_utc()
@@ -864,6 +932,15 @@ def start_send(
             _block(
                 db, item_id, reason=why, source="local opt-out", marketo_id=marketo_id, email=email,
                 detail={**(detail or {}), "optout_id": hits[0]["id"], "rechecked": "when marked sending"},
+                now=moment,
+            )  # fmt: skip
+            return OPTED_OUT
+        gone = matching_suppressions(db, addresses)
+        if gone:
+            why = describe_suppression(gone[0]) + _(" (recorded while this email waited to be sent)")
+            _block(
+                db, item_id, reason=why, source="hard bounce", marketo_id=marketo_id, email=email,
+                detail={**(detail or {}), "suppressed": gone[0]["email"], "rechecked": "when marked sending"},
                 now=moment,
             )  # fmt: skip
             return OPTED_OUT

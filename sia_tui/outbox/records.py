@@ -12,7 +12,14 @@ from typing import Any
 from sia_tui.mail.templates import render_subject_template
 from sia_tui.marketo.models import CustomActivity
 from sia_tui.outbox.activity_types import ACTIVITY_ID_ATTRIBUTE, SOURCE
-from sia_tui.outbox.model import CALL_STATUSES, CAMPAIGN_KINDS, CAMPAIGN_REMOVE, OutboxItem, parse_iso
+from sia_tui.outbox.model import (
+    CALL_STATUSES,
+    CAMPAIGN_KINDS,
+    CAMPAIGN_REMOVE,
+    INBOX_KINDS,
+    OutboxItem,
+    parse_iso,
+)
 
 MAX_DESCRIPTION = 32_000
 MAX_NOTES_ATTRIBUTE = 4_000
@@ -33,6 +40,10 @@ def email_primary_value(item: OutboxItem) -> str:
 
 
 def marketo_request(item: OutboxItem, type_id: int) -> dict[str, Any]:
+    if item.kind in INBOX_KINDS:  # a reply or bounce the inbox found
+        from sia_tui.outbox import inbox_records
+
+        return inbox_records.marketo_request(item, type_id)
     seller_email = str(item.seller.get("email") or "")
     p = item.payload
     if item.kind == "email":
@@ -131,6 +142,10 @@ def salesforce_task(
     item: OutboxItem, person: dict[str, Any], settings: TaskSettings, *, owner_id: str | None = None
 ) -> dict[str, Any]:
     """The Task body (one record of a composite create/upsert); ``owner_id``: the seller's Salesforce User."""
+    if item.kind in INBOX_KINDS:
+        from sia_tui.outbox import inbox_records
+
+        return inbox_records.salesforce_task(item, person, settings.external_id_field, owner_id=owner_id)
     p = item.payload
     who, what = who_and_what(person)
     if item.kind == "email":

@@ -106,6 +106,7 @@ class WorkerConfig:
     unsubscribe_check: bool = True
     log_emails: bool = True
     log_calls: bool = True
+    log_replies: bool = True
     subject_template: str = "{{activity_type}}: {{activity_subject}}"
     external_id_field: str = ""
     call_outcome_field: str = ""
@@ -128,6 +129,7 @@ class WorkerConfig:
             unsubscribe_check=bool(settings.get("compliance.unsubscribe_check")),
             log_emails=bool(settings.get("salesforce.log_emails")),
             log_calls=bool(settings.get("salesforce.log_calls")),
+            log_replies=bool(settings.get("salesforce.log_replies")),
             subject_template=str(settings.get("salesforce.subject_template")),
             external_id_field=str(settings.get("salesforce.external_id_field") or ""),
             call_outcome_field=str(settings.get("salesforce.call_outcome_field") or ""),
@@ -231,8 +233,9 @@ class OutboxWorker:
         clock: Clock = system_clock,
         prepare: Sequence[Hook] = (),
     ) -> None:
-        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them (campaign steps that fell
-        due are queued there, so they go out in the same cycle)."""
+        """``hooks`` run after each cycle's deliveries; ``prepare`` hooks before them: the inbox pass (a hard bounce
+        or an unsubscribe reply blocks the very next send, and what it found is logged this cycle), then campaign
+        steps that fell due (queued there, so they go out in the same cycle)."""
         self.db = db
         self._config = config if callable(config) else (lambda: config)  # type: ignore[misc,return-value]
         self.marketo = marketo
@@ -752,6 +755,7 @@ async def open_worker(
     hooks: Sequence[Hook] = (),
     clock: Clock = system_clock,
     prepare: Sequence[Hook] = (),
+    inbox: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[OutboxWorker]:
     """Take the profile's worker lock, build the clients from settings and yield a ready worker.
@@ -759,6 +763,8 @@ async def open_worker(
     Raises :class:`sia_tui.outbox.lock.WorkerBusyError` when another worker runs for this profile. ``overrides``
     are :class:`WorkerConfig` fields (e.g. ``retry_base_s``) applied on top of the settings every cycle; ``clock``
     replaces :func:`sia_tui.clock.system_clock` (tests).
+    ``inbox`` (default on): read the seller's mailbox at the start of every cycle, before the other ``prepare``
+    hooks (:mod:`sia_tui.inbox`), when the profile has one.
     """
     from sia_tui.config import load_settings
     from sia_tui.connections import NotConfiguredError, marketo_client, resolve, salesforce_client
@@ -804,6 +810,11 @@ async def open_worker(
             return WorkerConfig.from_settings(current, **overrides)
 
         recovered = q.recover_inflight(database, now=clock())
+        if inbox:
+            from sia_tui.inbox.hooks import inbox_hook  # issue 16: replies, bounces, unsubscribe requests
+
+            # First: a reply or bounce must end an enrolment before the campaign tick queues its next step.
+            prepare = [inbox_hook(settings, endpoints), *prepare]
         worker = OutboxWorker(
             database,
             config=config,
@@ -818,6 +829,11 @@ async def open_worker(
         worker.recovered = recovered
         yield worker
     finally:
+        for hook in prepare:
+            close = getattr(hook, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    await close()
         if marketo is not None:
             await marketo.aclose()
         if salesforce is not None:

@@ -10,6 +10,7 @@ or :data:`CACHE_MIGRATIONS`; never edit a migration that has shipped.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable
@@ -540,6 +541,109 @@ def _r010_campaigns(conn: sqlite3.Connection) -> None:
     )
 
 
+def _widen_check(conn: sqlite3.Connection, table: str, column: str, values: tuple[str, ...]) -> None:
+    """Add ``values`` to the ``CHECK (column IN (...))`` of ``table`` in place, keeping the values already there.
+
+    A looser CHECK changes nothing on disk, so SQLite's documented procedure applies (sqlite.org/lang_altertable.html,
+    "making other kinds of table schema changes"): edit the stored CREATE statement and bump ``schema_version``.
+    Rebuilding the table instead would cascade into its children (``outbox_destinations``) or trip the ledger's
+    append-only triggers. The list is parsed rather than matched verbatim, so branches that widen the same CHECK
+    with other values (the campaign kinds) compose in any order.
+    """
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    if row is None:
+        return
+    pattern = re.compile(r"CHECK\s*\(\s*" + re.escape(column) + r"\s+IN\s*\(([^()]*)\)\s*\)", re.IGNORECASE)
+    found = pattern.search(row[0])
+    if found is None:
+        raise sqlite3.DatabaseError(f"the {table}.{column} constraint is not the one this migration expects")
+    current = re.findall(r"'([^']*)'", found.group(1))
+    wanted = [*current, *(v for v in values if v not in current)]
+    if wanted == current:
+        return
+    widened = f"CHECK ({column} IN ({', '.join(repr(v) for v in wanted)}))"
+    sql = row[0][: found.start()] + widened + row[0][found.end() :]
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _r011_inbox(conn: sqlite3.Connection) -> None:
+    """The seller's inbox (issue 16): where reading stopped, what each answer was, and what it changed.
+
+    - ``inbox_position``: per mailbox and folder, the UIDVALIDITY and the highest UID read, so a restart neither
+      reads a message twice nor skips one; a new UIDVALIDITY starts the folder again (``inbox_messages`` keeps
+      anything already handled from being handled twice).
+    - ``inbox_messages``: every message that mattered (an answer to our email, a bounce, a message that could not
+      be read), keyed by its Message-ID (or a digest of its header when it has none): what it was and why.
+    - ``email_suppressions``: addresses that hard-bounced; the send-time check refuses them like an opt-out.
+    - ``outbox.bounce``: the bounce an email got (JSON), which makes the item read "bounced".
+    - Two outbox kinds, ``reply`` and ``bounce``, delivered to Marketo (and Salesforce) by the outbox worker with
+      its exactly-once guarantees; two ledger decisions, ``opted_out`` (an unsubscribe request in a reply) and
+      ``suppressed`` (a hard bounce).
+    """
+    _widen_check(conn, "outbox", "kind", ("reply", "bounce"))
+    _widen_check(conn, "compliance_ledger", "decision", ("opted_out", "suppressed"))
+    run_script(
+        conn,
+        """
+        CREATE TABLE inbox_position (
+            account     TEXT NOT NULL,               -- user@host:port of the mailbox
+            folder      TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_uid    INTEGER NOT NULL,            -- the highest UID read (handled, or recorded as skipped)
+            updated_at  TEXT NOT NULL,
+            PRIMARY KEY (account, folder)
+        );
+
+        CREATE TABLE inbox_messages (
+            key          TEXT PRIMARY KEY,           -- the Message-ID, or sha256 of the header block without one
+            account      TEXT NOT NULL,
+            folder       TEXT NOT NULL,
+            uidvalidity  INTEGER NOT NULL,
+            uid          INTEGER NOT NULL,
+            message_id   TEXT,
+            received_at  TEXT,                       -- UTC ISO: the Date header, else the server's arrival time
+            from_addr    TEXT,
+            subject      TEXT,
+            kind         TEXT NOT NULL,              -- reply, unsubscribe, auto_reply, bounce, delay, skipped
+            bounce_type  TEXT,                       -- hard / soft
+            status_code  TEXT,                       -- RFC 3463 enhanced status code, e.g. 5.1.1
+            diagnostic   TEXT,
+            recipient    TEXT,                       -- who answered, or the address that bounced
+            item_id      TEXT,                       -- our email (outbox id) it answers
+            marketo_id   INTEGER,
+            event_id     TEXT,                       -- the outbox item that logs it to Marketo / Salesforce
+            matched_by   TEXT,                       -- in-reply-to, references, returned-message, fallback-...
+            reason       TEXT,                       -- what was done or why nothing was, in plain words
+            text         TEXT,                       -- the newly written part of a reply (capped)
+            unsubscribe  TEXT,                       -- the words that asked to stop emails (then an opt-out)
+            processed_at TEXT NOT NULL
+        );
+        CREATE INDEX ix_inbox_messages_kind ON inbox_messages(kind, received_at);
+        CREATE INDEX ix_inbox_messages_person ON inbox_messages(marketo_id, received_at);
+        CREATE INDEX ix_inbox_messages_item ON inbox_messages(item_id);
+
+        CREATE TABLE email_suppressions (
+            email_key   TEXT PRIMARY KEY,            -- the address, trimmed and case-folded
+            email       TEXT NOT NULL,
+            marketo_id  INTEGER,
+            source      TEXT NOT NULL,               -- 'bounce'
+            reason      TEXT NOT NULL,
+            status_code TEXT,
+            item_id     TEXT,                        -- the email that bounced
+            created_at  TEXT NOT NULL
+        );
+
+        ALTER TABLE outbox ADD COLUMN bounce TEXT;
+        """,
+    )
+
+
 #: The single-file history (schema 1-7), replayed by both files.
 LEGACY_MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
@@ -557,5 +661,6 @@ RECORDS_MIGRATIONS: list[Migration] = [
     _r008_records_only,
     _r009_send_time_rules,
     _r010_campaigns,
+    _r011_inbox,
 ]
 CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only, _c009_people_email_key]

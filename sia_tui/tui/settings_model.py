@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sia_tui.config import SPECS, Settings
+from sia_tui.i18n import N_
 
 Kind = Literal["text", "int", "bool", "list", "secret"]
 
@@ -27,7 +28,7 @@ class Section:
     id: str
     title: str
     fields: tuple[Field, ...]
-    test: str | None = None  # the connection its Test button checks: marketo, salesforce, smtp
+    test: str | None = None  # the connection its Test button checks: marketo, salesforce, smtp, imap
     note: str = ""
 
 
@@ -71,6 +72,23 @@ SECTIONS: tuple[Section, ...] = (
         test="smtp",
     ),
     Section(
+        "imap",
+        N_("IMAP (reading replies)"),
+        (
+            Field("imap.host", N_("Host"), placeholder=N_("e.g. imap.gmail.com")),
+            Field("imap.port", N_("Port"), "int"),
+            Field("imap.tls", N_("TLS (port 993)"), "bool"),
+            Field("imap.username", N_("User"), placeholder=N_("usually your email address")),
+            Field("imap.password", N_("Password"), "secret"),
+            Field("imap.folder", N_("Folder"), placeholder="INBOX"),
+        ),
+        test="imap",
+        note=N_(
+            "Replies, out-of-office answers, bounces and unsubscribe requests are read from here, read-only. "
+            "Gmail needs an app password; for Microsoft 365 see the README."
+        ),
+    ),
+    Section(
         "sync",
         "People sync",
         (
@@ -100,6 +118,7 @@ SECTIONS: tuple[Section, ...] = (
         (
             Field("salesforce.log_emails", "Log emails", "bool"),
             Field("salesforce.log_calls", "Log calls", "bool"),
+            Field("salesforce.log_replies", N_("Log replies"), "bool"),
             Field("salesforce.sync_tasks", "Sync reminder tasks", "bool"),
             Field(
                 "salesforce.subject_template",
@@ -149,10 +168,10 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 FIELDS: dict[str, Field] = {f.key: f for s in SECTIONS for f in s.fields}
-CONNECTION_SECTIONS = ("marketo", "salesforce", "smtp")
+CONNECTION_SECTIONS = ("marketo", "salesforce", "smtp", "imap")
 #: Settings whose change means new endpoints or clients (the grid's client, the worker's clients).
 CONNECTION_KEYS = frozenset(
-    k for k in SPECS if k.startswith(("marketo.", "smtp.")) or k in (
+    k for k in SPECS if k.startswith(("marketo.", "smtp.", "imap.")) or k in (
         "salesforce.instance_url", "salesforce.client_id", "salesforce.client_secret", "salesforce.refresh_token"
     )
 )  # fmt: skip

@@ -29,7 +29,7 @@ def test_settings_test_on_the_sandbox_profile_says_everything_works(capsys, tmp_
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["ok"] is True
-    assert {c["connection"] for c in out["checks"]} == {"marketo", "salesforce", "smtp"}
+    assert {c["connection"] for c in out["checks"]} == {"marketo", "salesforce", "smtp", "imap"}
     assert all(c["detail"] for c in out["checks"])
 
 

@@ -38,6 +38,7 @@ def test_email_call_worker_outbox_and_ledger(cli, people, running):
     code, provisioned, _ = cli("marketo", "provision-activity-types", "--json")
     assert code == 0 and {p["api_name"] for p in provisioned} == {
         "siaSendSalesEmail", "siaReceivedSalesCall", "siaAddToSalesCampaign", "siaRemovedFromSalesCampaign",
+        "siaRepliedToSalesEmail", "siaSalesEmailBounced",
     }  # fmt: skip
     assert all(p["status"].startswith("approved") for p in provisioned)
 

@@ -11,7 +11,14 @@ import httpx
 from sia_sandbox.marketo_identity import SCOPE as SANDBOX_API_USER
 from sia_tui.config import MARKETO_DAILY_QUOTA
 from sia_tui.connection_checks import custom_types_check, usage_check
-from sia_tui.outbox.activity_types import CALL_SPEC, CAMPAIGN_ADD_SPEC, CAMPAIGN_REMOVE_SPEC, EMAIL_SPEC
+from sia_tui.outbox.activity_types import (
+    BOUNCE_SPEC,
+    CALL_SPEC,
+    CAMPAIGN_ADD_SPEC,
+    CAMPAIGN_REMOVE_SPEC,
+    EMAIL_SPEC,
+    REPLY_SPEC,
+)
 from tests.conftest import MarketoHttp
 
 CHECKS = ["token", "read_leads", "read_activities", "write_activities", "api_usage", "custom_activity_types"]
@@ -116,8 +123,9 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
     assert types["status"] == "warning" and types["ok"] is True  # the worker creates them: not a failure
     assert types["detail"].startswith(
         "Missing: siaSendSalesEmail (for emails); siaReceivedSalesCall (for calls); siaAddToSalesCampaign (for "
-        "campaign adds); siaRemovedFromSalesCampaign (for campaign removals). The outbox worker creates and "
-        "approves them before it logs the first email or call to Marketo"
+        "campaign adds); siaRemovedFromSalesCampaign (for campaign removals); siaRepliedToSalesEmail (for "
+        "replies); siaSalesEmailBounced (for bounces). The outbox worker creates and approves them before it logs "
+        "the first email or call to Marketo"
     )
     assert "Read-Write Activity Metadata" in types["detail"]
     assert "`sia-tui --headless marketo provision-activity-types`" in types["detail"]
@@ -151,13 +159,17 @@ def test_custom_activity_types_missing_then_awaiting_approval_then_present(cli, 
         f"{EMAIL_SPEC.api_name} (for emails, id {ids[EMAIL_SPEC.api_name]}); "
         f"{CALL_SPEC.api_name} (for calls, id {ids[CALL_SPEC.api_name]}); "
         f"{CAMPAIGN_ADD_SPEC.api_name} (for campaign adds, id {ids[CAMPAIGN_ADD_SPEC.api_name]}); "
-        f"{CAMPAIGN_REMOVE_SPEC.api_name} (for campaign removals, id {ids[CAMPAIGN_REMOVE_SPEC.api_name]})."
+        f"{CAMPAIGN_REMOVE_SPEC.api_name} (for campaign removals, id {ids[CAMPAIGN_REMOVE_SPEC.api_name]}); "
+        f"{REPLY_SPEC.api_name} (for replies, id {ids[REPLY_SPEC.api_name]}); "
+        f"{BOUNCE_SPEC.api_name} (for bounces, id {ids[BOUNCE_SPEC.api_name]})."
     )
     assert types["data"]["needed"] == [
         EMAIL_SPEC.api_name,
         CALL_SPEC.api_name,
         CAMPAIGN_ADD_SPEC.api_name,
         CAMPAIGN_REMOVE_SPEC.api_name,
+        REPLY_SPEC.api_name,
+        BOUNCE_SPEC.api_name,
     ]
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_tui.config import load_settings
-from sia_tui.store.db import open_db
+from sia_tui.store.db import open_cache
 from sia_tui.sync.engine import SyncBusyError, last_summary, run_sync
 from sia_tui.sync.lock import SyncLock
 from sia_tui.sync.rest_scan import IdScan
@@ -110,7 +110,7 @@ def test_a_sync_killed_with_sigkill_resumes_where_it_stopped(sandbox_factory, tm
     # A whole scan is 3 probe calls and ``planned`` chunks of 300 ids (10 of them empty, past the largest id);
     # the re-run neither probes again nor re-reads a chunk the killed run had stored.
     assert endpoint_calls(running, LEADS) - calls_before <= planned - chunks_done
-    db = open_db(db_path(home))
+    db = open_cache(db_path(home))  # the cache file itself: open_db would treat it as a records file
     try:
         assert last_summary(db)["resumed"] is True
         assert summary["people"] == len(expected_people(running))

@@ -44,13 +44,13 @@ if TYPE_CHECKING:
 
 TEST_TIMEOUT_S = 45.0
 REACH_TIMEOUT_S = 4.0
-CONNECTION_LABELS = {"marketo": "Marketo", "salesforce": "Salesforce", "smtp": "SMTP"}
+CONNECTION_LABELS = {"marketo": "Marketo", "salesforce": "Salesforce", "smtp": "SMTP", "imap": "IMAP"}
 
 
 class ChecksDone(Message):
     def __init__(self, target: str, lines: list[tuple[bool, str]]) -> None:
         super().__init__()
-        self.target = target  # marketo | salesforce | smtp | provision
+        self.target = target  # marketo | salesforce | smtp | imap | provision
         self.lines = lines
 
 
@@ -430,6 +430,10 @@ class SettingsScreen(Screen[None]):
                 lines = check_lines(
                     await asyncio.wait_for(cc.check_salesforce(settings, endpoints), TEST_TIMEOUT_S)
                 )
+            elif connection == "imap":
+                lines = check_lines(
+                    await asyncio.wait_for(cc.check_imap(endpoints, settings), TEST_TIMEOUT_S)
+                )
             else:
                 lines = check_lines(await asyncio.wait_for(cc.check_smtp(endpoints), TEST_TIMEOUT_S))
         except TimeoutError:
@@ -506,7 +510,7 @@ class SettingsScreen(Screen[None]):
                 f"Test {label}", f"Check the {label} connection now", _bind(self.run_test, connection)
             )
         yield SystemCommand(
-            "Test all connections", "Marketo, Salesforce and SMTP (ctrl+t)", self.action_test_all
+            "Test all connections", "Marketo, Salesforce, SMTP and IMAP (ctrl+t)", self.action_test_all
         )
         yield SystemCommand(
             "Provision Marketo activity types",
