@@ -13,6 +13,8 @@ MARKETO_CLIENT_ID = "sandbox-marketo-id"
 MARKETO_CLIENT_SECRET = "sandbox-marketo-secret"
 SALESFORCE_CLIENT_ID = "sandbox-sf-id"
 SALESFORCE_CLIENT_SECRET = "sandbox-sf-secret"
+#: The refresh token ``grant_type=refresh_token`` accepts (it logs in as the first demo sales user).
+SALESFORCE_REFRESH_TOKEN = "sandbox-sf-refresh-token"
 #: The demo seller's mailbox on the sandbox's IMAP server (the sandbox profile sends from this address too).
 IMAP_USERNAME = "you@sia-sandbox.example"
 IMAP_PASSWORD = "sandbox-imap-password"

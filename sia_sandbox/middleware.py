@@ -356,7 +356,7 @@ class LatencyMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        latency = self.state.config.latency_ms
+        latency = self.state.faults.latency_ms
         if scope["type"] == "http" and latency > 0 and api_of(scope["path"]) is not None:
             await asyncio.sleep(latency / 1000)
         await self.app(scope, receive, send)

@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import AuthError, NotFoundError, ValidationError
 from sia_tui.salesforce.client import (
     MultipleMatchesError,

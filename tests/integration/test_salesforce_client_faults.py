@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from sia_sandbox.app import create_app, sandbox_of
-from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import (
     AuthError,
     OutcomeUnknownError,
