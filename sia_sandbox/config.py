@@ -19,6 +19,17 @@ SALESFORCE_REFRESH_TOKEN = "sandbox-sf-refresh-token"
 IMAP_USERNAME = "you@sia-sandbox.example"
 IMAP_PASSWORD = "sandbox-imap-password"
 
+
+def demo_credentials() -> dict[str, str]:
+    """The APIs' demo credentials under the ready line's names (server.ready_line puts them beside the URLs)."""
+    return {
+        "marketo_client_id": MARKETO_CLIENT_ID,
+        "marketo_client_secret": MARKETO_CLIENT_SECRET,
+        "salesforce_client_id": SALESFORCE_CLIENT_ID,
+        "salesforce_client_secret": SALESFORCE_CLIENT_SECRET,
+    }
+
+
 #: Every fault kind the sandbox can inject (see faults.py for what each one does on each API).
 FAULT_KINDS: tuple[str, ...] = (
     "606",
