@@ -189,6 +189,13 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
     # -- endpoints (one set per kind) ----------------------------------------------------------------------
 
     def endpoints(kind: ExportKind) -> list[Route]:
+        def moved(job: Any, status: str, stamp_column: str) -> JSONResponse:
+            """The job now in ``status`` (``stamp_column`` says since when), as the reply shows it."""
+            with state.tx() as db:
+                db.execute(f"UPDATE export_jobs SET status = ?, {stamp_column} = ? WHERE export_id = ?",
+                           (status, state.clock.now_ms(), job["export_id"]))  # fmt: skip
+            return ok([visible(job_row(kind, job["export_id"]))])
+
         async def create(request: Request) -> JSONResponse:
             body = require_object(await json_body(request))
             if not cfg.bulk_enabled:
@@ -225,10 +232,7 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
                 raise MarketoError("1029", "Too many jobs in queue")
             if quota_spent():
                 raise MarketoError("1029", QUOTA_SPENT)
-            with state.tx() as db:
-                db.execute("UPDATE export_jobs SET status = 'Queued', queued_ms = ? WHERE export_id = ?",
-                           (state.clock.now_ms(), job["export_id"]))  # fmt: skip
-            return ok([visible(job_row(kind, job["export_id"]))])
+            return moved(job, "Queued", "queued_ms")
 
         async def status(request: Request) -> JSONResponse:
             advance()
@@ -239,10 +243,7 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
             job = job_row(kind, request.path_params["export_id"])
             if job["status"] not in ("Created", *ACTIVE):
                 raise MarketoError("1003", f"Job cannot be cancelled in status {job['status']}")
-            with state.tx() as db:
-                db.execute("UPDATE export_jobs SET status = 'Cancelled', cancelled_ms = ? WHERE export_id = ?",
-                           (state.clock.now_ms(), job["export_id"]))  # fmt: skip
-            return ok([visible(job_row(kind, job["export_id"]))])
+            return moved(job, "Cancelled", "cancelled_ms")
 
         async def list_jobs(request: Request) -> JSONResponse:
             advance()

@@ -26,10 +26,10 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sia_sandbox import datagen
 from sia_sandbox.clock import Clock
@@ -40,6 +40,7 @@ from sia_sandbox.salesforce.seeding import seed_salesforce
 from sia_sandbox.state_file import SANDBOX_APPLICATION_ID, check_state_file, closed, opened
 
 log = logging.getLogger("sia_sandbox")
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 3
 BATCH = 20_000
@@ -337,6 +338,14 @@ class SandboxState:
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.db.execute(sql, params).fetchall()
+
+    def extension(self, name: str, make: Callable[[SandboxState], _T]) -> _T:
+        """The state's one ``name`` helper (the mail store, the responders …), made by ``make`` on first use."""
+        with self.lock:
+            found = self.ext.get(name)
+            if found is None:
+                found = self.ext[name] = make(self)
+            return found  # type: ignore[no-any-return]
 
     def owner_of(self, row: Any) -> dict[str, Any] | None:
         owner_id = row["sfdcLeadOwnerId"]

@@ -60,17 +60,21 @@ def _record_type(record: Any) -> SfObject:
     return obj
 
 
+def _over_collection_limit() -> SfHttpError:
+    return SfHttpError(
+        400,
+        "EXCEEDED_ID_LIMIT",
+        f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",
+    )
+
+
 def _collection_records(call: Call) -> tuple[list[Any], bool]:
     payload = json_object(call.body, "SObjectCollection")
     records = payload.get("records")
     if not isinstance(records, list):
         raise SfHttpError(400, "JSON_PARSER_ERROR", "records: an array of sObjects is required")
     if len(records) > MAX_COLLECTION:
-        raise SfHttpError(
-            400,
-            "EXCEEDED_ID_LIMIT",
-            f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",
-        )
+        raise _over_collection_limit()
     return records, bool(payload.get("allOrNone", False))
 
 
@@ -153,11 +157,7 @@ class Collections:
         if not ids:
             raise SfHttpError(400, "MISSING_ARGUMENT", "The ids parameter is required")
         if len(ids) > MAX_COLLECTION:
-            raise SfHttpError(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",
-            )
+            raise _over_collection_limit()
         all_or_none = call.params.get("allOrNone", "false").lower() == "true"
 
         def one(raw_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ whichever door it comes through.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -203,23 +203,28 @@ class SObjects:
     def _multiple(self, call: Call, obj: SfObject, ids: list[str]) -> Reply:
         return Reply(300, [attributes(call.version, obj, i)["url"] for i in ids])
 
-    def get_by_external(self, call: Call, obj: SfObject, field_name: str, value: str) -> Reply:
+    def _by_external(
+        self,
+        call: Call,
+        obj: SfObject,
+        field_name: str,
+        value: str,
+        then: Callable[[Call, SfObject, str], Reply],
+    ) -> Reply:
+        """``then`` on the one record whose external id is ``value``; 404 for none, 300 listing them for many."""
         f = self.external_field(obj, field_name)
         ids = self.matches(obj, f, value)
         if not ids:
             raise not_found()
         if len(ids) > 1:
             return self._multiple(call, obj, ids)
-        return self.get_record(call, obj, ids[0])
+        return then(call, obj, ids[0])
+
+    def get_by_external(self, call: Call, obj: SfObject, field_name: str, value: str) -> Reply:
+        return self._by_external(call, obj, field_name, value, self.get_record)
 
     def delete_by_external(self, call: Call, obj: SfObject, field_name: str, value: str) -> Reply:
-        f = self.external_field(obj, field_name)
-        ids = self.matches(obj, f, value)
-        if not ids:
-            raise not_found()
-        if len(ids) > 1:
-            return self._multiple(call, obj, ids)
-        return self.delete(call, obj, ids[0])
+        return self._by_external(call, obj, field_name, value, self.delete)
 
     def upsert(self, call: Call, obj: SfObject, field_name: str, value: str) -> Reply:
         f = self.external_field(obj, field_name)
