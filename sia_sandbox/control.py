@@ -1,5 +1,16 @@
 """``/_sandbox/*``: the sandbox's own control panel (faults, stats, mail, hot people, tokens, the clock, activities
-on demand, the measured activity rate). Never faulted, never counted against Marketo's limits.
+on demand, the measured activity rate, the people and sales users as stored). Never faulted, never counted against
+Marketo's limits. Tests reach the sandbox's state only through these (and salesforce/control.py, mail_control.py).
+
+Faults: ``GET/POST /_sandbox/faults`` ``{"rate": 0.2, "kinds": ["606", "drop"], "slow_s": 2.0, "latency_ms": 100}``
+(each optional) and ``POST /_sandbox/faults/reset`` (back to how the sandbox started); both answer the settings.
+
+Data as stored (not through the APIs)::
+
+    GET /_sandbox/users  ->  [{"Id": "005…", "Email": "…", "Name": "…", …}]      (the demo sales users)
+    GET /_sandbox/leads?owned=true&list_id=1002  ->  {"leads": [{"id": 1003, "email": …, every stored field,
+                                                       "createdAt": "…Z", "updatedAt": "…Z",
+                                                       "owner": {"Id": "005…", "Email": "…"} | null}]}
 
 Clock (clock.py)::
 
