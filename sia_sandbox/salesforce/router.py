@@ -10,7 +10,7 @@ below it (``sobjects/Task/updated`` is replication for ``GET`` but a record id f
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sia_sandbox.salesforce.schema import sobject
@@ -24,20 +24,19 @@ class Rule:
     pattern: str
     handlers: Mapping[str, Handler]  # method -> handler(call, *captured segments)
     exact: bool = False
+    segments: tuple[str, ...] = field(init=False)
 
-    @property
-    def segments(self) -> list[str]:
-        return [s for s in self.pattern.split("/") if s]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(s for s in self.pattern.split("/") if s))
 
-    def capture(self, parts: Sequence[str], method: str) -> list[str] | None:
-        """The placeholder values if this rule serves ``parts`` (and ``method``, for an exact rule), else None."""
-        pattern = self.segments
-        if len(pattern) != len(parts) or (self.exact and method not in self.handlers):
+    def capture(self, parts: Sequence[str], method: str) -> list[tuple[str, str]] | None:
+        """(placeholder, segment) pairs if this rule serves ``parts`` (and ``method``, for an exact rule)."""
+        if len(self.segments) != len(parts) or (self.exact and method not in self.handlers):
             return None
         captured = []
-        for want, got in zip(pattern, parts, strict=True):
+        for want, got in zip(self.segments, parts, strict=True):
             if want.startswith("{"):
-                captured.append(got)
+                captured.append((want, got))
             elif want != got:
                 return None
         return captured
@@ -53,7 +52,7 @@ class Router:
             if captured is None:
                 continue
             args: list[Any] = []
-            for name, value in zip([s for s in rule.segments if s.startswith("{")], captured, strict=True):
+            for name, value in captured:
                 if name == "{type}":
                     found = sobject(value)
                     if found is None:
