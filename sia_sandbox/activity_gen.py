@@ -43,11 +43,10 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sia_sandbox.activity_types import SALES_CALL_TYPE_ID
-from sia_sandbox.datagen import EN_TITLES, FIRST_LEAD_ID
+from sia_sandbox.datagen import EN_TITLES, FIRST_LEAD_ID, iso_ms
 from sia_sandbox.ids import mix64
 
 HOUR_MS = 3_600_000
@@ -175,10 +174,6 @@ class LeadInfo:
     name: str
     owner_email: str | None
     owner_number: int
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def attrs(*pairs: tuple[str, Any]) -> list[dict[str, Any]]:
@@ -366,7 +361,7 @@ class _Builder:
             "id": activity_id,
             "marketoGUID": str(activity_id),
             "leadId": self.info.id,
-            "activityDate": iso(self.ms),
+            "activityDate": iso_ms(self.ms),
             "activityTypeId": type_id,
             **record,
         }
@@ -376,7 +371,7 @@ class _Builder:
     def moment(self, description: str, kind: str, source: str) -> None:
         self.add(46, (1_000, 60_000), {
             "primaryAttributeValue": description,
-            "attributes": attrs(("Date", iso(self.ms)), ("Source", source), ("Type", kind)),
+            "attributes": attrs(("Date", iso_ms(self.ms)), ("Source", source), ("Type", kind)),
         })  # fmt: skip
 
     def webpage(self, page: tuple[int, str], referrer: str = "") -> None:
@@ -538,12 +533,12 @@ def new_lead_record(row: Any, ms: int) -> Activity:
         "id": activity_id,
         "marketoGUID": str(activity_id),
         "leadId": row["id"],
-        "activityDate": iso(ms),
+        "activityDate": iso_ms(ms),
         "activityTypeId": 12,
         "primaryAttributeValueId": row["id"],
         "primaryAttributeValue": name,
         "attributes": attrs(
-            ("Created Date", iso(ms)[:10]),
+            ("Created Date", iso_ms(ms)[:10]),
             ("Lead Source", row["leadSource"]),
             ("SFDC Type", row["sfdcType"]),
             ("Source Type", "New lead" if (row["id"] % 3) else "Web form fillout"),
@@ -568,7 +563,7 @@ def seeded_change_record(seed: int, row: Any, ms: int) -> Activity:
         "id": activity_id,
         "marketoGUID": str(activity_id),
         "leadId": row["id"],
-        "activityDate": iso(ms),
+        "activityDate": iso_ms(ms),
         "activityTypeId": 13,
         "primaryAttributeValueId": TITLE_FIELD_ID,
         "primaryAttributeValue": "Job Title",

@@ -37,11 +37,11 @@ from sia_sandbox.activity_gen import (
     Activity,
     Generator,
     LeadInfo,
-    iso,
     new_lead_record,
     seeded_change_record,
 )
 from sia_sandbox.activity_types import DELETE_LEAD_TYPE_ID
+from sia_sandbox.datagen import iso_ms
 from sia_sandbox.state import FLAG_SEEDED, SandboxState, dumps
 
 #: (ms, id, lead id, type id): where an activity sits in the stream, without its record.
@@ -315,8 +315,8 @@ class ActivityEngine:
             tally[1] += per_lead.get(lead, 0)
         population = self.state.query("SELECT COUNT(*) FROM leads")[0][0]
         return {
-            "since": iso(t0),
-            "until": iso(t1),
+            "since": iso_ms(t0),
+            "until": iso_ms(t1),
             "days": round(days, 3),
             "people": population,
             "activities": total,
@@ -351,7 +351,7 @@ class ActivityEngine:
                 "id": activity_id,
                 "marketoGUID": str(activity_id),
                 "leadId": lead_id,
-                "activityDate": iso(ms),
+                "activityDate": iso_ms(ms),
                 "activityTypeId": type_id,
                 **record,
             }

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,19 +34,11 @@ from sia_sandbox.middleware import (
     MarketoGateMiddleware,
     StatsMiddleware,
 )
+from sia_sandbox.salesforce import control as salesforce_control
+from sia_sandbox.salesforce.api import SalesforceApi
 from sia_sandbox.state import SandboxState, open_state
 
 log = logging.getLogger("sia_sandbox")
-
-
-def _salesforce_routes(state: SandboxState) -> list[BaseRoute]:
-    try:
-        module = importlib.import_module("sia_sandbox.salesforce_api")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sia_sandbox.salesforce_api":
-            raise
-        return []
-    return [Mount("/services", routes=module.salesforce_routes(state))]
 
 
 def _is_marketo_api(path: str) -> bool:
@@ -75,15 +66,17 @@ def create_app(config: SandboxConfig, *, state: SandboxState | None = None) -> S
     owned = state is None
     sandbox = state if state is not None else open_state(config)
     engine = ActivityEngine(sandbox)
+    salesforce = SalesforceApi(sandbox)
     routes: list[BaseRoute] = [
         *marketo_identity.routes(sandbox),
         *marketo_leads.routes(sandbox, engine),
         *marketo_activities.routes(sandbox, engine),
         *marketo_bulk.routes(sandbox, engine),
         *marketo_usage.routes(sandbox),
-        *control.routes(sandbox, engine),
+        *control.routes(sandbox, engine, expire_sessions=salesforce.sessions.expire_all),
         *mail_control.routes(sandbox),
-        *_salesforce_routes(sandbox),
+        *salesforce_control.routes(salesforce.org),
+        Mount("/services", routes=salesforce.routes()),
     ]
 
     @contextlib.asynccontextmanager

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sia_sandbox.activity_gen import iso
+from sia_sandbox.datagen import iso_ms
 from sia_sandbox.marketo_activities import parse_datetime
 from sia_sandbox.marketo_wire import MarketoError, batch_size, json_body, message, multi, ok, require_object
 from sia_sandbox.paging import decode_leads_token, leads_token
@@ -138,11 +138,11 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
         out: dict[str, Any] = {
             "exportId": job["export_id"],
             "format": job["format"],
-            "createdAt": iso(job["created_ms"]),
+            "createdAt": iso_ms(job["created_ms"]),
         }
         status = job["status"]
         if job["queued_ms"] is not None:
-            out["queuedAt"] = iso(job["queued_ms"])
+            out["queuedAt"] = iso_ms(job["queued_ms"])
         if status in ("Processing", "Completed"):
             # one refresh grid for every job, so a snapshot never shows more than two processing
             tick = now // refresh * refresh if refresh > 0 else now
@@ -153,14 +153,14 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
             else:
                 status = "Queued"
             if status in ("Processing", "Completed"):
-                out["startedAt"] = iso(job["started_ms"])
+                out["startedAt"] = iso_ms(job["started_ms"])
             if status == "Completed":
-                out["finishedAt"] = iso(job["finished_ms"])
+                out["finishedAt"] = iso_ms(job["finished_ms"])
                 out["numberOfRecords"] = job["rows"]
                 out["fileSize"] = job["file_size"]
                 out["fileChecksum"] = job["checksum"]
         elif status == "Cancelled" and job["started_ms"] is not None:
-            out["startedAt"] = iso(job["started_ms"])
+            out["startedAt"] = iso_ms(job["started_ms"])
         out["status"] = status
         return out
 
@@ -189,6 +189,13 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
     # -- endpoints (one set per kind) ----------------------------------------------------------------------
 
     def endpoints(kind: ExportKind) -> list[Route]:
+        def moved(job: Any, status: str, stamp_column: str) -> JSONResponse:
+            """The job now in ``status`` (``stamp_column`` says since when), as the reply shows it."""
+            with state.tx() as db:
+                db.execute(f"UPDATE export_jobs SET status = ?, {stamp_column} = ? WHERE export_id = ?",
+                           (status, state.clock.now_ms(), job["export_id"]))  # fmt: skip
+            return ok([visible(job_row(kind, job["export_id"]))])
+
         async def create(request: Request) -> JSONResponse:
             body = require_object(await json_body(request))
             if not cfg.bulk_enabled:
@@ -225,10 +232,7 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
                 raise MarketoError("1029", "Too many jobs in queue")
             if quota_spent():
                 raise MarketoError("1029", QUOTA_SPENT)
-            with state.tx() as db:
-                db.execute("UPDATE export_jobs SET status = 'Queued', queued_ms = ? WHERE export_id = ?",
-                           (state.clock.now_ms(), job["export_id"]))  # fmt: skip
-            return ok([visible(job_row(kind, job["export_id"]))])
+            return moved(job, "Queued", "queued_ms")
 
         async def status(request: Request) -> JSONResponse:
             advance()
@@ -239,10 +243,7 @@ def routes(state: SandboxState, kinds: list[ExportKind]) -> list[Route]:
             job = job_row(kind, request.path_params["export_id"])
             if job["status"] not in ("Created", *ACTIVE):
                 raise MarketoError("1003", f"Job cannot be cancelled in status {job['status']}")
-            with state.tx() as db:
-                db.execute("UPDATE export_jobs SET status = 'Cancelled', cancelled_ms = ? WHERE export_id = ?",
-                           (state.clock.now_ms(), job["export_id"]))  # fmt: skip
-            return ok([visible(job_row(kind, job["export_id"]))])
+            return moved(job, "Cancelled", "cancelled_ms")
 
         async def list_jobs(request: Request) -> JSONResponse:
             advance()

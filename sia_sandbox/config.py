@@ -13,9 +13,22 @@ MARKETO_CLIENT_ID = "sandbox-marketo-id"
 MARKETO_CLIENT_SECRET = "sandbox-marketo-secret"
 SALESFORCE_CLIENT_ID = "sandbox-sf-id"
 SALESFORCE_CLIENT_SECRET = "sandbox-sf-secret"
+#: The refresh token ``grant_type=refresh_token`` accepts (it logs in as the first demo sales user).
+SALESFORCE_REFRESH_TOKEN = "sandbox-sf-refresh-token"
 #: The demo seller's mailbox on the sandbox's IMAP server (the sandbox profile sends from this address too).
 IMAP_USERNAME = "you@sia-sandbox.example"
 IMAP_PASSWORD = "sandbox-imap-password"
+
+
+def demo_credentials() -> dict[str, str]:
+    """The APIs' demo credentials under the ready line's names (server.ready_line puts them beside the URLs)."""
+    return {
+        "marketo_client_id": MARKETO_CLIENT_ID,
+        "marketo_client_secret": MARKETO_CLIENT_SECRET,
+        "salesforce_client_id": SALESFORCE_CLIENT_ID,
+        "salesforce_client_secret": SALESFORCE_CLIENT_SECRET,
+    }
+
 
 #: Every fault kind the sandbox can inject (see faults.py for what each one does on each API).
 FAULT_KINDS: tuple[str, ...] = (

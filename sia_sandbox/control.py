@@ -1,5 +1,16 @@
 """``/_sandbox/*``: the sandbox's own control panel (faults, stats, mail, hot people, tokens, the clock, activities
-on demand, the measured activity rate). Never faulted, never counted against Marketo's limits.
+on demand, the measured activity rate, the people and sales users as stored). Never faulted, never counted against
+Marketo's limits. Tests reach the sandbox's state only through these (and salesforce/control.py, mail_control.py).
+
+Faults: ``GET/POST /_sandbox/faults`` ``{"rate": 0.2, "kinds": ["606", "drop"], "slow_s": 2.0, "latency_ms": 100}``
+(each optional) and ``POST /_sandbox/faults/reset`` (back to how the sandbox started); both answer the settings.
+
+Data as stored (not through the APIs)::
+
+    GET /_sandbox/users  ->  [{"Id": "005…", "Email": "…", "Name": "…", …}]      (the demo sales users)
+    GET /_sandbox/leads?owned=true&list_id=1002  ->  {"leads": [{"id": 1003, "email": …, every stored field,
+                                                       "createdAt": "…Z", "updatedAt": "…Z",
+                                                       "owner": {"Id": "005…", "Email": "…"} | null}]}
 
 Clock (clock.py)::
 
@@ -23,6 +34,7 @@ Measured activity rate: ``GET /_sandbox/activity-rate?days=7`` (see ActivityEngi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -34,7 +46,9 @@ from sia_sandbox.activity_gen import attrs
 from sia_sandbox.activity_store import ActivityEngine
 from sia_sandbox.activity_types import DELETE_LEAD_TYPE_ID, LEAD_CHANGE_TYPE_IDS, STANDARD_BY_ID
 from sia_sandbox.clock import ClockError
+from sia_sandbox.control_wire import json_body, json_object
 from sia_sandbox.datagen import iso, iso_ms
+from sia_sandbox.lead_fields import BOOLEAN_FIELDS, STORED
 from sia_sandbox.marketo_activities import parse_datetime
 from sia_sandbox.smtp_sink import messages
 from sia_sandbox.state import SandboxState
@@ -44,25 +58,17 @@ def _bad(text: str) -> JSONResponse:
     return JSONResponse({"error": text}, status_code=400)
 
 
-def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
+def routes(state: SandboxState, engine: ActivityEngine, *, expire_sessions: Callable[[], int]) -> list[Route]:
     def fault_settings() -> dict[str, Any]:
         f = state.faults
-        return {
-            "rate": f.rate,
-            "kinds": list(f.kinds),
-            "slow_s": f.slow_s,
-            "latency_ms": state.config.latency_ms,
-        }
+        return {"rate": f.rate, "kinds": list(f.kinds), "slow_s": f.slow_s, "latency_ms": f.latency_ms}
 
     async def faults(request: Request) -> JSONResponse:
         if request.method == "GET":
             return JSONResponse(fault_settings())
-        try:
-            body = await request.json()
-        except ValueError:
-            return _bad('body must be JSON like {"rate": 0.2, "kinds": ["606", "drop"]}')
-        if not isinstance(body, dict):
-            return _bad("body must be a JSON object")
+        body = await json_object(
+            request, invalid='body must be JSON like {"rate": 0.2, "kinds": ["606", "drop"]}'
+        )
         rate = body.get("rate", state.faults.rate)
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
             return _bad("rate must be a number between 0 and 1")
@@ -80,7 +86,12 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         if body.get("slow_s") is not None:
             state.faults.slow_s = float(body["slow_s"])
         if body.get("latency_ms") is not None:
-            state.config.latency_ms = int(body["latency_ms"])
+            state.faults.latency_ms = int(body["latency_ms"])
+        return JSONResponse(fault_settings())
+
+    async def faults_reset(request: Request) -> JSONResponse:
+        """Faults and latency as the sandbox started (what a shared test sandbox does after each test)."""
+        state.faults.reset(state.config)
         return JSONResponse(fault_settings())
 
     async def stats(request: Request) -> JSONResponse:
@@ -116,13 +127,45 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
             })  # fmt: skip
         return JSONResponse(out)
 
+    async def users(request: Request) -> JSONResponse:
+        """The demo sales users (Salesforce Users who own people), in the order the generator made them."""
+        return JSONResponse(state.users)
+
+    async def leads(request: Request) -> JSONResponse:
+        """People as the sandbox stores them, each with the sales user who owns them (or null)."""
+        owned = request.query_params.get("owned", "false").lower()
+        if owned not in ("true", "false"):
+            return _bad("owned must be true or false")
+        where: list[str] = []
+        params: list[Any] = []
+        if owned == "true":
+            where.append(
+                """(("sfdcLeadOwnerId" IS NOT NULL AND "sfdcLeadOwnerId" != '') OR """
+                """("externalSalesPersonId" IS NOT NULL AND "externalSalesPersonId" != ''))"""
+            )
+        raw_list = request.query_params.get("list_id")
+        if raw_list is not None:
+            if not raw_list.isdigit():
+                return _bad("list_id must be a list id (a whole number)")
+            where.append("id IN (SELECT lead_id FROM list_members WHERE list_id = ?)")
+            params.append(int(raw_list))
+        sql = "SELECT * FROM leads" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
+        out = []
+        for row in state.query(sql, params):
+            lead: dict[str, Any] = {"id": row["id"]}
+            for f in STORED:
+                value = row[f.name]
+                lead[f.name] = bool(value) if f.name in BOOLEAN_FIELDS and value is not None else value
+            lead["createdAt"], lead["updatedAt"] = iso_ms(row["created_ms"]), iso_ms(row["updated_ms"])
+            owner = state.owner_of(row)
+            lead["owner"] = {"Id": owner["Id"], "Email": owner["Email"]} if owner else None
+            out.append(lead)
+        return JSONResponse({"leads": out})
+
     async def expire_tokens(request: Request) -> JSONResponse:
         """Make every issued token expire now (Marketo: 602 next; Salesforce: INVALID_SESSION_ID)."""
         state.tokens.expire_all()
-        salesforce = state.ext.get("salesforce")
-        expire = getattr(salesforce, "expire_sessions", None)
-        if callable(expire):
-            expire()
+        expire_sessions()
         return JSONResponse({"expired": True})
 
     async def info(request: Request) -> JSONResponse:
@@ -144,10 +187,9 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
     async def clock(request: Request) -> JSONResponse:
         if request.method == "GET":
             return JSONResponse(clock_view())
-        try:
-            body = await request.json()
-        except ValueError:
-            return _bad('body must be JSON like {"advance_s": 3600} or {"set": "2026-03-03T09:00:00Z"}')
+        body = await json_body(
+            request, invalid='body must be JSON like {"advance_s": 3600} or {"set": "2026-03-03T09:00:00Z"}'
+        )
         if not isinstance(body, dict) or not {"advance_s", "set", "frozen"} & set(body):
             return _bad('give "advance_s" (seconds), "set" (an ISO time) and/or "frozen" (true or false)')
         advance = body.get("advance_s")
@@ -214,10 +256,9 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         return (lead_id, when_ms, type_id, record)
 
     async def add_activities(request: Request) -> JSONResponse:
-        try:
-            body = await request.json()
-        except ValueError:
-            return _bad('body must be JSON like {"activities": [{"leadId": 1003, "activityTypeId": 1}]}')
+        body = await json_body(
+            request, invalid='body must be JSON like {"activities": [{"leadId": 1003, "activityTypeId": 1}]}'
+        )
         raw = body.get("activities", body) if isinstance(body, dict) else body
         items = raw if isinstance(raw, list) else [raw]
         if not items:
@@ -254,10 +295,13 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         Route("/_sandbox/activities", add_activities, methods=["POST"]),
         Route("/_sandbox/activity-rate", activity_rate, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
+        Route("/_sandbox/faults/reset", faults_reset, methods=["POST"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/stats/reset", stats_reset, methods=["POST"]),
         Route("/_sandbox/mail", mail, methods=["GET", "DELETE"]),
         Route("/_sandbox/people/hot", hot_people, methods=["GET"]),
+        Route("/_sandbox/users", users, methods=["GET"]),
+        Route("/_sandbox/leads", leads, methods=["GET"]),
         Route("/_sandbox/tokens/expire", expire_tokens, methods=["POST"]),
         Route("/_sandbox/info", info, methods=["GET"]),
     ]

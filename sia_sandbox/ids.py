@@ -2,11 +2,15 @@
 
 Salesforce ids are 15 case-sensitive characters (3-char key prefix + 12) plus a 3-character suffix that encodes
 which of the 15 are upper case, making the 18-char form case-insensitive. Clients may compare either form, so
-the sandbox only emits valid 18-char ids.
+the sandbox only emits valid 18-char ids, and reads either (``canonical_id``). The suffix is encoded and decoded
+here only.
 """
 
 from __future__ import annotations
 
+import re
+
+_ALNUM = re.compile(r"[0-9A-Za-z]+\Z")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _MASK64 = (1 << 64) - 1
@@ -32,6 +36,35 @@ def to18(id15: str) -> str:
 
 def is_valid_id18(value: str) -> bool:
     return len(value) == 18 and value[:15].isalnum() and checksum_suffix(value[:15]) == value[15:]
+
+
+def canonical_id(value: object) -> str | None:
+    """The 18-char form of a 15-char (case-sensitive) or 18-char (case-insensitive) id; None if not an id.
+
+    An 18-char id whose case was lost (a spreadsheet, a case-insensitive key) gets it back from its suffix."""
+    if not isinstance(value, str) or not _ALNUM.match(value):
+        return None
+    if len(value) == 15:
+        return to18(value)
+    if len(value) != 18:
+        return None
+    head, suffix = value[:15], value[15:]
+    if checksum_suffix(head) == suffix:
+        return value
+    suffix = suffix.upper()
+    if any(ch not in _SUFFIX for ch in suffix):
+        return None
+    chars = list(head)
+    for chunk, ch in enumerate(suffix):
+        bits = _SUFFIX.index(ch)
+        for i in range(5):
+            pos = chunk * 5 + i
+            upper = bool(bits >> i & 1)
+            if chars[pos].isalpha():
+                chars[pos] = chars[pos].upper() if upper else chars[pos].lower()
+            elif upper:
+                return None
+    return "".join(chars) + suffix
 
 
 def sfdc_id(prefix: str, number: int, pod: str = "5g") -> str:

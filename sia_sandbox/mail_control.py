@@ -14,31 +14,23 @@ from __future__ import annotations
 
 import email
 import email.policy
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sia_sandbox import mail_compose
+from sia_sandbox.control_wire import json_object
 from sia_sandbox.imap_message import fields
 from sia_sandbox.mailbox import INBOX, mail_store
 from sia_sandbox.responders import KINDS, UnknownMessageError, responders_of
 from sia_sandbox.state import SandboxState
 
+_NOT_AN_OBJECT = "body must be a JSON object"
+
 
 def _bad(text: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": text}, status_code=status)
-
-
-async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
-    try:
-        body = await request.json()
-    except ValueError:
-        return _bad("body must be a JSON object")
-    if not isinstance(body, dict):
-        return _bad("body must be a JSON object")
-    return body
 
 
 def routes(state: SandboxState) -> list[Route]:
@@ -46,9 +38,7 @@ def routes(state: SandboxState) -> list[Route]:
     store = mail_store(state)
 
     async def respond(request: Request) -> JSONResponse:
-        body = await _json_object(request)
-        if isinstance(body, JSONResponse):
-            return body
+        body = await json_object(request, invalid=_NOT_AN_OBJECT)
         message_id, kind = body.get("message_id"), body.get("kind")
         if not isinstance(message_id, str) or not message_id.strip():
             return _bad('message_id must be the Message-ID of a sent email, e.g. "<id@host>"')
@@ -69,9 +59,7 @@ def routes(state: SandboxState) -> list[Route]:
 
     async def settings(request: Request) -> JSONResponse:
         if request.method == "POST":
-            body = await _json_object(request)
-            if isinstance(body, JSONResponse):
-                return body
+            body = await json_object(request, invalid=_NOT_AN_OBJECT)
             enabled = body.get("enabled")
             if enabled is not None and not isinstance(enabled, bool):
                 return _bad("enabled must be true or false")

@@ -248,9 +248,4 @@ def _flags_tuple(text: str) -> tuple[str, ...]:
 
 def mail_store(state: SandboxState) -> MailStore:
     """The state's one mail store (created on first use)."""
-    with state.lock:
-        store = state.ext.get("mail_store")
-        if store is None:
-            store = MailStore(state)
-            state.ext["mail_store"] = store
-        return store  # type: ignore[no-any-return]
+    return state.extension("mail_store", MailStore)

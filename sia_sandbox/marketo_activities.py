@@ -27,7 +27,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sia_sandbox import lead_fields as lf
-from sia_sandbox.activity_gen import iso
 from sia_sandbox.activity_store import ActivityEngine
 from sia_sandbox.activity_types import (
     DELETE_LEAD_TYPE_ID,
@@ -36,6 +35,7 @@ from sia_sandbox.activity_types import (
     STANDARD_BY_ID,
     STANDARD_TYPES,
 )
+from sia_sandbox.datagen import iso_ms
 from sia_sandbox.marketo_wire import (
     MarketoError,
     batch_size,
@@ -280,8 +280,8 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         raw = row["draft"] if (draft and row["draft"]) else (row["approved"] or row["draft"])
         definition = json.loads(raw)
         definition["status"] = row["status"]
-        definition["createdAt"] = iso(row["created_ms"])
-        definition["updatedAt"] = iso(row["updated_ms"])
+        definition["createdAt"] = iso_ms(row["created_ms"])
+        definition["updatedAt"] = iso_ms(row["updated_ms"])
         return definition
 
     def public(definition: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sia_sandbox import lead_fields as lf
-from sia_sandbox.activity_gen import attrs, iso
+from sia_sandbox.activity_gen import attrs
 from sia_sandbox.activity_store import ActivityEngine
+from sia_sandbox.datagen import iso_ms
 from sia_sandbox.marketo_wire import (
     MarketoError,
     batch_size,
@@ -53,9 +54,9 @@ def lead_value(state: SandboxState, row: Any, f: lf.LeadField) -> Any:
     if name == "id":
         return row["id"]
     if name == "createdAt":
-        return iso(row["created_ms"])
+        return iso_ms(row["created_ms"])
     if name == "updatedAt":
-        return iso(row["updated_ms"])
+        return iso_ms(row["updated_ms"])
     if name.startswith("leadOwner"):
         owner = state.owner_of(row)
         if owner is None:
@@ -249,7 +250,7 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
     def list_entry(row: Any) -> dict[str, Any]:
         return {"id": row["id"], "name": row["name"], "description": row["description"],
                 "programName": row["program_name"], "workspaceName": "Default",
-                "createdAt": iso(row["created_ms"]), "updatedAt": iso(row["updated_ms"])}  # fmt: skip
+                "createdAt": iso_ms(row["created_ms"]), "updatedAt": iso_ms(row["updated_ms"])}  # fmt: skip
 
     def int_param(request: Request, name: str) -> int:
         raw = request.path_params[name]
@@ -363,7 +364,11 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         )
         return ok(
             [
-                {"listId": r["id"], "createdAt": iso(r["created_ms"]), "updatedAt": iso(r["updated_ms"])}
+                {
+                    "listId": r["id"],
+                    "createdAt": iso_ms(r["created_ms"]),
+                    "updatedAt": iso_ms(r["updated_ms"]),
+                }
                 for r in rows
             ]
         )
@@ -501,7 +506,7 @@ def _create(engine: ActivityEngine, db: Any, values: dict[str, Any], now_ms: int
     engine.add(db, [(lead_id, now_ms, 12, {
         "primaryAttributeValueId": lead_id,
         "primaryAttributeValue": name,
-        "attributes": attrs(("Created Date", iso(now_ms)[:10]), ("Source Type", "Web service API"),
+        "attributes": attrs(("Created Date", iso_ms(now_ms)[:10]), ("Source Type", "Web service API"),
                             ("API Method Name", "syncLead"), ("Request Id", tag),
                             ("Lead Source", values.get("leadSource"))),
         "fields": [],

@@ -81,20 +81,31 @@ async def _send_json(send: Send, status: int, body: bytes, media: str = JSON_MED
     await send({"type": "http.response.body", "body": body})
 
 
-class StatsMiddleware:
+class _ApiLayer:
+    """One layer in front of the APIs: a request it does not ``serve`` (``/_sandbox/*``, lifespan, ...) passes
+    straight through; one it does goes to ``handle`` with the name of its API."""
+
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
         self.state = state
 
+    def serves(self, path: str) -> str | None:
+        return api_of(path)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        api = api_of(path)
+        api = self.serves(scope["path"]) if scope["type"] == "http" else None
         if api is None:
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send, api)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, api: str) -> None:
+        raise NotImplementedError
+
+
+class StatsMiddleware(_ApiLayer):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, api: str) -> None:
+        path = scope["path"]
         stats = self.state.stats
         stats.request(api, endpoint_key(scope["method"], path))
         status = 0
@@ -171,25 +182,16 @@ _SF_TIMEOUT = [
 _ENVELOPE_KINDS = ("601", "602", "401", "606", "615", "604", "608", "611", "713")
 
 
-class FaultMiddleware:
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class FaultMiddleware(_ApiLayer):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, api: str) -> None:
         path = scope["path"]
-        api = api_of(path)
-        kind = self.state.faults.pick() if api is not None else None
+        kind = self.state.faults.pick()
         if kind is not None and path in _TOKEN_PATHS and kind in _ENVELOPE_KINDS:
             kind = None  # token endpoints fail only by transport, 5xx or slowness
         if kind is None:
             await self.app(scope, receive, send)
             return
         self.state.stats.fault(kind)
-        assert api is not None
         if kind == "slow":
             await asyncio.sleep(self.state.faults.slow_s)
             await self.app(scope, receive, send)
@@ -265,15 +267,13 @@ async def _cut(scope: Scope, send: Send, reply: tuple[Message | None, bytes] | N
 # -- Marketo's gate ------------------------------------------------------------------------------------------
 
 
-class MarketoGateMiddleware:
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
-        self.app = app
-        self.state = state
+class MarketoGateMiddleware(_ApiLayer):
+    def serves(self, path: str) -> str | None:
+        return (
+            "marketo" if path.startswith(("/rest/", "/bulk/")) else None
+        )  # not identity: its token is the key
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(("/rest/", "/bulk/")):
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send, api: str) -> None:
         cfg = self.state.config
         raw_path = scope.get("raw_path") or scope["path"].encode()
         uri_len = len(raw_path) + 1 + len(scope.get("query_string", b""))
@@ -350,13 +350,9 @@ class MarketoGateMiddleware:
             limits.in_flight -= 1
 
 
-class LatencyMiddleware:
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        latency = self.state.config.latency_ms
-        if scope["type"] == "http" and latency > 0 and api_of(scope["path"]) is not None:
+class LatencyMiddleware(_ApiLayer):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, api: str) -> None:
+        latency = self.state.faults.latency_ms
+        if latency > 0:
             await asyncio.sleep(latency / 1000)
         await self.app(scope, receive, send)

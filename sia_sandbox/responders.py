@@ -313,9 +313,4 @@ def _iso(ms: int) -> str:
 
 def responders_of(state: SandboxState) -> Responders:
     """The state's one set of responders (created on first use)."""
-    with state.lock:
-        found = state.ext.get("responders")
-        if found is None:
-            found = Responders(state)
-            state.ext["responders"] = found
-        return found  # type: ignore[no-any-return]
+    return state.extension("responders", Responders)

@@ -100,10 +100,16 @@ def _imap_mode(config: SandboxConfig) -> str:
     return "starttls" if config.imap_tls == "starttls" else "implicit"
 
 
-def mail_keys(config: SandboxConfig, host: str, smtp_port: int, imap_port: int) -> dict[str, Any]:
-    """The mail half of the ready line / ``credentials()``: where the SMTP sink and the seller's IMAP mailbox are."""
+def ready_line(
+    config: SandboxConfig, host: str, http_port: int, smtp_port: int, imap_port: int
+) -> dict[str, Any]:
+    """Where a sandbox is and how to log in: the JSON line ``serve`` prints when ready, and what
+    ``RunningSandbox.ready_line()`` returns. The one place its URLs and demo credentials are put together."""
+    url = _url(host, http_port, _tls(config))
     mode = _imap_mode(config)
     return {
+        "marketo_url": url,
+        "salesforce_url": url,
         "smtp_host": host,
         "smtp_port": smtp_port,
         "smtp_starttls": _tls(config),
@@ -113,6 +119,7 @@ def mail_keys(config: SandboxConfig, host: str, smtp_port: int, imap_port: int) 
         "imap_password": sandbox_config.IMAP_PASSWORD,
         "imap_tls": mode == "implicit",
         "imap_starttls": mode == "starttls",
+        **sandbox_config.demo_credentials(),
     }
 
 
@@ -173,6 +180,7 @@ class RunningSandbox:
     _thread: threading.Thread
     _stopped: bool = field(default=False)
     imap_port: int = 0
+    http_port: int = 0
 
     @property
     def imap_host(self) -> str:
@@ -187,19 +195,6 @@ class RunningSandbox:
         return sandbox_config.IMAP_PASSWORD
 
     @property
-    def imap_tls(self) -> bool:
-        """True: the IMAP port speaks TLS from the first byte; see also ``imap_starttls``."""
-        return _imap_mode(self.config) == "implicit"
-
-    @property
-    def imap_starttls(self) -> bool:
-        return _imap_mode(self.config) == "starttls"
-
-    @property
-    def smtp_starttls(self) -> bool:
-        return _tls(self.config)
-
-    @property
     def marketo_url(self) -> str:
         return self.base_url
 
@@ -211,16 +206,9 @@ class RunningSandbox:
     def startup_s(self) -> float:
         return self.state.startup_s
 
-    def credentials(self) -> dict[str, Any]:
-        return {
-            "marketo_url": self.marketo_url,
-            "salesforce_url": self.salesforce_url,
-            **mail_keys(self.config, self.smtp_host, self.smtp_port, self.imap_port),
-            "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
-            "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
-            "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
-            "salesforce_client_secret": sandbox_config.SALESFORCE_CLIENT_SECRET,
-        }
+    def ready_line(self) -> dict[str, Any]:
+        """URLs, mail ports and demo credentials, as ``sandbox serve`` prints them (see :func:`ready_line`)."""
+        return ready_line(self.config, self.smtp_host, self.http_port, self.smtp_port, self.imap_port)
 
     def stop(self) -> None:
         if self._stopped:
@@ -287,7 +275,7 @@ def start_sandbox(config: SandboxConfig, *, host: str = "127.0.0.1", port: int =
     smtp_port = smtp_sock.getsockname()[1]
     return RunningSandbox(
         _url(host, http_port, _tls(config)), host, smtp_port, state, config, server, thread,
-        imap_port=imap_sock.getsockname()[1],
+        imap_port=imap_sock.getsockname()[1], http_port=http_port,
     )  # fmt: skip
 
 
@@ -309,15 +297,9 @@ def serve(
         raise SystemExit(f"cannot listen on {host}: {exc}") from None
     app = create_app(config, state=state)
     server = _Server(_uvicorn_config(app, config))
-    ready = {
-        "marketo_url": _url(host, http_sock.getsockname()[1], _tls(config)),
-        "salesforce_url": _url(host, http_sock.getsockname()[1], _tls(config)),
-        **mail_keys(config, host, smtp_sock.getsockname()[1], imap_sock.getsockname()[1]),
-        "marketo_client_id": sandbox_config.MARKETO_CLIENT_ID,
-        "marketo_client_secret": sandbox_config.MARKETO_CLIENT_SECRET,
-        "salesforce_client_id": sandbox_config.SALESFORCE_CLIENT_ID,
-        "salesforce_client_secret": sandbox_config.SALESFORCE_CLIENT_SECRET,
-    }
+    ready = ready_line(
+        config, host, http_sock.getsockname()[1], smtp_sock.getsockname()[1], imap_sock.getsockname()[1]
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

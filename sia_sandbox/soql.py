@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sia_sandbox import salesforce_store as store
-from sia_sandbox.salesforce_store import SfField, SfObject
+from sia_sandbox.ids import canonical_id
+from sia_sandbox.salesforce.formats import parse_date, parse_datetime
+from sia_sandbox.salesforce.schema import NUMBER_TYPES, STRING_TYPES, SfField, SfObject, sobject
 
 MAX_OFFSET = 2000
 
@@ -393,13 +394,13 @@ class _Parser:
             return Literal("number", number, tok.pos, tok.text)
         if tok.kind == "date":
             self.advance()
-            parsed = store.parse_date(tok.text)
+            parsed = parse_date(tok.text)
             if parsed is None:
                 raise self.unexpected(tok)
             return Literal("date", parsed, tok.pos, tok.text)
         if tok.kind == "datetime":
             self.advance()
-            parsed_dt = store.parse_datetime(tok.text, date_only_ok=False)
+            parsed_dt = parse_datetime(tok.text, date_only_ok=False)
             if parsed_dt is None:
                 raise self.unexpected(tok)
             return Literal("datetime", parsed_dt, tok.pos, tok.text)
@@ -489,7 +490,7 @@ def bind_field(src: _Source, obj: SfObject, ref: FieldRef) -> BoundField:
         if pf is None:
             raise src.error("INVALID_FIELD", ref.pos, f"No such column '{leaf}' on entity 'Name'.")
         return BoundField((rel.relationship_name, pf.name), pf, rel)
-    target = store.sobject(rel.reference_to[0])
+    target = sobject(rel.reference_to[0])
     assert target is not None
     f = target.field(leaf)
     if f is None:
@@ -503,7 +504,7 @@ Predicate = Callable[[Getter], bool]
 
 
 def _is_stringish(f: SfField) -> bool:
-    return f.type in store.STRING_TYPES
+    return f.type in STRING_TYPES
 
 
 def _norm(f: SfField, raw: Any) -> Any:
@@ -512,17 +513,17 @@ def _norm(f: SfField, raw: Any) -> Any:
         return None
     t = f.type
     if t in ("id", "reference"):
-        return store.canonical_id(str(raw)) or str(raw)
+        return canonical_id(str(raw)) or str(raw)
     if _is_stringish(f):
         return str(raw).casefold()
     if t == "boolean":
         return bool(raw)
-    if t in store.NUMBER_TYPES:
+    if t in NUMBER_TYPES:
         return float(raw)
     if t == "date":
-        return store.parse_date(str(raw)[:10])
+        return parse_date(str(raw)[:10])
     if t == "datetime":
-        return store.parse_datetime(str(raw))
+        return parse_datetime(str(raw))
     return raw
 
 
@@ -603,7 +604,7 @@ class _Binder:
         if f.type in ("id", "reference"):
             if lit.kind != "string":
                 raise self.wrong_type(bf, lit)
-            ident = store.canonical_id(lit.value)
+            ident = canonical_id(lit.value)
             if ident is None:
                 raise self.src.error(
                     "INVALID_QUERY_FILTER_OPERATOR", lit.pos, f"invalid ID field: {lit.value}"
@@ -617,7 +618,7 @@ class _Binder:
             if lit.kind != "boolean":
                 raise self.wrong_type(bf, lit)
             return lit.value
-        if f.type in store.NUMBER_TYPES:
+        if f.type in NUMBER_TYPES:
             if lit.kind != "number":
                 raise self.wrong_type(bf, lit)
             return float(lit.value)
@@ -778,7 +779,7 @@ def compile_query(text: str, now: datetime) -> CompiledQuery:
     """Parse and check ``text`` against the schema; ``now`` anchors relative date literals (UTC)."""
     query = parse(text)
     src = _Source(text)
-    obj = store.sobject(query.sobject)
+    obj = sobject(query.sobject)
     if obj is None:
         raise src.error(
             "INVALID_TYPE",

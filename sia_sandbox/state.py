@@ -7,17 +7,16 @@ generated for; asking for a different seed or size regenerates it). Generated be
 opens, ...) is never stored: it is recomputed from (seed, lead id, hour) when read, so a million people start in
 seconds.
 
-Salesforce side: if ``sia_sandbox.salesforce_store`` defines ``seed_salesforce(db, people, users, now)``, it is
-called once when the data is generated, with this ``sqlite3.Connection``, a single-pass *iterator* of the
-people dicts (see datagen.py; up to a million, so never materialise it as a list), the sales users and the anchor
-time. Its tables live in the same file. API-specific runtime state goes in ``SandboxState.ext``.
+Salesforce side: ``sia_sandbox.salesforce.seeding.seed_salesforce(db, people, users, now)`` is called once when
+the data is generated, with this ``sqlite3.Connection``, a single-pass *iterator* of the people dicts (see
+datagen.py; up to a million, so never materialise it as a list), the sales users and the anchor time. Its tables
+(salesforce/records.py) live in the same file. API-specific runtime state goes in ``SandboxState.ext``.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -27,18 +26,21 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sia_sandbox import datagen
 from sia_sandbox.clock import Clock
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.lead_fields import STORED, sql_type
+from sia_sandbox.salesforce.records import init_schema as init_salesforce_schema
+from sia_sandbox.salesforce.seeding import seed_salesforce
 from sia_sandbox.state_file import SANDBOX_APPLICATION_ID, check_state_file, closed, opened
 
 log = logging.getLogger("sia_sandbox")
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 3
 BATCH = 20_000
@@ -168,6 +170,7 @@ class MarketoLimits:
             "in_flight": self.in_flight,
             "daily_used": self.daily[self.day_key()],
             "daily_quota": self.config.daily_quota,
+            "day": self.day_key(),
         }
 
 
@@ -260,10 +263,26 @@ class Stats:
 
 @dataclass
 class FaultSettings:
+    """What ``POST /_sandbox/faults`` changes while the sandbox runs; ``reset`` goes back to its config."""
+
     rate: float
     kinds: list[str]
     rng: random.Random
     slow_s: float
+    latency_ms: int = 0
+
+    @classmethod
+    def from_config(cls, config: SandboxConfig) -> FaultSettings:
+        settings = cls(rate=0.0, kinds=[], rng=random.Random(config.seed * 7919 + 17), slow_s=0.0)
+        settings.reset(config)
+        return settings
+
+    def reset(self, config: SandboxConfig) -> None:
+        """As the sandbox started: its configured rate, kinds, slow-fault hold and latency (the rng goes on)."""
+        self.rate = config.fault_rate
+        self.kinds = config.kinds()
+        self.slow_s = config.slow_fault_s
+        self.latency_ms = config.latency_ms
 
     def pick(self) -> str | None:
         if self.rate <= 0 or not self.kinds:
@@ -319,6 +338,14 @@ class SandboxState:
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.db.execute(sql, params).fetchall()
+
+    def extension(self, name: str, make: Callable[[SandboxState], _T]) -> _T:
+        """The state's one ``name`` helper (the mail store, the responders …), made by ``make`` on first use."""
+        with self.lock:
+            found = self.ext.get(name)
+            if found is None:
+                found = self.ext[name] = make(self)
+            return found  # type: ignore[no-any-return]
 
     def owner_of(self, row: Any) -> dict[str, Any] | None:
         owner_id = row["sfdcLeadOwnerId"]
@@ -422,22 +449,9 @@ def _parse_ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
-def _salesforce_store() -> Any:
-    """The Salesforce helper's store module, if this build has one."""
-    try:
-        return importlib.import_module("sia_sandbox.salesforce_store")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sia_sandbox.salesforce_store":
-            raise
-        return None
-
-
 def _init_salesforce_schema(db: sqlite3.Connection) -> None:
-    store = _salesforce_store()
-    init = getattr(store, "init_schema", None)
-    if init is not None:
-        init(db)
-        db.commit()
+    init_salesforce_schema(db)
+    db.commit()
 
 
 def _generate(db: sqlite3.Connection, config: SandboxConfig, anchor: datetime) -> None:
@@ -462,9 +476,7 @@ def _generate(db: sqlite3.Connection, config: SandboxConfig, anchor: datetime) -
 
     people = stream()
     _init_salesforce_schema(db)
-    seeder = getattr(_salesforce_store(), "seed_salesforce", None)
-    if seeder is not None:
-        seeder(db, people, users, anchor)
+    seed_salesforce(db, people, users, anchor)
     for _ in people:  # whatever the seeder did not consume still has to be stored
         pass
     db.commit()
@@ -559,12 +571,7 @@ def open_state(config: SandboxConfig) -> SandboxState:
         limits=MarketoLimits(config, clock),
         tokens=TokenRegistry(config.token_ttl_s, clock),
         stats=Stats(),
-        faults=FaultSettings(
-            rate=config.fault_rate,
-            kinds=config.kinds(),
-            rng=random.Random(config.seed * 7919 + 17),
-            slow_s=config.slow_fault_s,
-        ),
+        faults=FaultSettings.from_config(config),
         startup_s=time.perf_counter() - started,
         regenerated=not reuse,
         anchor=anchor,

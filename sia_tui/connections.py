@@ -8,6 +8,7 @@ import time: the app must start with no credentials and no network.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,31 +80,35 @@ def stop_embedded_sandboxes() -> None:
         _sandboxes.clear()
 
 
+def sandbox_endpoints(ready: Mapping[str, Any]) -> Endpoints:
+    """Endpoints for a sandbox, read from its ready line (the JSON ``sandbox serve`` prints, and
+    ``RunningSandbox.ready_line()``): its URLs, mail ports and demo credentials. The mail keys may be absent (no
+    SMTP, no mailbox)."""
+    return Endpoints(
+        marketo_url=ready["marketo_url"],
+        marketo_client_id=ready["marketo_client_id"],
+        marketo_client_secret=ready["marketo_client_secret"],
+        salesforce_url=ready["salesforce_url"],
+        salesforce_client_id=ready["salesforce_client_id"],
+        salesforce_client_secret=ready["salesforce_client_secret"],
+        salesforce_refresh_token="",
+        smtp_host=ready.get("smtp_host", ""),
+        smtp_port=int(ready.get("smtp_port", 0)),
+        smtp_username="",
+        smtp_password="",
+        smtp_starttls=bool(ready.get("smtp_starttls", False)),
+        sandbox=True,
+        imap_host=ready.get("imap_host", ""),
+        imap_port=int(ready.get("imap_port", 0)),
+        imap_username=ready.get("imap_username", ""),
+        imap_password=ready.get("imap_password", ""),
+        imap_tls=bool(ready.get("imap_tls", True)),
+    )
+
+
 def resolve(settings: Settings) -> Endpoints:
     if settings.uses_sandbox:
-        from sia_sandbox import config as sb
-
-        running = _embedded_sandbox(settings)
-        return Endpoints(
-            marketo_url=running.marketo_url,
-            marketo_client_id=sb.MARKETO_CLIENT_ID,
-            marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
-            salesforce_url=running.salesforce_url,
-            salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
-            salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
-            salesforce_refresh_token="",
-            smtp_host=running.smtp_host,
-            smtp_port=running.smtp_port,
-            smtp_username="",
-            smtp_password="",
-            smtp_starttls=running.smtp_starttls,
-            sandbox=True,
-            imap_host=running.imap_host,
-            imap_port=running.imap_port,
-            imap_username=running.imap_username,
-            imap_password=running.imap_password,
-            imap_tls=running.imap_tls,
-        )
+        return sandbox_endpoints(_embedded_sandbox(settings).ready_line())
     return Endpoints(
         marketo_url=settings.get("marketo.base_url"),
         marketo_client_id=settings.get("marketo.client_id"),

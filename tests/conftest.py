@@ -22,6 +22,7 @@ import pytest
 
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.server import RunningSandbox, start_sandbox
+from tests.support.sandbox_control import reset_faults
 
 #: ``imap_server`` / ``imap_server_tls``: the IMAP fidelity harness (sandbox and Dovecot), for every test folder.
 pytest_plugins = ["tests.support.imap_servers"]
@@ -74,19 +75,10 @@ def _shared_sandbox() -> Iterator[RunningSandbox]:
         yield running
 
 
-def reset_faults(running: RunningSandbox) -> None:
-    """Back to no faults and no latency (what a shared sandbox fixture does after each test)."""
-    state = running.state
-    state.faults.rate = 0.0
-    state.faults.kinds = state.config.kinds()
-    state.faults.slow_s = FAST["slow_fault_s"]
-    state.config.latency_ms = 0
-
-
 @pytest.fixture
 def sandbox(_shared_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
     yield _shared_sandbox
-    reset_faults(_shared_sandbox)
+    reset_faults(_shared_sandbox)  # faults and latency as it started, over its control endpoint
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,11 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, out: Path) -> None:
     import httpx
 
-    from sia_sandbox import config as sb
     from sia_sandbox.config import SandboxConfig
     from sia_sandbox.server import start_sandbox
     from sia_tui.config import load_settings
-    from sia_tui.connections import Endpoints
+    from sia_tui.connections import Endpoints, sandbox_endpoints
     from sia_tui.store.db import open_db
     from sia_tui.tui import sync_adapter
     from sia_tui.tui.app import SiaApp
@@ -128,21 +128,8 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
     try:
 
         def endpoints(url: str) -> Endpoints:
-            return Endpoints(
-                marketo_url=url,
-                marketo_client_id=sb.MARKETO_CLIENT_ID,
-                marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
-                salesforce_url=url,
-                salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
-                salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
-                salesforce_refresh_token="",
-                smtp_host=sandbox.smtp_host,
-                smtp_port=sandbox.smtp_port,
-                smtp_username="",
-                smtp_password="",
-                smtp_starttls=False,
-                sandbox=True,
-            )
+            """The sandbox as the app would reach it, with Marketo and Salesforce at ``url``."""
+            return replace(sandbox_endpoints(sandbox.ready_line()), marketo_url=url, salesforce_url=url)
 
         live = endpoints(sandbox.base_url)
         print(f"sandbox at {sandbox.base_url} (seed {args.seed}, {args.people} people); syncing …")

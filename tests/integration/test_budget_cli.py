@@ -3,11 +3,10 @@ them, and the instance's own count from ``stats/usage.json``."""
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 
 from tests.integration.test_outbox import pick
+from tests.support.ports import refusing_port
 
 KEYS = {
     "instance", "day", "quota", "used_by_this_machine", "by_purpose", "instance_used", "percent", "calls_per_hour",
@@ -79,9 +78,7 @@ def test_with_a_small_quota_the_projection_names_a_time_today(cli, people, monke
 
 
 def test_when_marketo_cannot_be_reached_the_machines_count_is_still_shown(cli, people, monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = refusing_port()
     monkeypatch.setenv("SIA_MARKETO_BASE_URL", f"http://127.0.0.1:{port}")
     code, report, err = cli("budget", "--json")
     assert code == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 
 import httpx
 import pytest
@@ -20,15 +19,9 @@ from sia_tui.marketo.client import MarketoClient
 from sia_tui.store.db import open_db
 from sia_tui.store.people import upsert_people
 from tests.conftest import SANDBOX_NOW
+from tests.support.ports import refusing_url
 
 NOW_ARG = "2026-03-02T09:00:00Z"
-
-
-def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -116,7 +109,7 @@ def test_offline_prints_the_cached_grid_marked_with_its_age(prod, sandbox, capsy
     code, out, _ = run(capsys, str(lead), "--json")
     assert code == 0
     fresh = json.loads(out)
-    prod.setenv("SIA_MARKETO_BASE_URL", closed_port_url())
+    prod.setenv("SIA_MARKETO_BASE_URL", refusing_url())
     code, out, err = run(capsys, str(lead), "--json")
     assert code == 0, err
     cached = json.loads(out)
@@ -128,7 +121,7 @@ def test_offline_prints_the_cached_grid_marked_with_its_age(prod, sandbox, capsy
 
 
 def test_offline_without_a_cache_is_one_clear_error(prod, capsys):
-    prod.setenv("SIA_MARKETO_BASE_URL", closed_port_url())
+    prod.setenv("SIA_MARKETO_BASE_URL", refusing_url())
     code, out, err = run(capsys, "1003", "--json")
     assert code == 1 and out == ""
     assert err.startswith("error: Marketo cannot be reached")

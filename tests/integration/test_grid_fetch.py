@@ -23,7 +23,8 @@ from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import CustomActivity, CustomActivityTypeSpec, CustomAttributeSpec
 from sia_tui.net import ApiError
 from sia_tui.store.db import open_db
-from tests.conftest import SANDBOX_NOW, reset_faults, sandbox_config
+from tests.conftest import SANDBOX_NOW, sandbox_config
+from tests.support.sandbox_control import reset_faults
 
 NOW = SANDBOX_NOW
 SINCE = NOW - timedelta(days=90)

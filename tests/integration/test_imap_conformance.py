@@ -15,6 +15,7 @@ from imapclient import IMAPClient
 
 from tests.support.imap_clients import CLIENTS, ImapCommandError
 from tests.support.imap_servers import ImapEndpoint
+from tests.support.sandbox_control import sandbox_now
 
 
 def message(n: int, *, subject: str | None = None, extra: str = "", body: str = "") -> bytes:
@@ -375,7 +376,8 @@ def test_internaldate_is_when_it_arrived_by_default(imap_server: ImapEndpoint, c
     c.select("INBOX")
     got = c.uid_fetch("1", ["INTERNALDATE"])[1]["INTERNALDATE"]
     if imap_server.kind == "sandbox":
-        reference = imap_server.sandbox.state.clock.now()  # type: ignore[union-attr]
+        assert imap_server.sandbox is not None
+        reference = sandbox_now(imap_server.sandbox)
     else:
         reference = datetime.now(UTC)
     assert abs(got - reference) < timedelta(minutes=5)

@@ -108,7 +108,7 @@ def _message() -> Any:
 async def test_the_sink_of_a_tls_sandbox_offers_starttls(
     tls_sandbox: RunningSandbox, tls_files: TlsFiles
 ) -> None:
-    assert tls_sandbox.credentials()["smtp_starttls"] is True
+    assert tls_sandbox.ready_line()["smtp_starttls"] is True
     with smtplib.SMTP(tls_sandbox.smtp_host, tls_sandbox.smtp_port, timeout=10) as smtp:
         smtp.ehlo()
         assert smtp.has_extn("starttls")

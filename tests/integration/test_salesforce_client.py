@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import AuthError, NotFoundError, ValidationError
 from sia_tui.salesforce.client import (
     MultipleMatchesError,
@@ -18,6 +17,7 @@ from sia_tui.salesforce.client import (
 )
 from sia_tui.salesforce.ids import same_id, to_18
 from sia_tui.salesforce.soql import format_date, format_datetime, parse_date, parse_datetime, quote_like, soql
+from tests.support.sandbox_control import sandbox_now
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05}
 
@@ -267,7 +267,7 @@ async def test_bad_soql_is_a_validation_error_with_the_code(sandbox):
 
 async def test_updated_and_deleted_replication(sandbox):
     async with client(sandbox) as sf:
-        now = sandbox.state.clock.now()  # the sandbox runs on a fixed clock
+        now = sandbox_now(sandbox)  # the sandbox runs on a fixed clock
         start = now - timedelta(minutes=5)
         kept = await sf.create("Task", {"Subject": "replicate me"})
         gone = await sf.create("Task", {"Subject": "delete me"})

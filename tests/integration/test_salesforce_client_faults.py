@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from sia_sandbox.app import create_app, sandbox_of
-from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
-from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
 from sia_tui.net import (
     AuthError,
     OutcomeUnknownError,
@@ -33,6 +32,7 @@ from sia_tui.net import (
 from sia_tui.salesforce.client import SalesforceClient
 from sia_tui.salesforce.soql import soql
 from tests.conftest import sandbox_config
+from tests.support.sandbox_control import advance_clock
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05}
 
@@ -67,7 +67,7 @@ async def tasks_with(sf: SalesforceClient, field: str, value: str) -> list[str]:
 
 
 async def test_session_expiry_mid_paging_logs_in_once_and_loses_nothing(sandbox_factory):
-    sb = sandbox_factory(people=1000, sf_session_ttl_s=1)
+    sb = sandbox_factory(people=1000, sf_session_ttl_s=600, clock_frozen=True)
     async with client(sb) as sf:
         clean = [r["Id"] async for r in sf.query("SELECT Id FROM Lead ORDER BY Id", batch_size=200)]
         sf.auth_calls.reset()
@@ -75,7 +75,7 @@ async def test_session_expiry_mid_paging_logs_in_once_and_loses_nothing(sandbox_
         async for row in sf.query("SELECT Id FROM Lead ORDER BY Id", batch_size=200):
             ids.append(row["Id"])
             if len(ids) == 1:
-                await asyncio.sleep(1.1)  # the session expires between two pages
+                advance_clock(sb, 601)  # the session expires between two pages (its cursor idles out at 900 s)
         assert ids == clean and len(set(ids)) == len(ids) > 400
         assert sf.auth_calls.total == 1  # one new login, on INVALID_SESSION_ID
     assert stats(sb)["errors"].get("INVALID_SESSION_ID") == 1

@@ -17,6 +17,7 @@ import httpx
 
 from sia_sandbox.server import RunningSandbox
 from tests.conftest import SANDBOX_NOW, MarketoHttp
+from tests.support.sandbox_control import hot_ids, info
 
 ACTIVITIES = "/rest/v1/activities.json"
 SCAN = 300
@@ -87,7 +88,7 @@ def test_a_filtered_read_costs_as_many_calls_as_reading_the_whole_instance(sandb
 
     by_type = {r["activityTypeId"] for r in everything}
     grid_chunk = {int(t) for t in GRID_WEB_EMAIL.split(",")}
-    hot = sb.state.hot_ids[0]
+    hot = hot_ids(sb)[0]
     for lead, busy in ((hot, True), (1001 + 140, False)):
         records, pages = walk(mk, token, activityTypeIds=GRID_WEB_EMAIL, leadIds=str(lead))
         # one person over 90 days costs exactly what the whole instance costs...
@@ -147,7 +148,7 @@ def test_position_tokens_are_opaque_and_stay_valid_across_a_restart(sandbox_fact
     mk.close()
     sb.stop()
     again = frozen(sandbox_factory, people=100, state_path=path)
-    assert again.state.regenerated is False
+    assert info(again)["regenerated"] is False
     mk = MarketoHttp(again)
     rest, _ = walk(mk, token, activityTypeIds=GRID_WEB_EMAIL)
     assert [r["marketoGUID"] for r in first + rest] == [r["marketoGUID"] for r in uninterrupted]

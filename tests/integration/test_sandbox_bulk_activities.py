@@ -14,6 +14,7 @@ import httpx
 
 from sia_sandbox.server import RunningSandbox
 from tests.conftest import SANDBOX_NOW, MarketoHttp
+from tests.support.sandbox_control import hot_ids
 
 BASE = "/bulk/v1/activities/export"
 LEADS = "/bulk/v1/leads/export"
@@ -212,7 +213,7 @@ def test_the_500_mb_daily_quota_is_shared_with_lead_extracts(sandbox_factory):
 def test_a_naive_full_read_of_a_person_equals_the_bulk_extract_filtered_to_them(sandbox_factory):
     sb = sandbox_factory(people=150, clock_frozen=True, rate_limit_calls=100_000)
     mk = MarketoHttp(sb)
-    lead = sb.state.hot_ids[1]
+    lead = hot_ids(sb)[1]
     since = SANDBOX_NOW - timedelta(days=90)
     type_ids = sorted(t["id"] for t in mk.get("/rest/v1/activities/types.json")["result"] if t["id"] != 37)
     token = mk.get(

@@ -1,5 +1,5 @@
 """The sandbox clock is the one way to make time pass in tests: Marketo token lifetimes, the 20-second rate window,
-bulk export timing and Salesforce sessions all follow ``POST /_sandbox/clock``, so nothing has to sleep."""
+bulk export timing, Salesforce sessions and query cursors all follow ``POST /_sandbox/clock``: nothing sleeps."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_sandbox.server import RunningSandbox
 from tests.conftest import MarketoHttp
+from tests.integration.test_sandbox_salesforce import Sf, error
 
 
 def move(sb: RunningSandbox, **body: Any) -> dict[str, Any]:
@@ -98,6 +99,24 @@ def test_salesforce_sessions_expire_on_the_clock(sandbox_factory):
     move(sb, advance_s=601)
     expired = httpx.get(f"{sb.base_url}/services/data/v62.0/limits", headers=headers)
     assert expired.status_code == 401 and expired.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_query_cursors_idle_out_after_15_minutes_on_the_clock(sandbox_factory):
+    sb = sandbox_factory(people=800, clock_frozen=True, sf_session_ttl_s=7200)
+    sf = Sf(sb.salesforce_url)
+    try:
+        first = sf.get(
+            "query", params={"q": "SELECT Id FROM Lead"}, headers={"Sforce-Query-Options": "batchSize=200"}
+        )
+        assert first.json()["totalSize"] > 400  # three pages at least
+        more = first.json()["nextRecordsUrl"]
+        move(sb, advance_s=14 * 60)  # idle, but not for long enough: the next page still comes
+        second = sf.http.get(more).json()
+        assert second["records"] and not second["done"]
+        move(sb, advance_s=15 * 60 + 1)  # now idle for longer than Salesforce keeps a cursor
+        assert error(sf.http.get(second["nextRecordsUrl"])) == (400, "INVALID_QUERY_LOCATOR")
+    finally:
+        sf.close()
 
 
 def test_a_frozen_clock_can_be_thawed_and_runs_on_from_where_it_stood(sandbox_factory):

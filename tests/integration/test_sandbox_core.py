@@ -22,6 +22,7 @@ from sia_sandbox.app import create_app
 from sia_sandbox.config import FAULT_KINDS, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_sandbox.ids import is_valid_id18
 from tests.conftest import SANDBOX_NOW, MarketoHttp, sandbox_config
+from tests.support.sandbox_control import info
 
 CREDS = {
     "grant_type": "client_credentials",
@@ -84,7 +85,7 @@ def test_serve_prints_one_json_line_and_stops_on_sigterm(tmp_path):
 def test_state_survives_a_restart_without_regenerating(sandbox_factory, tmp_path):
     path = str(tmp_path / "demo.db")
     first = sandbox_factory(people=120, state_path=path)
-    assert first.state.regenerated is True
+    assert info(first)["regenerated"] is True
     mk = MarketoHttp(first)
     email = f"kept.{uuid.uuid4().hex[:6]}@example.com"
     lead_id = mk.post("/rest/v1/leads.json", {"input": [{"email": email, "lastName": "Kept"}]})["result"][0][
@@ -98,14 +99,14 @@ def test_state_survives_a_restart_without_regenerating(sandbox_factory, tmp_path
     first.stop()
     assert os.stat(path).st_mode & 0o777 == 0o600
     second = sandbox_factory(people=120, state_path=path)
-    assert second.state.regenerated is False
+    assert info(second)["regenerated"] is False
     mk = MarketoHttp(second)
     assert mk.get(f"/rest/v1/lead/{lead_id}.json", fields="email")["result"][0]["email"] == email
     assert mk.get("/rest/v1/lead/1001.json", fields="title")["result"][0]["title"] == "Survivor"
     mk.close()
     second.stop()
     third = sandbox_factory(people=120, seed=43, state_path=path)  # another data set was asked for
-    assert third.state.regenerated is True
+    assert info(third)["regenerated"] is True
 
 
 def test_a_damaged_state_file_of_its_own_is_regenerated(sandbox_factory, tmp_path):
@@ -115,7 +116,7 @@ def test_a_damaged_state_file_of_its_own_is_regenerated(sandbox_factory, tmp_pat
     data = path.read_bytes()
     path.write_bytes(data[:100] + b"this is not a database page" * ((len(data) - 100) // 27))
     sb = sandbox_factory(people=30, state_path=str(path))
-    assert sb.state.regenerated is True
+    assert info(sb)["regenerated"] is True
     mk = MarketoHttp(sb)
     assert mk.get("/rest/v1/lead/1001.json")["result"][0]["id"] == 1001
     mk.close()

@@ -21,6 +21,7 @@ import pytest
 
 from sia_sandbox.server import RunningSandbox, start_sandbox
 from tests.conftest import MarketoHttp, sandbox_config
+from tests.support.sandbox_control import info
 
 SELLER = "you@sia-sandbox.example"
 OOO_SUBJECT = re.compile(r"^(Out of Office|自動回覆|自动回复|不在のお知らせ):", re.IGNORECASE)
@@ -379,7 +380,7 @@ def test_the_mailbox_survives_a_restart(sandbox_factory, tmp_path) -> None:  # t
     first.stop()
 
     second = sandbox_factory(people=100, state_path=path, mail_responders=False)
-    assert second.state.regenerated is False
+    assert info(second)["regenerated"] is False
     imap = imaplib.IMAP4(second.imap_host, second.imap_port, timeout=10)
     imap.login(second.imap_username, second.imap_password)
     _, data = imap.select("INBOX")

@@ -18,9 +18,8 @@ import httpx
 import pytest
 
 from sia_sandbox import datagen
-from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
+from sia_sandbox.config import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
 from sia_sandbox.ids import to18
-from sia_sandbox.salesforce_api import SALESFORCE_REFRESH_TOKEN
 from tests.conftest import FAST, SANDBOX_NOW
 
 VERSION = "v62.0"

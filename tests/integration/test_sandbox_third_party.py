@@ -35,6 +35,7 @@ from sia_sandbox.config import (
 from sia_sandbox.server import RunningSandbox
 from tests.conftest import MarketoHttp
 from tests.support.activities import before
+from tests.support.sandbox_control import hot_ids, salesforce_records, sandbox_now
 
 BEHAVIOUR = ["1", "2", "3", "6", "7", "8", "10", "11", "39", "46"]  # ≤10 activity types per call
 
@@ -69,7 +70,7 @@ def walk_activities(raw: MarketoHttp, token: str, **params: Any) -> list[dict[st
 
 
 def hot_leads(sandbox: RunningSandbox) -> list[int]:
-    return list(sandbox.state.hot_ids[:2])
+    return hot_ids(sandbox)[:2]
 
 
 def test_marketorestpython_authenticates_and_reads_leads_by_filter(mkto, raw):
@@ -129,7 +130,7 @@ def test_marketorestpython_writes_a_lead_and_reads_it_back(mkto, raw):
 
 
 def test_marketorestpython_activity_types_paging_token_and_activities(sandbox, mkto, raw):
-    cutoff = sandbox.state.clock.now() - timedelta(seconds=2)
+    cutoff = sandbox_now(sandbox) - timedelta(seconds=2)
     types = mkto.execute(method="get_activity_types")
     assert types == raw.get("/rest/v1/activities/types.json")["result"]
     assert {1, 6, 7, 10, 11, 46} <= {t["id"] for t in types}
@@ -228,8 +229,7 @@ def sf(tls_sandbox: RunningSandbox, https: requests.Session) -> Salesforce:
 
 
 def contacts_in_sandbox(running: RunningSandbox) -> set[str]:
-    rows = running.state.query("SELECT id FROM sf_records WHERE sobject = 'Contact' AND is_deleted = 0")
-    return {row[0] for row in rows}
+    return {record["Id"] for record in salesforce_records(running, "Contact")}
 
 
 def test_the_tls_sandbox_serves_https_only_with_its_certificate(tls_sandbox, https):
@@ -285,7 +285,7 @@ def test_simple_salesforce_creates_updates_gets_and_deletes_a_task(tls_sandbox, 
     assert sf.Task.upsert("sia_activity_id__c/tp-1", {"Subject": "Email", "WhoId": who}) == 201
     by_external = sf.Task.get_by_custom_id("sia_activity_id__c", "tp-1")
     assert by_external["Subject"] == "Email" and by_external["WhoId"] == who
-    now = tls_sandbox.state.clock.now()
+    now = sandbox_now(tls_sandbox)
     changed = sf.Task.updated(now - timedelta(hours=1), now + timedelta(minutes=1))
     assert {task_id, by_external["Id"]} <= set(changed["ids"])
     assert sf.Task.delete(task_id) == 204

@@ -20,6 +20,7 @@ from sia_tui.outbox.activity_types import (
     REPLY_SPEC,
 )
 from tests.conftest import MarketoHttp
+from tests.support.sandbox_control import marketo_day
 
 CHECKS = ["token", "read_leads", "read_activities", "write_activities", "api_usage", "custom_activity_types"]
 USAGE = re.compile(
@@ -57,7 +58,7 @@ def test_usage_api_counts_the_calls_the_sandbox_served_today(sandbox_factory):
         ).json()
         assert refused["errors"][0]["code"] == "601"  # refused calls do not count, as in Marketo
 
-        today = running.state.limits.day_key()
+        today = marketo_day(running)
         usage = http.get("/rest/v1/stats/usage.json")
         assert set(usage) == {"requestId", "success", "result"} and usage["success"] is True
         assert re.fullmatch(r"[0-9a-f]+#[0-9a-f]+", usage["requestId"])
@@ -112,7 +113,7 @@ def test_token_permissions_and_api_usage_against_the_quota(cli, running):
     used = int(match["n"].replace(",", ""))
     assert before < used <= after  # the calls the sandbox served, this check's own included
     assert int(match["left"].replace(",", "")) == MARKETO_DAILY_QUOTA - used
-    assert match["date"] == running.state.limits.day_key()
+    assert match["date"] == marketo_day(running)
     assert (match["user"], int(match["count"].replace(",", ""))) == (SANDBOX_API_USER, used)
     assert usage["data"]["total"] == used and usage["data"]["quota"] == MARKETO_DAILY_QUOTA
 

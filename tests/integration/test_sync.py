@@ -22,6 +22,7 @@ from tests.integration.test_sync_helpers import (
     expected_people,
     fast_client,
 )
+from tests.support.sandbox_control import sales_users, stats
 
 CREATE = "POST /bulk/v1/leads/export/create.json"
 LEADS = "GET /rest/v1/leads.json"
@@ -80,7 +81,7 @@ async def test_sync_is_exact_with_20_percent_faults_by_rest_and_by_bulk(sandbox_
         summary = await sync_with_client(db, client, full=True, strategy="bulk")
     assert summary.kind == "full" and summary.strategy == "bulk"
     assert_cache_matches(db, running)
-    assert sum(running.state.stats.snapshot()["faults"].values()) > 20
+    assert sum(stats(running)["faults"].values()) > 20
 
 
 async def test_bulk_falls_back_to_rest_paging_when_the_export_quota_is_spent(sandbox_factory, db):
@@ -161,7 +162,7 @@ async def test_incremental_sync_applies_changes_owner_loss_deletion_new_lead_and
         await sync_with_client(db, client)
     subscribed = [i for i, row in expected_people(running).items() if row[16] == 0]
     changed, lost, deleted, unsubscribes = subscribed[:4]
-    owner = running.state.users[0]["Email"]
+    owner = sales_users(running)[0]["Email"]
     api = MarketoHttp(running)
     try:
         api.post(
@@ -264,7 +265,7 @@ async def test_static_list_sync_keeps_members_only_and_follows_membership_change
 
 async def test_names_with_markup_and_escape_sequences_are_stored_byte_for_byte(sandbox_factory, db):
     running = sandbox_factory(**ROOMY, people=300)
-    owner = running.state.users[1]["Email"]
+    owner = sales_users(running)[1]["Email"]
     hostile = [
         {
             "firstName": "[bold red]x[/]",

@@ -23,6 +23,7 @@ from sia_tui.sync.lock import SyncLock
 from sia_tui.sync.rest_scan import IdScan
 from tests.conftest import MarketoHttp
 from tests.integration.test_sync_helpers import ROOMY, assert_cache_matches, endpoint_calls, expected_people
+from tests.support.sandbox_control import sales_users
 
 LEADS = "GET /rest/v1/leads.json"
 PROFILE = "crm"
@@ -123,7 +124,7 @@ def test_json_summary_then_a_human_table_and_names_printed_literally(sandbox_fac
     from sia_tui.cli import main
 
     running = sandbox_factory(**ROOMY, people=300)
-    owner = running.state.users[0]["Email"]
+    owner = sales_users(running)[0]["Email"]
     api = MarketoHttp(running)
     created = api.post(
         "/rest/v1/leads.json",

@@ -1,7 +1,8 @@
 """Helpers for the people-sync tests (no tests here): what the sandbox holds, what the cache holds, fast clients.
 
-The expected people are read straight from the sandbox's own state and mapped here independently of
-``sia_tui.sync.fields``, so a mapping mistake in the sync cannot hide behind the same mistake in the test.
+The expected people are read as the sandbox stores them (``GET /_sandbox/leads``, not its Marketo API) and mapped
+here independently of ``sia_tui.sync.fields``, so a mapping mistake in the sync cannot hide behind the same mistake
+in the test.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 
 import sqlite_utils
 
-from sia_sandbox.activity_gen import iso
 from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_sandbox.server import RunningSandbox
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.store.people import COLUMNS
+from tests.support.sandbox_control import sandbox_leads, stats
 
 #: The cache columns compared with Marketo (everything but synced_at).
 COMPARED = tuple(c for c in COLUMNS if c != "synced_at")
@@ -47,48 +48,40 @@ def _text(value: Any) -> Any:
 
 def expected_people(running: RunningSandbox, list_id: int | None = None) -> dict[int, tuple[Any, ...]]:
     """Every sandbox lead with a Salesforce owner or an external sales person, as cache rows."""
-    state = running.state
-    where = 'WHERE ("sfdcLeadOwnerId" IS NOT NULL AND "sfdcLeadOwnerId" != \'\') OR ' + (
-        '("externalSalesPersonId" IS NOT NULL AND "externalSalesPersonId" != \'\')'
-    )
-    params: tuple[Any, ...] = ()
-    if list_id is not None:
-        where = f"WHERE ({where[6:]}) AND id IN (SELECT lead_id FROM list_members WHERE list_id = ?)"
-        params = (list_id,)
     out: dict[int, tuple[Any, ...]] = {}
-    for row in state.query(f"SELECT * FROM leads {where}", params):
-        owner = state.owner_of(row)
-        external = row["externalSalesPersonId"] or ""
+    for lead in sandbox_leads(running, owned=True, list_id=list_id):
+        owner = lead["owner"]
+        external = lead["externalSalesPersonId"] or ""
         owner_email = owner["Email"] if owner else (external if "@" in external else None)
         values = {
-            "marketo_id": row["id"],
-            "first_name": _text(row["firstName"]),
-            "last_name": _text(row["lastName"]),
-            "email": _text(row["email"]),
-            "phone": _text(row["phone"]),
-            "company": _text(row["company"]),
-            "title": _text(row["title"]),
-            "linkedin_url": _text(row["linkedInProfileUrl"]),
-            "source": _text(row["leadSource"]),
-            "sfdc_lead_id": _text(row["sfdcLeadId"]),
-            "sfdc_contact_id": _text(row["sfdcContactId"]),
-            "sfdc_account_id": _text(row["sfdcAccountId"]),
-            "sfdc_opportunity_id": _text(row["sfdcOpptyId"]),
-            "sfdc_type": _text(row["sfdcType"]),
-            "owner_id": _text(row["sfdcLeadOwnerId"]) or _text(row["externalSalesPersonId"]),
+            "marketo_id": lead["id"],
+            "first_name": _text(lead["firstName"]),
+            "last_name": _text(lead["lastName"]),
+            "email": _text(lead["email"]),
+            "phone": _text(lead["phone"]),
+            "company": _text(lead["company"]),
+            "title": _text(lead["title"]),
+            "linkedin_url": _text(lead["linkedInProfileUrl"]),
+            "source": _text(lead["leadSource"]),
+            "sfdc_lead_id": _text(lead["sfdcLeadId"]),
+            "sfdc_contact_id": _text(lead["sfdcContactId"]),
+            "sfdc_account_id": _text(lead["sfdcAccountId"]),
+            "sfdc_opportunity_id": _text(lead["sfdcOpptyId"]),
+            "sfdc_type": _text(lead["sfdcType"]),
+            "owner_id": _text(lead["sfdcLeadOwnerId"]) or _text(lead["externalSalesPersonId"]),
             "owner_email": owner_email,
-            "unsubscribed": int(bool(row["unsubscribed"])),
-            "marketing_suspended": int(bool(row["marketingSuspended"])),
-            "email_invalid": int(bool(row["emailInvalid"])),
-            "black_listed": int(bool(row["blackListed"])),
-            "lead_score": row["leadScore"],
-            "priority": row["priority"],
-            "urgency": row["urgency"],
-            "relative_score": row["relativeScore"],
-            "marketo_created_at": iso(row["created_ms"]),
-            "marketo_updated_at": iso(row["updated_ms"]),
+            "unsubscribed": int(bool(lead["unsubscribed"])),
+            "marketing_suspended": int(bool(lead["marketingSuspended"])),
+            "email_invalid": int(bool(lead["emailInvalid"])),
+            "black_listed": int(bool(lead["blackListed"])),
+            "lead_score": lead["leadScore"],
+            "priority": lead["priority"],
+            "urgency": lead["urgency"],
+            "relative_score": lead["relativeScore"],
+            "marketo_created_at": lead["createdAt"],
+            "marketo_updated_at": lead["updatedAt"],
         }
-        out[row["id"]] = tuple(values[c] for c in COMPARED)
+        out[lead["id"]] = tuple(values[c] for c in COMPARED)
     return out
 
 
@@ -116,4 +109,4 @@ def assert_cache_matches(
 
 
 def endpoint_calls(running: RunningSandbox, endpoint: str) -> int:
-    return int(running.state.stats.snapshot()["requests"].get("marketo", {}).get(endpoint, 0))
+    return int(stats(running)["requests"].get("marketo", {}).get(endpoint, 0))

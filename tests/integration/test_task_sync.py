@@ -40,6 +40,7 @@ from sia_tui.tasks.store import (
 )
 from sia_tui.tasks.sync import TaskSyncResult, sync_tasks
 from tests.support.outbox_env import fetch_people, open_cache, sandbox_env, settings_for
+from tests.support.sandbox_control import patch_salesforce_record
 
 TASK_FIELDS = [
     "Id",
@@ -178,15 +179,10 @@ class FakeClock:
 
 def backdate(running: RunningSandbox, sf_ids: list[str], when: datetime) -> None:
     """Give records an earlier SystemModstamp and LastModifiedDate in the sandbox's own store: what a save that
-    started at ``when`` but committed later looks like to the next query."""
-    from sia_sandbox.salesforce_store import fmt_datetime
-
-    stamp = fmt_datetime(when)
-    with running.state.tx() as db:
-        db.executemany(
-            "UPDATE sf_records SET system_modstamp = ?, last_modified_date = ? WHERE id = ?",
-            [(stamp, stamp, sf_id) for sf_id in sf_ids],
-        )
+    started at ``when`` but committed later looks like to the next query (through its control endpoint)."""
+    stamp = when.isoformat()
+    for sf_id in sf_ids:
+        patch_salesforce_record(running, sf_id, {"SystemModstamp": stamp, "LastModifiedDate": stamp})
 
 
 # ------------------------------------------------------------------------------------------------ first enable

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 
 from sia_tui.config import load_settings
 from sia_tui.outbox.queue import get_item
 from sia_tui.outbox.worker import open_worker
 from sia_tui.store.db import open_db
 from sia_tui.tasks.hooks import worker_hooks
+from tests.support.ports import refusing_port
 
 
 async def test_turning_log_calls_off_stops_call_tasks_from_the_next_cycle(cli, people):
@@ -51,12 +51,6 @@ async def test_turning_log_calls_off_stops_call_tasks_from_the_next_cycle(cli, p
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkeypatch):
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
     assert code == 0 and smtp["ok"]
@@ -64,7 +58,7 @@ def test_settings_test_says_precisely_what_works_for_each_connection(cli, monkey
     assert by_check["connect"]["detail"].startswith("Connected to 127.0.0.1:")
     assert by_check["sender"]["detail"] == "Emails are sent from seller@example.com."
 
-    port, working = _free_port(), os.environ["SIA_SMTP_PORT"]
+    port, working = refusing_port(), os.environ["SIA_SMTP_PORT"]
     monkeypatch.setenv("SIA_SMTP_PORT", str(port))
     code, smtp, _ = cli("settings", "test", "smtp", "--json")
     assert code == 1

@@ -76,6 +76,14 @@ def _worker(env: dict[str, str], base_url: str, log: Path) -> subprocess.Popen[b
         return subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out)
 
 
+def _seeded_rng() -> random.Random:
+    """The run's randomness, from ``SIA_RELIABILITY_SEED`` or the time; the seed is printed first, so a failing run
+    (pytest shows its output) can be replayed exactly: ``SIA_RELIABILITY_SEED=<seed> uv run pytest ...``."""
+    seed = os.environ.get("SIA_RELIABILITY_SEED") or str(time.time_ns())
+    print(f"\nreliability seed {seed} (replay: SIA_RELIABILITY_SEED={seed})", flush=True)
+    return random.Random(seed)
+
+
 def _open_items(db_path: Path) -> int:
     db = open_db(db_path)
     try:
@@ -86,7 +94,7 @@ def _open_items(db_path: Path) -> int:
 
 @pytest.mark.slow
 def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path: Path) -> None:
-    rng = random.Random(os.environ.get("SIA_RELIABILITY_SEED") or time.time_ns())
+    rng = _seeded_rng()
     env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 1000))
@@ -207,9 +215,7 @@ def _marketo_calls(running: RunningSandbox) -> int:
 
 @pytest.mark.slow
 def test_a_poison_item_among_200_is_dead_lettered_and_the_rest_go_once(running: RunningSandbox, tmp_path: Path) -> None:
-    seed = os.environ.get("SIA_RELIABILITY_SEED") or str(time.time_ns())
-    print(f"\nreliability seed {seed}")
-    rng = random.Random(seed)
+    rng = _seeded_rng()
     env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 1000))

@@ -16,6 +16,9 @@ from sia_tui.config import Paths, Settings
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.store.db import open_db
 from sia_tui.store.people import upsert_people
+from tests.support.sandbox_control import set_faults as set_faults  # the outbox tests set faults from here
+from tests.support.sandbox_control import stats
+from tests.support.sandbox_profile import profile_env
 
 LEAD_FIELDS = (
     "id",
@@ -44,17 +47,9 @@ def sandbox_env(running: RunningSandbox, home: Path, **extra: str) -> dict[str, 
     env = {
         "SIA_HOME": str(home),
         "SIA_PROFILE": "test",
-        "SIA_MARKETO_BASE_URL": running.marketo_url,
-        "SIA_MARKETO_CLIENT_ID": sb.MARKETO_CLIENT_ID,
-        "SIA_MARKETO_CLIENT_SECRET": sb.MARKETO_CLIENT_SECRET,
+        **profile_env(running.ready_line()),
         "SIA_MARKETO_MAX_CALLS_PER_20S": "100",
         "SIA_MARKETO_MAX_CONCURRENCY": "10",
-        "SIA_SALESFORCE_INSTANCE_URL": running.salesforce_url,
-        "SIA_SALESFORCE_CLIENT_ID": sb.SALESFORCE_CLIENT_ID,
-        "SIA_SALESFORCE_CLIENT_SECRET": sb.SALESFORCE_CLIENT_SECRET,
-        "SIA_SMTP_HOST": running.smtp_host,
-        "SIA_SMTP_PORT": str(running.smtp_port),
-        "SIA_SMTP_STARTTLS": "false",
         "SIA_SELLER_EMAIL": SELLER_EMAIL,
         "SIA_SELLER_NAME": "Sam Seller",
         "SIA_SELLER_TITLE": "Account Executive",
@@ -92,13 +87,7 @@ def lead_to_person(lead: dict[str, Any]) -> dict[str, Any]:
 
 async def fetch_people(running: RunningSandbox, count: int) -> list[dict[str, Any]]:
     """The first ``count`` sandbox people as cache rows (one Marketo call per 300)."""
-    async with MarketoClient(
-        running.marketo_url,
-        sb.MARKETO_CLIENT_ID,
-        sb.MARKETO_CLIENT_SECRET,
-        max_calls_per_20s=100,
-        max_concurrency=10,
-    ) as marketo:
+    async with marketo_for(running) as marketo:
         leads = await marketo.get_leads("id", range(FIRST_LEAD_ID, FIRST_LEAD_ID + count), list(LEAD_FIELDS))
     return [lead_to_person(lead) for lead in leads]
 
@@ -192,19 +181,8 @@ def sink_messages(running: RunningSandbox) -> dict[str, list[dict]]:
     return out
 
 
-def set_faults(running: RunningSandbox, rate: float, kinds: list[str] | None = None, **extra: Any) -> None:
-    import httpx
-
-    body: dict[str, Any] = {"rate": rate, **extra}
-    if kinds is not None:
-        body["kinds"] = kinds
-    httpx.post(f"{running.base_url}/_sandbox/faults", json=body, timeout=30).raise_for_status()
-
-
 def fault_count(running: RunningSandbox, kind: str) -> int:
-    import httpx
-
-    return int(httpx.get(f"{running.base_url}/_sandbox/stats", timeout=30).json()["faults"].get(kind, 0))
+    return int(stats(running)["faults"].get(kind, 0))
 
 
 def sandbox_seller_email(running: RunningSandbox) -> str:

@@ -1,10 +1,10 @@
 """Fixtures for the TUI tests: an isolated SIA_HOME, a populated people cache, a fixed clock, and apps wired to
-either a closed port (offline) or a real sandbox over HTTP."""
+either a port that refuses (offline) or a real sandbox over HTTP."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,12 +12,14 @@ from typing import Any
 import keyring
 import pytest
 
-from sia_tui.connections import Endpoints
+from sia_tui.connections import Endpoints, sandbox_endpoints
 from sia_tui.store.db import open_db
 from sia_tui.store.people import upsert_people
 from sia_tui.tui.app import SiaApp
 from sia_tui.tui.clock import fixed_clock
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.ports import refusing_port, refusing_url
+from tests.support.sandbox_profile import profile_env
 from tests.tui.people_factory import make_people
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -25,31 +27,22 @@ PEOPLE = 240
 LONG_LIVED_GROUPS = ("outbox-worker",)
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def endpoints_for(url: str, *, sandbox: bool = True) -> Endpoints:
-    from sia_sandbox import config as sb
+    """Marketo and Salesforce at ``url`` with the sandbox's demo credentials; an SMTP server that refuses; no
+    mailbox."""
+    from sia_sandbox.config import demo_credentials
 
-    return Endpoints(
-        marketo_url=url,
-        marketo_client_id=sb.MARKETO_CLIENT_ID,
-        marketo_client_secret=sb.MARKETO_CLIENT_SECRET,
-        salesforce_url=url,
-        salesforce_client_id=sb.SALESFORCE_CLIENT_ID,
-        salesforce_client_secret=sb.SALESFORCE_CLIENT_SECRET,
-        salesforce_refresh_token="",
-        smtp_host="127.0.0.1",
-        smtp_port=closed_port(),
-        smtp_username="",
-        smtp_password="",
-        smtp_starttls=False,
-        sandbox=sandbox,
-    )
+    ready = {"marketo_url": url, "salesforce_url": url, **demo_credentials(), "smtp_host": "127.0.0.1",
+             "smtp_port": refusing_port()}  # fmt: skip
+    return replace(sandbox_endpoints(ready), sandbox=sandbox)
+
+
+@pytest.fixture
+def sandbox_profile(tui_home, sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The sandbox profile pointed at the shared test sandbox (as an admin would configure a real instance)."""
+    for name, value in profile_env(sandbox.ready_line()).items():
+        monkeypatch.setenv(name, value)
+    return sandbox
 
 
 @pytest.fixture
@@ -90,7 +83,7 @@ def people_cache(tui_home: Path) -> Callable[[int], Path]:
 
 @pytest.fixture
 def offline_endpoints() -> Endpoints:
-    return endpoints_for(f"http://127.0.0.1:{closed_port()}")
+    return endpoints_for(refusing_url())
 
 
 @pytest.fixture

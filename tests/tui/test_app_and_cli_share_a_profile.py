@@ -21,7 +21,6 @@ from sia_tui.store.db import cache_path_for, open_db
 from sia_tui.tui.outbox_runner import POLL_S
 from tests.integration.test_store_sharing import deleted_database_files
 from tests.tui.conftest import endpoints_for, settle, wait_until
-from tests.tui.test_app_worker import sandbox_profile  # noqa: F401  (fixture)
 
 CLI_CALLEE = 1002  # people without a Salesforce id in the factory: the Task is skipped, not refused
 APP_CALLEE = 1006
@@ -41,7 +40,7 @@ def headless(*args: str) -> tuple[int, object, str]:
 
 
 async def test_the_app_and_headless_commands_share_one_database(
-    people_cache, make_app, sandbox_profile  # noqa: F811
+    people_cache, make_app, sandbox_profile
 ):
     people_cache(20)
     app = make_app(endpoints=endpoints_for(sandbox_profile.base_url, sandbox=False), run_worker=True)

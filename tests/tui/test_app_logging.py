@@ -8,29 +8,11 @@ import sys
 
 import pytest
 
-from sia_sandbox import config as sb
 from sia_tui.outbox.worker import OutboxWorker
 from sia_tui.tui.screens.people import PeopleScreen
 from tests.tui.conftest import endpoints_for, settle, wait_until
 
 SECRET = "hunter2-client-secret-value"
-
-
-@pytest.fixture
-def sandbox_profile(tui_home, sandbox, monkeypatch: pytest.MonkeyPatch):
-    for name, value in {
-        "SIA_MARKETO_BASE_URL": sandbox.base_url,
-        "SIA_MARKETO_CLIENT_ID": sb.MARKETO_CLIENT_ID,
-        "SIA_MARKETO_CLIENT_SECRET": sb.MARKETO_CLIENT_SECRET,
-        "SIA_SALESFORCE_INSTANCE_URL": sandbox.base_url,
-        "SIA_SALESFORCE_CLIENT_ID": sb.SALESFORCE_CLIENT_ID,
-        "SIA_SALESFORCE_CLIENT_SECRET": sb.SALESFORCE_CLIENT_SECRET,
-        "SIA_SMTP_HOST": sandbox.smtp_host,
-        "SIA_SMTP_PORT": str(sandbox.smtp_port),
-        "SIA_SMTP_STARTTLS": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return sandbox
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sia_tui.tui.widgets.people_list import PeopleList
 from sia_tui.tui.widgets.status_header import StatusHeader
 from tests.conftest import MarketoHttp
 from tests.integration.test_sync_helpers import ROOMY, expected_people
+from tests.support.sandbox_control import sales_users
 from tests.tui.conftest import endpoints_for, settle, wait_until
 
 SANDBOX_PEOPLE = 200
@@ -68,7 +69,7 @@ def list_text(app) -> str:
 
 def add_owned_lead(running, first: str, last: str) -> int:
     """A new lead with a sales owner, made through the sandbox's Marketo API (as Marketo would get one)."""
-    owner = running.state.users[0]["Email"]
+    owner = sales_users(running)[0]["Email"]
     api = MarketoHttp(running)
     try:
         created = api.post(

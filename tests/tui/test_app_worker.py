@@ -3,9 +3,6 @@ restarted when its connections change, stopped cleanly on quit; a worker in anot
 
 from __future__ import annotations
 
-import pytest
-
-from sia_sandbox import config as sb
 from sia_tui.outbox.compose import prepare_call, seller_from_settings
 from sia_tui.outbox.lock import WorkerLock
 from sia_tui.outbox.queue import enqueue_call, get_item
@@ -13,25 +10,6 @@ from sia_tui.tui.widgets.status_header import Status, StatusHeader, outbox_text
 from tests.tui.conftest import endpoints_for, settle, wait_until
 
 NO_SALESFORCE_ID = 1002  # index 1 in the people factory: no Salesforce lead or contact
-
-
-@pytest.fixture
-def sandbox_profile(tui_home, sandbox, monkeypatch: pytest.MonkeyPatch):
-    """The sandbox profile pointed at the shared test sandbox (as an admin would configure a real instance)."""
-    values = {
-        "SIA_MARKETO_BASE_URL": sandbox.base_url,
-        "SIA_MARKETO_CLIENT_ID": sb.MARKETO_CLIENT_ID,
-        "SIA_MARKETO_CLIENT_SECRET": sb.MARKETO_CLIENT_SECRET,
-        "SIA_SALESFORCE_INSTANCE_URL": sandbox.base_url,
-        "SIA_SALESFORCE_CLIENT_ID": sb.SALESFORCE_CLIENT_ID,
-        "SIA_SALESFORCE_CLIENT_SECRET": sb.SALESFORCE_CLIENT_SECRET,
-        "SIA_SMTP_HOST": sandbox.smtp_host,
-        "SIA_SMTP_PORT": str(sandbox.smtp_port),
-        "SIA_SMTP_STARTTLS": "false",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return sandbox
 
 
 def lock_for(app) -> WorkerLock:

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from sia_sandbox import soql
-from sia_sandbox.ids import to18
-from sia_sandbox.salesforce_store import canonical_id
+from sia_sandbox.ids import canonical_id, to18
 
 NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)  # a Wednesday
 

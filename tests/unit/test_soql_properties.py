@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sia_sandbox import soql
-from sia_sandbox.ids import to18
-from sia_sandbox.salesforce_store import canonical_id
+from sia_sandbox.ids import canonical_id, to18
 
 NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
