@@ -48,6 +48,16 @@ def _english_after_each_test() -> Iterator[None]:
 
     set_locale("en")
 
+
+@pytest.fixture(autouse=True)
+def _secrets_forgotten_after_each_test() -> Iterator[None]:
+    """Each CLI run is its own process in real life, so a secret one test registered for redaction (a password
+    "wrong") must not mask text in the next test (a tmp path "test_a_wrong_type...")."""
+    yield
+    from sia_tui import secrets
+
+    secrets._KNOWN.clear()
+
 #: The shared sandbox's clock starts here (a Monday morning), so generated data is the same on every run.
 SANDBOX_NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
