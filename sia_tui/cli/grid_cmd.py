@@ -1,12 +1,17 @@
-"""``sia-tui grid MARKETO_ID [--days 90] [--json]``: one person's smart grid, fetched from Marketo now.
+"""``sia-tui grid MARKETO_ID [--days N] [--json]``: one person's smart grid, from the local activity store, topped
+up from Marketo.
 
-Works for any Marketo id (the person's name is shown when the local people cache has it). A complete grid is
-saved to the grid cache; when Marketo cannot give one, the cached grid is printed marked with its age (and stderr
-says why), or the command fails with the reason when there is no cache.
+The same service as the person screen (:func:`sia_tui.grid.service.stream_grid`): the person's rows come from the
+activity store the sync keeps (0 calls), then a top-up reads what happened since the feed's watermark (one call
+per type chunk when the feed is fresh). When Marketo cannot be reached, or the top-up fails, the store's grid is
+printed marked with its age and stderr says why. A person who is not in the local people cache has no stored
+activity: the command says so. ``--json`` adds ``activity_id`` (the ``marketoGUID``) to every row, and ``as_of``
+and ``api_calls`` at the top level.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +44,9 @@ def _parse_now(value: str | None) -> datetime | None:
 @app.command("grid")
 def grid_command(
     marketo_id: int = typer.Argument(..., help="The person's Marketo id."),
-    days: int = typer.Option(90, "--days", min=1, max=365, help="How many days of activity to show."),
+    days: int | None = typer.Option(
+        None, "--days", min=1, max=365, help="How many days of activity to show (default: grid.days)."
+    ),
     now: str | None = typer.Option(
         None, "--now", hidden=True, help="Pretend it is this time (ISO, for tests)."
     ),
@@ -48,28 +55,37 @@ def grid_command(
     from sia_tui.connections import stop_embedded_sandboxes
 
     settings = settings_for_command()
+    kept = int(settings.get("grid.days"))
+    wanted = days or kept
+    if wanted > kept:
+        info(f"The activity store keeps the last {kept} days (grid.days); showing those.")
+        wanted = kept
     try:
-        outcome, person = run_async(lambda: _run(settings, marketo_id, days, _parse_now(now)))
+        view, person = run_async(lambda: _run(settings, marketo_id, wanted, _parse_now(now)))
     finally:
         stop_embedded_sandboxes()
-    grid = outcome.grid
-    if grid is None:
-        raise CliError(
-            f"{outcome.problem} No grid of lead {marketo_id} is cached yet, so there is nothing to show."
-        )
-    if not outcome.fresh:
-        age = describe_age(grid.age())
-        info(f"{outcome.problem} Showing the cached grid from {iso(grid.fetched_at)} ({age} old).")
+    grid = view.grid
+    if view.stage == "unfilled":
+        raise CliError(view.problem or "The activity store has not been filled yet.")
+    current = view.stage == "current"
+    if not current:
+        age = grid.age()
+        when = f"as of {iso(grid.as_of)} ({describe_age(age)} old)" if grid.as_of and age is not None else ""
+        info(f"{view.problem} Showing the local activity store {when}".rstrip() + ".")
+    if not view.history_complete:
+        info("This person's activity history is still being read by the sync: older activity may be missing.")
     name = _name(person)
     if G.json:
-        emit_json(_json(grid, outcome.fresh, name, person))
+        emit_json(_json(view, name, person))
     else:
-        _print_human(grid, outcome.fresh, name, person)
+        _print_human(view, name, person)
 
 
 async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) -> tuple[Any, Any]:
+    from sia_tui.clock import fixed_clock, system_clock
     from sia_tui.connections import NotConfiguredError, marketo_client, resolve
-    from sia_tui.grid.service import fallback, refresh_grid
+    from sia_tui.grid.reach import tcp_reachable
+    from sia_tui.grid.service import COMMAND_MAX_PAGES, load_grid
     from sia_tui.store.db import open_db
     from sia_tui.store.people import get_person
 
@@ -77,16 +93,33 @@ async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) 
     db = open_db(settings.db_path)
     try:
         person = get_person(db, marketo_id)
+        if person is None:
+            raise CliError(
+                f"Lead {marketo_id} is not in the local people cache (people with a sales owner, kept by "
+                "`sia-tui sync`), so sia-tui keeps no activity of theirs."
+            )
         try:
             endpoints = resolve(settings)
-            client = marketo_client(settings, endpoints)
         except NotConfiguredError as exc:
-            return fallback(db, marketo_id, days, str(exc), offline=True), person
-        async with client:
-            outcome = await refresh_grid(
-                db, client, marketo_id, days=days, now=now, probe_url=endpoints.marketo_url
+            raise CliError(str(exc)) from None
+        async with contextlib.AsyncExitStack() as stack:
+
+            async def connect() -> Any:
+                return await stack.enter_async_context(marketo_client(settings, endpoints))
+
+            async def reachable() -> bool:
+                return await tcp_reachable(endpoints.marketo_url)
+
+            view = await load_grid(
+                db,
+                marketo_id,
+                connect=connect,
+                reachable=reachable,
+                days=days,
+                clock=fixed_clock(now) if now else system_clock,
+                max_pages=COMMAND_MAX_PAGES,
             )
-        return outcome, person
+        return view, person
     finally:
         db.conn.close()
 
@@ -99,20 +132,22 @@ def _name(person: dict[str, Any] | None) -> str | None:
     return display_name(person) or None
 
 
-def _json(grid: Grid, fresh: bool, name: str | None, person: dict[str, Any] | None) -> dict[str, Any]:
+def _json(view: Any, name: str | None, person: dict[str, Any] | None) -> dict[str, Any]:
+    grid: Grid = view.grid
+    current = view.stage == "current"
+    age = grid.age()
     out: dict[str, Any] = grid.to_json()
+    out["api_calls"] = view.api_calls
     out["name"] = name
     out["days"] = grid.days
-    out["source"] = "marketo" if fresh else "cache"
-    out["complete"] = grid.complete
-    out["age_seconds"] = None if fresh else max(0, int(grid.age().total_seconds()))
+    out["source"] = "marketo" if current else "store"
+    out["complete"] = current and view.history_complete
+    out["age_seconds"] = None if current or age is None else max(0, int(age.total_seconds()))
     out["counts"] = grid.counts()
     if person:
         from sia_tui.grid.scores import scores
 
         out["scores"] = scores(person).to_json()
-    if fresh and grid.stats is not None:
-        out["calls"] = grid.stats.total_calls
     return out
 
 
@@ -136,17 +171,24 @@ def _weekly(daily: list[int]) -> list[int]:
     return list(reversed(out))
 
 
-def _print_human(grid: Grid, fresh: bool, name: str | None, person: dict[str, Any] | None) -> None:
+def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> None:
+    grid: Grid = view.grid
     who = f"{name} (lead {grid.marketo_id})" if name else f"lead {grid.marketo_id}"
-    when = iso(grid.fetched_at)
-    source = "fetched from Marketo" if fresh else f"CACHED, {describe_age(grid.age())} old"
+    age = grid.age()
+    as_of = iso(grid.as_of) if grid.as_of else "never"
+    if view.stage == "current":
+        source = f"up to date with Marketo as of {as_of}"
+    else:
+        old = f", {describe_age(age)} old" if age is not None else ""
+        source = f"from the local activity store as of {as_of}{old} (not checked with Marketo)"
     overview: list[tuple[str, str]] = [
         ("person", who),
-        ("grid", f"last {grid.days} days, {source} at {when}"),
+        ("grid", f"last {grid.days} days, {source}"),
         ("activities", str(len(grid.rows))),
+        ("api calls", str(view.api_calls)),
     ]
-    if not grid.complete:
-        overview.append(("note", "this grid is incomplete: its fetch stopped early"))
+    if not view.history_complete:
+        overview.append(("note", "this person's history is still being read by the sync"))
     if person:
         from sia_tui.grid.scores import scores
 

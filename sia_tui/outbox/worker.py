@@ -45,6 +45,7 @@ import sqlite_utils
 
 from sia_tui import budget
 from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, check_batch
+from sia_tui.grid.logged import record_logged, store_logged
 from sia_tui.mail.message import build_message, envelope_recipients, message_id_for
 from sia_tui.mail.smtp import (
     MailLookup,
@@ -454,6 +455,7 @@ class OutboxWorker:
         dates = [parse_iso(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
         since = min(dates) - timedelta(hours=1)
         found: dict[str, str] = {}
+        read: list[dict[str, Any]] = []
         try:
             async for activity in self.marketo.iter_activities(
                 [type_ids.email, type_ids.call],
@@ -463,6 +465,7 @@ class OutboxWorker:
                 activity_id = activity_id_of(activity)
                 if activity_id in wanted and activity_id not in found:
                     found[activity_id] = str(activity.get("marketoGUID") or activity.get("id") or "")
+                    read.append(activity)
         except ApiError as exc:
             q.defer_unknown(
                 self.db,
@@ -475,6 +478,10 @@ class OutboxWorker:
             return
         q.mark_done(self.db, "marketo", found)
         report.logged_marketo += len(found)
+        if found:  # the activities Marketo has, read back: the grid shows them at once
+            kinds = {type_ids.email: "sales_email_sent", type_ids.call: "sales_call"}
+            seen = [a for a in read if str(a.get("marketoGUID") or a.get("id") or "") in found.values()]
+            _into_grid(store_logged, self.db, seen, kinds)
         q.mark_not_applied(
             self.db,
             "marketo",
@@ -529,6 +536,9 @@ class OutboxWorker:
                 )
         q.mark_done(self.db, "marketo", done)
         report.logged_marketo += len(done)
+        if done:  # into the activity store now: the feed reads forward and would never see these (grid/logged.py)
+            kinds = {item.id: item.kind for item, _ in batch}
+            _into_grid(record_logged, self.db, [(kinds[i], requests[i], guid) for i, guid in done.items()])
         if unknown:
             q.mark_unknown(
                 self.db,
@@ -738,6 +748,15 @@ def _retry(cfg: WorkerConfig) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
+def _into_grid(write: Callable[..., int], *args: Any) -> None:
+    """Put what was just logged into the activity store; the outbox's own state is already committed, and the
+    store is only a cache, so a failure here is logged, never raised."""
+    try:
+        write(*args)
+    except Exception as exc:
+        log.warning("could not put the logged activities into the activity store: %s", exc)
+
+
 async def open_worker(
     settings: Settings,
     *,

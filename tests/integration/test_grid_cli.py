@@ -9,13 +9,13 @@ import socket
 
 import httpx
 import pytest
+from sia_tui.grid.cache import load_cached_grid
+from sia_tui.grid.fetch import load_grid
+from sia_tui.grid.plan import TokenCache
 
 from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_tui.cli import main
 from sia_tui.config import load_settings
-from sia_tui.grid.cache import load_cached_grid
-from sia_tui.grid.fetch import load_grid
-from sia_tui.grid.plan import TokenCache
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.store.db import open_db
 from sia_tui.store.people import upsert_people

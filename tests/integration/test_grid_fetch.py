@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sia_tui.grid.cache import load_cached_grid, save_grid
+from sia_tui.grid.fetch import fetch_grid, load_grid, prefetch_tokens
+from sia_tui.grid.plan import TokenCache, plan_windows
 
 from sia_sandbox.config import MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET
 from sia_sandbox.server import RunningSandbox, start_sandbox
-from sia_tui.grid.cache import load_cached_grid, save_grid
 from sia_tui.grid.catalog import chunk_types, resolve_types
-from sia_tui.grid.fetch import fetch_grid, load_grid, prefetch_tokens
 from sia_tui.grid.models import FetchStats
-from sia_tui.grid.plan import TokenCache, plan_windows
 from sia_tui.grid.shape import parse_activity_date
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import CustomActivity, CustomActivityTypeSpec, CustomAttributeSpec
