@@ -11,7 +11,6 @@ and ``api_calls`` at the top level.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,12 +99,13 @@ async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) 
             )
         try:
             endpoints = resolve(settings)
+            client = marketo_client(settings, endpoints)  # no network yet: it says what is not configured
         except NotConfiguredError as exc:
             raise CliError(str(exc)) from None
-        async with contextlib.AsyncExitStack() as stack:
+        async with client:
 
             async def connect() -> Any:
-                return await stack.enter_async_context(marketo_client(settings, endpoints))
+                return client
 
             async def reachable() -> bool:
                 return await tcp_reachable(endpoints.marketo_url)

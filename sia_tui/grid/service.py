@@ -129,7 +129,7 @@ def grid_from_store(
     now = clock()
     since = now - timedelta(days=days)
     types = grid_types(db)
-    rows = [r for r in (shape(a, types) for a in person_activities(db, marketo_id, since, now)) if r]
+    rows = [r for r in (shape(a, types) for a in person_activities(db, marketo_id, since)) if r]
     feed = feed_state(db)
     complete = history_complete(db, marketo_id, since)
     grid = Grid(
@@ -234,42 +234,37 @@ async def stream_grid(
         return
     since = grid.fetched_at - timedelta(days=days)
     types = grid_types(db)
+    client: MarketoClient | None = None
+
+    async def connect_and_top_up() -> TopUp:
+        nonlocal client
+        client = await connect()
+        return await top_up(client, marketo_id, feed, types, since=since, clock=clock, max_pages=max_pages)
+
     probe = asyncio.ensure_future(reachable()) if reachable is not None else None
-    calls = 0
+    work = asyncio.ensure_future(connect_and_top_up())
     try:
-        try:
-            client = await connect()
-        except Exception as exc:  # not configured, a sandbox that would not start ...
-            yield GridView(grid, "error", _sentence(exc), 0, complete, paint_s)
+        waiting = {work} | ({probe} if probe is not None else set())
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if probe is not None and probe in done and not probe.result():
+            yield GridView(grid, "offline", "Marketo cannot be reached.", 0, complete, paint_s)
             return
-        before = client.calls.total
-        work = asyncio.ensure_future(
-            top_up(client, marketo_id, feed, types, since=since, clock=clock, max_pages=max_pages)
-        )
         try:
-            waiting = {work} | ({probe} if probe is not None else set())
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if probe is not None and probe in done and not probe.result():
-                yield GridView(grid, "offline", "Marketo cannot be reached.", 0, complete, paint_s)
-                return
             result = await work
         except ApiError as exc:
-            calls = client.calls.total - before
             offline = probe is not None and not await probe
-            stage: Stage = "offline" if offline else "error"
             problem = "Marketo cannot be reached." if offline else str(exc)
-            yield GridView(grid, stage, problem, calls, complete, paint_s)
+            yield GridView(grid, "offline" if offline else "error", problem, 0, complete, paint_s)
             return
-        finally:
-            if not work.done():
-                work.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ApiError):
-                    await work
+        except Exception as exc:  # the client could not be built: not configured, a sandbox that would not start
+            if client is not None:
+                raise
+            yield GridView(grid, "error", _sentence(exc), 0, complete, paint_s)
+            return
         merged = replace(grid, rows=[*grid.rows, *result.rows])
         if not result.complete:
-            behind = grid.as_of
             text = (
-                f"The activity store is {_age(behind, grid.fetched_at)} behind Marketo; "
+                f"The activity store is {_age(grid.as_of, grid.fetched_at)} behind Marketo; "
                 "the sync is catching up."
             )
             yield GridView(merged, "behind", text, result.calls, complete, paint_s)
@@ -277,10 +272,11 @@ async def stream_grid(
         merged.as_of = result.as_of
         yield GridView(merged, "current", None, result.calls, complete, paint_s)
     finally:
-        if probe is not None and not probe.done():
-            probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probe
+        for task in (work, probe):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
 
 _UNFILLED = "The activity store has not been filled yet: the sync fills it (in the app, or `sia-tui sync`)."

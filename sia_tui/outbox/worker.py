@@ -747,7 +747,6 @@ def _retry(cfg: WorkerConfig) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ assembly
 
 
-@contextlib.asynccontextmanager
 def _into_grid(write: Callable[..., int], *args: Any) -> None:
     """Put what was just logged into the activity store; the outbox's own state is already committed, and the
     store is only a cache, so a failure here is logged, never raised."""
@@ -757,6 +756,7 @@ def _into_grid(write: Callable[..., int], *args: Any) -> None:
         log.warning("could not put the logged activities into the activity store: %s", exc)
 
 
+@contextlib.asynccontextmanager
 async def open_worker(
     settings: Settings,
     *,
