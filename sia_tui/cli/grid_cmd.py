@@ -18,6 +18,7 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stdout, table
 from sia_tui.grid.models import DATA_TABS, Grid, GridRow, describe_age, iso
+from sia_tui.i18n import _
 
 TAB_TITLES = {
     "interesting_moments": "Interesting Moments",
@@ -57,7 +58,7 @@ def grid_command(
     kept = int(settings.get("grid.days"))
     wanted = days or kept
     if wanted > kept:
-        info(f"The activity store keeps the last {kept} days (grid.days); showing those.")
+        info(_("The activity store keeps the last {days} days (grid.days); showing those.").format(days=kept))
         wanted = kept
     try:
         view, person = run_async(lambda: _run(settings, marketo_id, wanted, _parse_now(now)))
@@ -65,14 +66,23 @@ def grid_command(
         stop_embedded_sandboxes()
     grid = view.grid
     if view.stage == "unfilled":
-        raise CliError(view.problem or "The activity store has not been filled yet.")
+        raise CliError(view.problem or _("The activity store has not been filled yet."))
     current = view.stage == "current"
     if not current:
         age = grid.age()
-        when = f"as of {iso(grid.as_of)} ({describe_age(age)} old)" if grid.as_of and age is not None else ""
-        info(f"{view.problem} Showing the local activity store {when}".rstrip() + ".")
+        if grid.as_of is not None and age is not None:
+            shown = _("Showing the local activity store as of {as_of} ({age} old).").format(
+                as_of=iso(grid.as_of), age=describe_age(age)
+            )
+        else:
+            shown = _("Showing the local activity store.")
+        info(f"{view.problem} {shown}")
     if not view.history_complete:
-        info("This person's activity history is still being read by the sync: older activity may be missing.")
+        info(
+            _(
+                "This person's activity history is still being read by the sync: older activity may be missing."
+            )
+        )
     name = _name(person)
     if G.json:
         emit_json(_json(view, name, person))
@@ -94,8 +104,10 @@ async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) 
         person = get_person(db, marketo_id)
         if person is None:
             raise CliError(
-                f"Lead {marketo_id} is not in the local people cache (people with a sales owner, kept by "
-                "`sia-tui sync`), so sia-tui keeps no activity of theirs."
+                _(
+                    "Lead {marketo_id} is not in the local people cache (people with a sales owner, kept by "
+                    "`sia-tui sync`), so sia-tui keeps no activity of theirs."
+                ).format(marketo_id=marketo_id)
             )
         try:
             endpoints = resolve(settings)
@@ -177,18 +189,23 @@ def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> 
     age = grid.age()
     as_of = iso(grid.as_of) if grid.as_of else "never"
     if view.stage == "current":
-        source = f"up to date with Marketo as of {as_of}"
+        source = _("last {days} days, up to date with Marketo as of {as_of}").format(
+            days=grid.days, as_of=as_of
+        )
+    elif age is not None:
+        source = _(
+            "last {days} days, from the local activity store as of {as_of}, {age} old (not checked with Marketo)"
+        ).format(days=grid.days, as_of=as_of, age=describe_age(age))
     else:
-        old = f", {describe_age(age)} old" if age is not None else ""
-        source = f"from the local activity store as of {as_of}{old} (not checked with Marketo)"
+        source = _("last {days} days, from the local activity store").format(days=grid.days)
     overview: list[tuple[str, str]] = [
         ("person", who),
-        ("grid", f"last {grid.days} days, {source}"),
+        ("grid", source),
         ("activities", str(len(grid.rows))),
-        ("api calls", str(view.api_calls)),
+        (_("api calls"), str(view.api_calls)),
     ]
     if not view.history_complete:
-        overview.append(("note", "this person's history is still being read by the sync"))
+        overview.append(("note", _("this person's history is still being read by the sync")))
     if person:
         from sia_tui.grid.scores import scores
 

@@ -29,6 +29,7 @@ from rich.progress import (
 from rich.text import Text
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
+from sia_tui.i18n import _
 from sia_tui.textsafe import literal
 
 STRATEGIES = ("auto", "rest", "bulk")
@@ -96,7 +97,7 @@ class ProgressView:
             if snapshot.phase == "done":
                 self.bar.refresh()
                 return
-            unit = "activities stored" if snapshot.phase == "activities" else "people read"
+            unit = _("activities stored") if snapshot.phase == "activities" else "people read"
             self.task = self.bar.add_task(phase, total=snapshot.total, unit=unit)
         self.bar.update(
             self.task, completed=snapshot.done, total=snapshot.total, snapshot=snapshot, at=time.monotonic()
@@ -155,10 +156,12 @@ def _print_summary(summary: Any) -> None:
     )
     side = summary.activities
     if side is not None:
-        backfill = f"{side['backfill']} backfill" if side.get("backfill") else "feed"
+        backfill = (
+            _("{strategy} backfill").format(strategy=side["backfill"]) if side.get("backfill") else _("feed")
+        )
         table(
             None,
-            ["activities", "added", "removed", "newcomers", "api calls", "as of"],
+            [_("activities"), _("added"), _("removed"), _("newcomers"), _("api calls"), _("as of")],
             [
                 (
                     backfill,

@@ -32,8 +32,9 @@ import sqlite_utils
 from sia_tui import budget
 from sia_tui.clock import Clock, system_clock
 from sia_tui.grid.catalog import GridType, types_from_json
-from sia_tui.grid.models import Grid, GridRow, describe_age, iso
+from sia_tui.grid.models import Grid, GridRow, describe_age
 from sia_tui.grid.shape import to_row
+from sia_tui.i18n import N_, _
 from sia_tui.net import ApiError
 from sia_tui.store.activities import (
     FeedState,
@@ -100,13 +101,8 @@ def shape(activity: StoredActivity, types: dict[int, GridType]) -> GridRow | Non
     grid_type = types.get(activity.type_id)
     if grid_type is None:
         return None
-    record = {
-        **activity.record,
-        "marketoGUID": activity.guid,
-        "activityDate": iso(activity.at),
-        "activityTypeId": activity.type_id,
-    }
-    return to_row(record, grid_type)
+    record = {**activity.record, "marketoGUID": activity.guid, "activityTypeId": activity.type_id}
+    return to_row(record, grid_type, activity.at)
 
 
 def history_complete(db: sqlite_utils.Database, marketo_id: int, since: datetime) -> bool:
@@ -157,7 +153,7 @@ async def top_up(
     async def chain(type_ids: Sequence[int], token: str) -> tuple[list[dict[str, Any]], datetime | None]:
         found: list[dict[str, Any]] = []
         stalls = 0
-        for _ in range(max(1, max_pages)):
+        for _page in range(max(1, max_pages)):
             asked = clock()
             page = await client.activity_page(type_ids, token, lead_ids=[int(marketo_id)])
             found.extend(page.records)
@@ -180,12 +176,12 @@ async def top_up(
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     rows: list[GridRow] = []
-    for records, _ in results:
+    for records, _asked in results:
         for record in records:
             row = to_row(record, types[int(record["activityTypeId"])]) if _known(record, types) else None
             if row is not None and row.date >= since:
                 rows.append(row)
-    finished = [asked for _, asked in results]
+    finished = [asked for _records, asked in results]
     complete = all(a is not None for a in finished)
     as_of = min(a for a in finished if a is not None) if complete and finished else None
     return TopUp(rows, complete, as_of, client.calls.total - before)
@@ -226,11 +222,11 @@ async def stream_grid(
     grid, feed, complete = store or grid_from_store(db, marketo_id, days=days, clock=clock)
     paint_s = time.perf_counter() - started
     if feed is None or not feed.chains:
-        yield GridView(grid, "unfilled", _UNFILLED, 0, False, paint_s)
+        yield GridView(grid, "unfilled", _(UNFILLED), 0, False, paint_s)
         return
     yield GridView(grid, "store", None, 0, complete, paint_s)
     if connect is None:
-        yield GridView(grid, "offline", "Marketo is not configured.", 0, complete, paint_s)
+        yield GridView(grid, "offline", _("Marketo is not configured."), 0, complete, paint_s)
         return
     since = grid.fetched_at - timedelta(days=days)
     types = grid_types(db)
@@ -245,27 +241,28 @@ async def stream_grid(
     work = asyncio.ensure_future(connect_and_top_up())
     try:
         waiting = {work} | ({probe} if probe is not None else set())
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if probe is not None and probe in done and not probe.result():
-            yield GridView(grid, "offline", "Marketo cannot be reached.", 0, complete, paint_s)
+            yield GridView(grid, "offline", _("Marketo cannot be reached."), 0, complete, paint_s)
             return
         try:
             result = await work
         except ApiError as exc:
             offline = probe is not None and not await probe
-            problem = "Marketo cannot be reached." if offline else str(exc)
+            problem = _("Marketo cannot be reached.") if offline else str(exc)
             yield GridView(grid, "offline" if offline else "error", problem, 0, complete, paint_s)
             return
-        except Exception as exc:  # the client could not be built: not configured, a sandbox that would not start
+        except (
+            Exception
+        ) as exc:  # the client could not be built: not configured, a sandbox that would not start
             if client is not None:
                 raise
             yield GridView(grid, "error", _sentence(exc), 0, complete, paint_s)
             return
         merged = replace(grid, rows=[*grid.rows, *result.rows])
         if not result.complete:
-            text = (
-                f"The activity store is {_age(grid.as_of, grid.fetched_at)} behind Marketo; "
-                "the sync is catching up."
+            text = _("The activity store is {age} behind Marketo; the sync is catching up.").format(
+                age=_age(grid.as_of, grid.fetched_at)
             )
             yield GridView(merged, "behind", text, result.calls, complete, paint_s)
             return
@@ -279,7 +276,9 @@ async def stream_grid(
                     await task
 
 
-_UNFILLED = "The activity store has not been filled yet: the sync fills it (in the app, or `sia-tui sync`)."
+UNFILLED = N_(
+    "The activity store has not been filled yet: the sync fills it (in the app, or `sia-tui sync`)."
+)
 
 
 def _sentence(exc: BaseException) -> str:
@@ -289,7 +288,7 @@ def _sentence(exc: BaseException) -> str:
 
 def _age(then: datetime | None, now: datetime) -> str:
     if then is None:
-        return "far"
+        return _("far")
     return describe_age(now - then)
 
 

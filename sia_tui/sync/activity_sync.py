@@ -27,6 +27,7 @@ import sqlite_utils
 from sia_tui import budget
 from sia_tui.clock import Clock, parse_time, system_clock
 from sia_tui.grid.catalog import chunk_types, resolve_types, type_to_json
+from sia_tui.i18n import _
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.store.activities import (
     COVERED_SINCE,
@@ -139,7 +140,7 @@ async def _run(
         feed = activity_feed.new_feed(chunks, token, now - FEED_MARGIN)
         with transaction(db):
             save_feed_state(db, feed)
-    for _ in range(MAX_BACKFILLS_PER_RUN):
+    for _round in range(MAX_BACKFILLS_PER_RUN):
         backfill = backfills.load(db) or await _next_backfill(db, client, types, chunks, now, floor, strategy)
         if backfill is None:
             break
@@ -178,19 +179,27 @@ async def _run(
 
 
 def _describe(backfill: Backfill) -> str:
-    what = {
-        "full": "reading the activity history",
-        "newcomers": f"reading the history of {len(backfill.leads or [])} people new to the cache",
-        "types": "reading the history of new activity types",
-    }[backfill.kind]
-    how = "by bulk extract" if backfill.strategy == "bulk" else "by REST paging"
+    """The plan chosen, for the progress notes (one sentence)."""
+    since = backfill.start[:10]
+    if backfill.kind == "newcomers":
+        what = _("reading the history of {count} people new to the cache since {since}").format(
+            count=len(backfill.leads or []), since=since
+        )
+    elif backfill.kind == "types":
+        what = _("reading the history of new activity types since {since}").format(since=since)
+    else:
+        what = _("reading the activity history since {since}").format(since=since)
+    how = _("by bulk extract") if backfill.strategy == "bulk" else _("by REST paging")
     rest = backfill.estimates.get("rest", {})
     bulk = backfill.estimates.get("bulk", {})
-    estimate = ""
+    text = f"{what} {how}"
     if rest and bulk:
-        estimate = f" (≈{rest.get('seconds', 0):.0f} s by REST paging, ≈{bulk.get('seconds', 0):.0f} s by bulk extract)"
-    fell_back = f"; {backfill.fell_back}" if backfill.fell_back else ""
-    return f"{what} since {backfill.start[:10]} {how}{estimate}{fell_back}"
+        text += " " + _("(≈{rest} s by REST paging, ≈{bulk} s by bulk extract)").format(
+            rest=round(rest.get("seconds", 0)), bulk=round(bulk.get("seconds", 0))
+        )
+    if backfill.fell_back:
+        text += f"; {backfill.fell_back}"
+    return text
 
 
 def _complete(db: sqlite_utils.Database, backfill: Backfill, chunks: list[list[int]]) -> None:

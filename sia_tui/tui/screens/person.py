@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent
 
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui import grid_adapter
 from sia_tui.tui.keys import keys_for
@@ -421,7 +422,7 @@ class PersonScreen(Screen[None]):
             self.action_record_optout,
         )
         yield SystemCommand(
-            "Refresh the grid", "Check Marketo for this person's newer activity (r)", self.action_retry
+            "Refresh the grid", _("Check Marketo for this person's newer activity (r)"), self.action_retry
         )
         yield SystemCommand(
             "Next person", "Open the next person in the list (n)", lambda: self.action_step(1)

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from sia_tui.grid.models import DATA_TABS, daily_counts
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text
 from sia_tui.tui.grid_adapter import GRID_DAYS, TAB_LABELS
@@ -71,34 +72,41 @@ class GridState:
 def status_text(state: GridState, count: int, now: datetime) -> Text:
     out = Text("", end="")
     age = age_text(state.as_of, now)
+    activities = _activities(count)
     if state.stage == "unfilled":
-        out.append("No activity history yet", style="bold")
-        out.append(" · the sync fills the local store (F5 syncs now)", style="dim")
+        out.append(_("No activity history yet"), style="bold")
+        out.append(" · " + _("the sync fills the local store (F5 syncs now)"), style="dim")
         return out
     if state.offline:
         out.append(" OFFLINE ", style="bold white on red")
-        out.append(f" showing the local store as of {age} · ", style="bold")
+        out.append(" " + _("showing the local store as of {age}").format(age=age) + " · ", style="bold")
         out.append("r", style="bold reverse")
         out.append(" retry")
     elif state.stage == "error":
         out.append(" ⚠ ", style="bold white on red")
-        out.append(" Could not check Marketo for newer activity: ", style="bold")
+        out.append(" " + _("Could not check Marketo for newer activity:") + " ", style="bold")
         out.append(printable(state.problem or ""))
-        out.append(f" · showing the store as of {age} · ")
+        out.append(" · " + _("showing the store as of {age}").format(age=age) + " · ")
         out.append("r", style="bold reverse")
         out.append(" retry")
     elif state.stage == "store":
-        out.append(f"As of {age} ", style="bold")
-        out.append(f"· {_activities(count)} · checking Marketo for newer…", style="italic")
+        out.append(_("As of {age}").format(age=age) + " ", style="bold")
+        out.append(
+            "· " + _("{activities} · checking Marketo for newer…").format(activities=activities),
+            style="italic",
+        )
     elif state.stage == "behind":
-        out.append(f"As of {age} ", style="bold")
-        out.append(f"· {_activities(count)} · ", style="dim")
+        out.append(_("As of {age}").format(age=age) + " ", style="bold")
+        out.append(f"· {activities} · ", style="dim")
         out.append(printable(state.problem or ""), style="italic")
     else:
-        out.append(f"Up to date {age}", style="bold")
-        out.append(f" · {_activities(count)} in the last {state.days} days", style="dim")
+        out.append(_("Up to date {age}").format(age=age), style="bold")
+        out.append(
+            " · " + _("{activities} in the last {days} days").format(activities=activities, days=state.days),
+            style="dim",
+        )
     if not state.history_complete:
-        out.append(" · older history still loading", style="italic")
+        out.append(" · " + _("older history still loading"), style="italic")
     return out
 
 
