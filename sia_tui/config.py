@@ -408,6 +408,12 @@ SPECS: dict[str, SettingSpec] = {
         ),
         _spec("sync.enabled", _parse_bool, True, "Run the people sync in the app"),
         _spec("sync.interval_s", _int_parser(10, 86400), 60, "Seconds between incremental syncs"),
+        _spec(
+            "grid.days",
+            _int_parser(1, 365),
+            90,
+            "Days of activity the smart grid shows and the local activity store keeps",
+        ),
         _spec("compliance.unsubscribe_check", _parse_bool, True, "Check Marketo unsubscribe status at send"),
         _spec(
             "calls.outcomes", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_OUTCOMES), "Call outcomes (≤15)"

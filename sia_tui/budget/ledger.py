@@ -13,7 +13,8 @@ server's window whatever the latency.
 - **Interactive before background.** An interactive caller (a grid, a settings test) that must wait registers
   as a waiter; background callers take nothing while one is registered. Background calls also leave a reserve
   of the window (10%, or half while a seller has been active within the window) and one slot in flight, so a
-  seller's next call rarely waits at all.
+  seller's next call rarely waits at all. Neither rule applies below a floor (10% of the window in background
+  calls): sellers who keep the window busy all day never stop the sync, the feed or the outbox.
 - **Everyone backs off together.** A 606/615 from the server (another integration is busy) pauses every process
   (``paused_until``); a 607 stops every process for a while (``blocked_until``) instead of each one asking.
 - **Calls today** are counted per Marketo day and purpose (``sia-tui budget``); replies Marketo does not count
@@ -121,6 +122,11 @@ class Limits:
     #: Share of the window background work leaves free at all times / while a seller is active.
     idle_reserve: float = 0.1
     busy_reserve: float = 0.5
+    #: Share of the window background work may still use while sellers wait (it is never starved).
+    background_floor: float = 0.1
+
+    def background_floor_calls(self) -> int:
+        return math.ceil(self.max_calls * self.background_floor) if self.max_calls > 1 else 0
 
     def background_calls(self, busy: bool) -> int:
         if self.max_calls <= 1:
@@ -273,15 +279,21 @@ class Ledger:
                     "paused", paused_until - now, self._keep_waiter(conn, instance, tag, waiter, now)
                 )
             max_calls, max_flight = limits.max_calls, limits.max_concurrency
+            horizon = now - limits.window_s - limits.margin_s
             if not tag.interactive:
-                if conn.execute(
+                # Below its floor, background work takes any free place in the window; above it, it waits for
+                # sellers who are waiting and leaves the reserve free.
+                under_floor = (
+                    self._background_in_window(conn, instance, horizon) < limits.background_floor_calls()
+                )
+                if not under_floor and conn.execute(
                     "SELECT 1 FROM waiters WHERE instance = ? AND seen > ? LIMIT 1",
                     (instance, now - WAITER_STALE_S),
                 ).fetchone():
                     return Blocked("priority", math.inf)
-                max_calls = limits.background_calls(busy=now - last_interactive < limits.window_s)
+                if not under_floor:
+                    max_calls = limits.background_calls(busy=now - last_interactive < limits.window_s)
                 max_flight = limits.background_concurrency()
-            horizon = now - limits.window_s - limits.margin_s
             conn.execute(
                 "UPDATE calls SET done = ? WHERE instance = ? AND done IS NULL AND expires < ?",
                 (now, instance, now),
@@ -325,6 +337,15 @@ class Ledger:
             (instance, instance, horizon, instance, horizon),
         ).fetchone()
         return int(in_flight) + int(replied), int(in_flight), oldest
+
+    @staticmethod
+    def _background_in_window(conn: sqlite3.Connection, instance: str, horizon: float) -> int:
+        (count,) = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM calls WHERE instance = ? AND done IS NULL AND interactive = 0) + "
+            "(SELECT COUNT(*) FROM calls WHERE instance = ? AND done > ? AND interactive = 0)",
+            (instance, instance, horizon),
+        ).fetchone()
+        return int(count)
 
     @staticmethod
     def _reap(conn: sqlite3.Connection, instance: str, now: float) -> int:

@@ -1,8 +1,12 @@
-"""``sia-tui grid MARKETO_ID [--days 90] [--json]``: one person's smart grid, fetched from Marketo now.
+"""``sia-tui grid MARKETO_ID [--days N] [--json]``: one person's smart grid, from the local activity store, topped
+up from Marketo.
 
-Works for any Marketo id (the person's name is shown when the local people cache has it). A complete grid is
-saved to the grid cache; when Marketo cannot give one, the cached grid is printed marked with its age (and stderr
-says why), or the command fails with the reason when there is no cache.
+The same service as the person screen (:func:`sia_tui.grid.service.stream_grid`): the person's rows come from the
+activity store the sync keeps (0 calls), then a top-up reads what happened since the feed's watermark (one call
+per type chunk when the feed is fresh). When Marketo cannot be reached, or the top-up fails, the store's grid is
+printed marked with its age and stderr says why. A person who is not in the local people cache has no stored
+activity: the command says so. ``--json`` adds ``activity_id`` (the ``marketoGUID``) to every row, and ``as_of``
+and ``api_calls`` at the top level.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import typer
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stdout, table
 from sia_tui.cli.inputs import marketo_id_argument
 from sia_tui.grid.models import DATA_TABS, Grid, GridRow, describe_age, iso
+from sia_tui.i18n import _
 
 TAB_TITLES = {
     "interesting_moments": "Interesting Moments",
@@ -40,7 +45,9 @@ def _parse_now(value: str | None) -> datetime | None:
 @app.command("grid")
 def grid_command(
     marketo_id: int = marketo_id_argument(),
-    days: int = typer.Option(90, "--days", min=1, max=365, help="How many days of activity to show."),
+    days: int | None = typer.Option(
+        None, "--days", min=1, max=365, help="How many days of activity to show (default: grid.days)."
+    ),
     now: str | None = typer.Option(
         None, "--now", hidden=True, help="Pretend it is this time (ISO, for tests)."
     ),
@@ -49,28 +56,46 @@ def grid_command(
     from sia_tui.connections import stop_embedded_sandboxes
 
     settings = settings_for_command()
+    kept = int(settings.get("grid.days"))
+    wanted = days or kept
+    if wanted > kept:
+        info(_("The activity store keeps the last {days} days (grid.days); showing those.").format(days=kept))
+        wanted = kept
     try:
-        outcome, person = run_async(lambda: _run(settings, marketo_id, days, _parse_now(now)))
+        view, person = run_async(lambda: _run(settings, marketo_id, wanted, _parse_now(now)))
     finally:
         stop_embedded_sandboxes()
-    grid = outcome.grid
-    if grid is None:
-        raise CliError(
-            f"{outcome.problem} No grid of lead {marketo_id} is cached yet, so there is nothing to show."
+    grid = view.grid
+    if view.stage == "unfilled":
+        raise CliError(view.problem or _("The activity store has not been filled yet."))
+    current = view.stage == "current"
+    if not current:
+        age = grid.age()
+        if grid.as_of is not None and age is not None:
+            shown = _("Showing the local activity store as of {as_of} ({age} old).").format(
+                as_of=iso(grid.as_of), age=describe_age(age)
+            )
+        else:
+            shown = _("Showing the local activity store.")
+        info(f"{view.problem} {shown}")
+    if not view.history_complete:
+        info(
+            _(
+                "This person's activity history is still being read by the sync: older activity may be missing."
+            )
         )
-    if not outcome.fresh:
-        age = describe_age(grid.age())
-        info(f"{outcome.problem} Showing the cached grid from {iso(grid.fetched_at)} ({age} old).")
     name = _name(person)
     if G.json:
-        emit_json(_json(grid, outcome.fresh, name, person))
+        emit_json(_json(view, name, person))
     else:
-        _print_human(grid, outcome.fresh, name, person)
+        _print_human(view, name, person)
 
 
 async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) -> tuple[Any, Any]:
+    from sia_tui.clock import fixed_clock, system_clock
     from sia_tui.connections import NotConfiguredError, marketo_client, resolve
-    from sia_tui.grid.service import fallback, refresh_grid
+    from sia_tui.grid.reach import tcp_reachable
+    from sia_tui.grid.service import COMMAND_MAX_PAGES, load_grid
     from sia_tui.store.db import open_db
     from sia_tui.store.people import get_person
 
@@ -78,16 +103,36 @@ async def _run(settings: Any, marketo_id: int, days: int, now: datetime | None) 
     db = open_db(settings.db_path)
     try:
         person = get_person(db, marketo_id)
+        if person is None:
+            raise CliError(
+                _(
+                    "Lead {marketo_id} is not in the local people cache (people with a sales owner, kept by "
+                    "`sia-tui sync`), so sia-tui keeps no activity of theirs."
+                ).format(marketo_id=marketo_id)
+            )
         try:
             endpoints = resolve(settings)
-            client = marketo_client(settings, endpoints)
+            client = marketo_client(settings, endpoints)  # no network yet: it says what is not configured
         except NotConfiguredError as exc:
-            return fallback(db, marketo_id, days, str(exc), offline=True), person
+            raise CliError(str(exc)) from None
         async with client:
-            outcome = await refresh_grid(
-                db, client, marketo_id, days=days, now=now, probe_url=endpoints.marketo_url
+
+            async def connect() -> Any:
+                return client
+
+            async def reachable() -> bool:
+                return await tcp_reachable(endpoints.marketo_url)
+
+            view = await load_grid(
+                db,
+                marketo_id,
+                connect=connect,
+                reachable=reachable,
+                days=days,
+                clock=fixed_clock(now) if now else system_clock,
+                max_pages=COMMAND_MAX_PAGES,
             )
-        return outcome, person
+        return view, person
     finally:
         db.conn.close()
 
@@ -100,20 +145,22 @@ def _name(person: dict[str, Any] | None) -> str | None:
     return display_name(person) or None
 
 
-def _json(grid: Grid, fresh: bool, name: str | None, person: dict[str, Any] | None) -> dict[str, Any]:
+def _json(view: Any, name: str | None, person: dict[str, Any] | None) -> dict[str, Any]:
+    grid: Grid = view.grid
+    current = view.stage == "current"
+    age = grid.age()
     out: dict[str, Any] = grid.to_json()
+    out["api_calls"] = view.api_calls
     out["name"] = name
     out["days"] = grid.days
-    out["source"] = "marketo" if fresh else "cache"
-    out["complete"] = grid.complete
-    out["age_seconds"] = None if fresh else max(0, int(grid.age().total_seconds()))
+    out["source"] = "marketo" if current else "store"
+    out["complete"] = current and view.history_complete
+    out["age_seconds"] = None if current or age is None else max(0, int(age.total_seconds()))
     out["counts"] = grid.counts()
     if person:
         from sia_tui.grid.scores import scores
 
         out["scores"] = scores(person).to_json()
-    if fresh and grid.stats is not None:
-        out["calls"] = grid.stats.total_calls
     return out
 
 
@@ -137,17 +184,29 @@ def _weekly(daily: list[int]) -> list[int]:
     return list(reversed(out))
 
 
-def _print_human(grid: Grid, fresh: bool, name: str | None, person: dict[str, Any] | None) -> None:
+def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> None:
+    grid: Grid = view.grid
     who = f"{name} (lead {grid.marketo_id})" if name else f"lead {grid.marketo_id}"
-    when = iso(grid.fetched_at)
-    source = "fetched from Marketo" if fresh else f"CACHED, {describe_age(grid.age())} old"
+    age = grid.age()
+    as_of = iso(grid.as_of) if grid.as_of else "never"
+    if view.stage == "current":
+        source = _("last {days} days, up to date with Marketo as of {as_of}").format(
+            days=grid.days, as_of=as_of
+        )
+    elif age is not None:
+        source = _(
+            "last {days} days, from the local activity store as of {as_of}, {age} old (not checked with Marketo)"
+        ).format(days=grid.days, as_of=as_of, age=describe_age(age))
+    else:
+        source = _("last {days} days, from the local activity store").format(days=grid.days)
     overview: list[tuple[str, str]] = [
         ("person", who),
-        ("grid", f"last {grid.days} days, {source} at {when}"),
+        ("grid", source),
         ("activities", str(len(grid.rows))),
+        (_("api calls"), str(view.api_calls)),
     ]
-    if not grid.complete:
-        overview.append(("note", "this grid is incomplete: its fetch stopped early"))
+    if not view.history_complete:
+        overview.append(("note", _("this person's history is still being read by the sync")))
     if person:
         from sia_tui.grid.scores import scores
 

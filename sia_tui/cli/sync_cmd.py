@@ -1,8 +1,11 @@
-"""``sia-tui sync [--full] [--watch] [--json]``: the people sync from Marketo into the local cache.
+"""``sia-tui sync [--full] [--watch] [--json]``: the people sync from Marketo into the local cache, then the
+activity store (backfill when needed, one cycle of the instance-wide activity feed).
 
 On a terminal a Rich progress bar (people read, people/s, ETA) is drawn on stderr; the summary goes to stdout as a
 table, or as one JSON object per run with ``--json``: ``{"people", "created", "updated", "deleted", "api_calls",
-"seconds"}``. ``--watch`` syncs every ``sync.interval_s`` seconds until Ctrl-C (exit 0).
+"seconds", "activities": {"added", "removed", "api_calls", "as_of", "backfill", "newcomers"}}`` (top-level
+``api_calls`` and ``seconds`` are the people side's). ``--watch`` syncs every ``sync.interval_s`` seconds until
+Ctrl-C (exit 0).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rich.progress import (
 from rich.text import Text
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
+from sia_tui.i18n import _
 from sia_tui.textsafe import literal
 
 STRATEGIES = ("auto", "rest", "bulk")
@@ -34,6 +38,7 @@ _PHASES = {
     "initial": "initial sync",
     "changes": "changes",
     "deletes": "deletions",
+    "activities": "activities",
     "done": "done",
 }
 
@@ -56,7 +61,7 @@ class ProgressView:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("people read"),
+                TextColumn("{task.fields[unit]}"),
                 LiveColumn("rate"),
                 LiveColumn("eta"),
                 TimeElapsedColumn(),
@@ -92,7 +97,8 @@ class ProgressView:
             if snapshot.phase == "done":
                 self.bar.refresh()
                 return
-            self.task = self.bar.add_task(phase, total=snapshot.total)
+            unit = _("activities stored") if snapshot.phase == "activities" else "people read"
+            self.task = self.bar.add_task(phase, total=snapshot.total, unit=unit)
         self.bar.update(
             self.task, completed=snapshot.done, total=snapshot.total, snapshot=snapshot, at=time.monotonic()
         )
@@ -148,6 +154,25 @@ def _print_summary(summary: Any) -> None:
             )
         ],
     )
+    side = summary.activities
+    if side is not None:
+        backfill = (
+            _("{strategy} backfill").format(strategy=side["backfill"]) if side.get("backfill") else _("feed")
+        )
+        table(
+            None,
+            [_("activities"), _("added"), _("removed"), _("newcomers"), _("api calls"), _("as of")],
+            [
+                (
+                    backfill,
+                    side["added"],
+                    side["removed"],
+                    side["newcomers"],
+                    side["api_calls"],
+                    side["as_of"] or "-",
+                )
+            ],
+        )
     for note in notes:
         info(note)
 

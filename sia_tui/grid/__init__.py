@@ -1,5 +1,6 @@
-"""The smart grid: one person's Marketo activity (interesting moments, web, email, sales) fetched fast.
+"""The smart grid: one person's Marketo activity (interesting moments, web, email, sales), from the local store.
 
-UI-free: the TUI and ``sia-tui --headless grid`` both use :func:`sia_tui.grid.fetch.fetch_grid` /
-:func:`~sia_tui.grid.fetch.load_grid`, the cache in :mod:`sia_tui.grid.cache` and :mod:`sia_tui.grid.scores`.
+UI-free: the person screen and ``sia-tui --headless grid`` both use :func:`sia_tui.grid.service.stream_grid`
+(the activity store the sync keeps, topped up from the feed's watermark), the rows of :mod:`sia_tui.grid.models`
+and :mod:`sia_tui.grid.scores`. Which activity types the grid shows: :mod:`sia_tui.grid.catalog`.
 """

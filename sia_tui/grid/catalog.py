@@ -85,6 +85,35 @@ class GridType:
     custom: bool = False
 
 
+def type_to_json(grid_type: GridType) -> dict[str, Any]:
+    return {
+        "id": grid_type.id,
+        "tab": grid_type.tab,
+        "kind": grid_type.kind,
+        "name": grid_type.name,
+        "custom": grid_type.custom,
+    }
+
+
+def types_from_json(raw: Iterable[Any] | None) -> list[GridType]:
+    """Grid types as persisted by the feed (``activities.types``); the standard ones when there are none."""
+    out: dict[int, GridType] = {t.id: t for t in standard_types()}
+    for item in raw or []:
+        try:
+            grid_type = GridType(
+                int(item["id"]),
+                str(item["tab"]),
+                str(item["kind"]),
+                str(item["name"]),
+                bool(item.get("custom")),
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        if grid_type.tab in _TAB_ORDER:
+            out[grid_type.id] = grid_type
+    return sorted(out.values(), key=lambda t: (t.custom, t.id))
+
+
 def classify_custom(name: str) -> str | None:
     """The grid kind of a non-standard activity type named ``name``, or None when the grid does not show it."""
     text = " ".join(name.lower().split())

@@ -1,14 +1,15 @@
 """The smart grid as plain data: one row per Marketo activity, grouped into MSIA's panel tabs.
 
-Rows are immutable (activities never change once written), keyed by ``marketoGUID`` so that fetches, partial
-batches and the cached copy can be merged without duplicates.
+Rows are immutable (activities never change once written), keyed by ``marketoGUID`` so that the store's rows and
+a top-up's can be merged without duplicates. The one implementation of merging and of the per-day heat strip
+(the seller's local days) for every front end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 #: The panel's tabs, in display order; "overview" is every row (plus the 90-day chart and stars & flames).
@@ -49,29 +50,12 @@ class GridRow:
             "type": self.type,
             "title": self.title,
             "detail": self.detail,
+            "activity_id": self.activity_id,
         }
-
-    def to_record(self) -> dict[str, str]:
-        """What the cache stores: the public shape plus the dedupe key."""
-        return {**self.to_json(), "activity_id": self.activity_id}
-
-    @classmethod
-    def from_record(cls, raw: Mapping[str, Any]) -> GridRow:
-        tab = str(raw["tab"])
-        if tab not in DATA_TABS:
-            raise ValueError(f"unknown grid tab {tab!r}")
-        return cls(
-            tab=tab,
-            date=parse_iso(str(raw["date"])),
-            type=str(raw.get("type") or ""),
-            title=str(raw.get("title") or ""),
-            detail=str(raw.get("detail") or ""),
-            activity_id=str(raw.get("activity_id") or ""),
-        )
 
 
 def newest_first(rows: Iterable[GridRow]) -> list[GridRow]:
-    """Newest first; ties broken by activity id (descending) so the order is stable between fetches."""
+    """Newest first; ties broken by activity id (descending, numerically when numeric) so the order is stable."""
     return sorted(rows, key=lambda r: (r.date, _id_key(r.activity_id)), reverse=True)
 
 
@@ -80,7 +64,9 @@ def _id_key(activity_id: str) -> tuple[int, str]:
 
 
 def merge_rows(*groups: Iterable[GridRow]) -> list[GridRow]:
-    """Rows of several fetches as one list, each activity once, newest first."""
+    """Rows of several reads (the store, a top-up) as one list, each activity (``marketoGUID``) once, newest first.
+
+    The first copy of an activity wins: activities never change once written."""
     seen: dict[str, GridRow] = {}
     for group in groups:
         for row in group:
@@ -88,50 +74,46 @@ def merge_rows(*groups: Iterable[GridRow]) -> list[GridRow]:
     return newest_first(seen.values())
 
 
-@dataclass
-class FetchStats:
-    """What one grid fetch cost and how long it took (benchmarks, ``--json`` and the status line)."""
+def local_zone() -> tzinfo:
+    """This machine's time zone: the seller's day, unless a front end says otherwise."""
+    return datetime.now().astimezone().tzinfo or UTC
 
-    calls: dict[str, int] = field(default_factory=dict)  # API calls per endpoint
-    windows: int = 0
-    chunks: int = 0
-    pages: int = 0
-    token_cache_hits: int = 0
-    first_rows_s: float | None = None  # from the start of the fetch to the first non-empty batch
-    duration_s: float | None = None
 
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
+def daily_counts(
+    rows: Iterable[GridRow], now: datetime, days: int = 90, tz: tzinfo | None = None
+) -> list[int]:
+    """Activities per day over the last ``days`` days, oldest first and today last (the heat strip).
 
-    def record(self, endpoint: str) -> None:
-        self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "calls": self.total_calls,
-            "calls_by_endpoint": dict(sorted(self.calls.items())),
-            "windows": self.windows,
-            "chunks": self.chunks,
-            "pages": self.pages,
-            "token_cache_hits": self.token_cache_hits,
-            "first_rows_s": None if self.first_rows_s is None else round(self.first_rows_s, 4),
-            "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
-        }
+    Days are the seller's local calendar days (``tz``, default this machine's zone), so an email opened at
+    08:00 in Tokyo counts on that Tokyo day, whatever its UTC date."""
+    if days < 1:
+        return []
+    zone = tz or local_zone()
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    counts = [0] * days
+    for row in rows:
+        day: date = row.date.astimezone(zone).date()
+        if first <= day <= today:
+            counts[(day - first).days] += 1
+    return counts
 
 
 @dataclass
 class Grid:
-    """One person's grid: rows newest first; ``complete`` is False when the fetch stopped early (``error`` says
-    why, in one sentence), in which case ``rows`` holds what had arrived."""
+    """One person's grid at ``fetched_at`` (the "now" its ``days`` count back from): rows newest first.
+
+    ``as_of``: every activity up to this moment is in ``rows`` (the feed's watermark, or the end of this open's
+    top-up); None when the activity store has never been filled. ``complete`` is False when the person's history
+    is not all there (a backfill still running, or a top-up that stopped early; ``error`` says why)."""
 
     marketo_id: int
     fetched_at: datetime
     rows: list[GridRow]
     complete: bool = True
     error: str | None = None
-    stats: FetchStats | None = None
-    days: int = 90  # the range covered: the ``days`` days before ``fetched_at``
+    days: int = 90
+    as_of: datetime | None = None
 
     def __post_init__(self) -> None:
         self.rows = merge_rows(self.rows)
@@ -151,27 +133,24 @@ class Grid:
             out[row.tab] = out.get(row.tab, 0) + 1
         return out
 
-    def daily_counts(self, days: int = 90, now: datetime | None = None) -> list[int]:
-        """Activities per UTC day over the last ``days`` days, oldest first and today last (the heat strip)."""
-        if days < 1:
-            return []
-        today = (now or self.fetched_at).astimezone(UTC).date()
-        first = today - timedelta(days=days - 1)
-        counts = [0] * days
-        for row in self.rows:
-            day: date = row.date.astimezone(UTC).date()
-            if first <= day <= today:
-                counts[(day - first).days] += 1
-        return counts
+    def daily_counts(
+        self, days: int = 90, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> list[int]:
+        """See :func:`daily_counts` (the seller's local days)."""
+        return daily_counts(self.rows, now or self.fetched_at, days, tz)
 
-    def age(self, now: datetime | None = None) -> timedelta:
-        return (now or datetime.now(UTC)) - self.fetched_at
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        """How old ``as_of`` is (None when the store never had this grid)."""
+        if self.as_of is None:
+            return None
+        return (now or self.fetched_at) - self.as_of
 
     def to_json(self) -> dict[str, Any]:
         """The public ``grid --json`` shape."""
         return {
             "marketo_id": self.marketo_id,
             "fetched_at": iso(self.fetched_at),
+            "as_of": iso(self.as_of) if self.as_of is not None else None,
             "rows": [r.to_json() for r in self.rows],
         }
 

@@ -162,6 +162,41 @@ async def iter_activity_pages(
                 yield page
 
 
+async def activity_page(
+    session: MarketoSession,
+    activity_type_ids: Sequence[int],
+    next_page_token: str,
+    *,
+    lead_ids: Sequence[int] | None = None,
+    batch_size: int = MAX_BATCH,
+) -> Page:
+    """ONE ``activities.json`` call from a saved token (≤ 10 types, ≤ 30 leads), for readers that checkpoint every
+    page themselves (the activity feed, a backfill, a grid top-up). An empty page with ``more_result`` is normal."""
+    types = _ids(activity_type_ids)
+    leads = _ids(lead_ids)
+    if not types or len(types) > MAX_TYPE_IDS:
+        raise ValidationError(f"One activities call takes 1..{MAX_TYPE_IDS} activity type ids.", api="marketo")
+    if len(leads) > MAX_LEAD_IDS:
+        raise ValidationError(f"One activities call takes at most {MAX_LEAD_IDS} lead ids.", api="marketo")
+    envelope = await session.get(
+        ACTIVITIES_PATH,
+        {
+            "activityTypeIds": types,
+            "leadIds": leads or None,
+            "batchSize": batch_size,
+            "nextPageToken": next_page_token,
+        },
+    )
+    return Page(
+        records=envelope.result,
+        next_page_token=envelope.next_page_token or next_page_token,
+        more_result=bool(envelope.more_result),
+        type_ids=tuple(types),
+        lead_ids=tuple(leads),
+        warnings=envelope.warnings,
+    )
+
+
 async def iter_lead_change_pages(
     session: MarketoSession,
     fields: Sequence[str],

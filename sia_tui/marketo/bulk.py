@@ -1,4 +1,6 @@
-"""Bulk Lead Extract: create → enqueue → poll (no faster than Marketo refreshes the status) → download → rows.
+"""Bulk Lead and Activity Extract: create → enqueue → poll (no faster than Marketo refreshes the status) →
+download → rows. Both kinds share the job calls (``/bulk/v1/{leads|activities}/export/...``), one queue and one
+500 MB/day quota on Marketo's side.
 
 The file is fetched in ``Range`` chunks into a temporary file; a chunk that breaks mid-way resumes from the last
 byte received, not from the start. The whole file's SHA-256 is checked against ``fileChecksum``. Marketo labels
@@ -19,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import httpx
 
@@ -30,6 +32,8 @@ from sia_tui.net import ApiError, OutcomeUnknownError, TransientError, Validatio
 log = logging.getLogger("sia_tui.marketo")
 
 BASE = "/bulk/v1/leads/export"
+ACTIVITIES_BASE = "/bulk/v1/activities/export"
+Kind = Literal["leads", "activities"]
 MAX_RANGE_DAYS = 31
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 STATUS_REFRESH_S = 60.0  # "The status updates only once every 60 seconds. Do not poll more frequently."
@@ -87,6 +91,10 @@ def split_date_range(
     return windows
 
 
+def base(kind: Kind) -> str:
+    return ACTIVITIES_BASE if kind == "activities" else BASE
+
+
 def _job(envelope_first: Mapping[str, Any] | None, what: str) -> ExportJob:
     if not envelope_first or not envelope_first.get("exportId"):
         raise TransientError(f"Marketo answered the bulk export {what} without an export job.", api="marketo")
@@ -116,29 +124,55 @@ async def create(
     raise AssertionError("unreachable")
 
 
-async def status(session: MarketoSession, export_id: str) -> ExportJob:
-    envelope = await session.get(f"{BASE}/{export_id}/status.json")
+async def create_activities(
+    session: MarketoSession,
+    created_at: tuple[datetime, datetime],
+    activity_type_ids: Sequence[int] | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+) -> ExportJob:
+    """A Bulk Activity Extract job: activities created in ``[start, end]`` (≤ 31 days), of these types (every
+    type when None). There is no lead filter: the file holds the whole instance's activities of the range."""
+    flt: dict[str, Any] = {"createdAt": _window(*created_at)}
+    if activity_type_ids:
+        flt["activityTypeIds"] = [int(t) for t in activity_type_ids]
+    body: dict[str, Any] = {"format": "CSV", "filter": flt}
+    if fields:
+        body["fields"] = list(fields)
+    for attempt in range(1, 4):
+        try:
+            envelope = await session.post(f"{ACTIVITIES_BASE}/create.json", json=body, idempotent=True)
+            return _job(envelope.first, "create")
+        except OutcomeUnknownError:
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def status(session: MarketoSession, export_id: str, kind: Kind = "leads") -> ExportJob:
+    envelope = await session.get(f"{base(kind)}/{export_id}/status.json")
     return _job(envelope.first, "status")
 
 
-async def enqueue(session: MarketoSession, export_id: str) -> ExportJob:
+async def enqueue(session: MarketoSession, export_id: str, kind: Kind = "leads") -> ExportJob:
+    path = f"{base(kind)}/{export_id}/enqueue.json"
     try:
-        envelope = await session.post(f"{BASE}/{export_id}/enqueue.json", idempotent=True)
+        envelope = await session.post(path, idempotent=True)
         return _job(envelope.first, "enqueue")
     except OutcomeUnknownError:
-        job = await status(session, export_id)
+        job = await status(session, export_id, kind)
         if job.status != "Created":
             return job
-        envelope = await session.post(f"{BASE}/{export_id}/enqueue.json", idempotent=True)
+        envelope = await session.post(path, idempotent=True)
         return _job(envelope.first, "enqueue")
     except ApiError as exc:
         if exc.code == "1029" and "already" in str(exc).lower():
-            return await status(session, export_id)
+            return await status(session, export_id, kind)
         raise
 
 
-async def cancel(session: MarketoSession, export_id: str) -> ExportJob:
-    envelope = await session.post(f"{BASE}/{export_id}/cancel.json", idempotent=True)
+async def cancel(session: MarketoSession, export_id: str, kind: Kind = "leads") -> ExportJob:
+    envelope = await session.post(f"{base(kind)}/{export_id}/cancel.json", idempotent=True)
     return _job(envelope.first, "cancel")
 
 
@@ -181,13 +215,14 @@ async def download(
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_retries: int | None = None,
+    kind: Kind = "leads",
 ) -> int:
     """Write the job's file to ``dest`` by Range chunks, resuming broken chunks; verify its checksum.
 
     Returns the number of bytes written. A failure that makes no progress ``max_retries`` times in a row raises
     :class:`TransientError`.
     """
-    path = f"{BASE}/{job.export_id}/file.json"
+    path = f"{base(kind)}/{job.export_id}/file.json"
     retries_allowed = session.policy.max_retries if max_retries is None else max_retries
     total = job.file_size
     pos = 0
@@ -219,7 +254,7 @@ async def download(
                     f"Downloading Marketo's bulk export {job.export_id} kept failing at byte {pos} "
                     f"({_describe(exc)}).",
                     api="marketo",
-                    endpoint="GET /bulk/v1/leads/export/{exportId}/file.json",
+                    endpoint=f"GET {base(kind)}/{{exportId}}/file.json",
                 ) from None
             delay = next(delays)
             log.info(

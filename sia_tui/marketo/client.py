@@ -221,6 +221,19 @@ class MarketoClient:
     async def paging_token(self, since: datetime | str) -> str:
         return await activities.paging_token(self.session, since)
 
+    async def activity_page(
+        self,
+        activity_type_ids: Sequence[int],
+        next_page_token: str,
+        *,
+        lead_ids: Sequence[int] | None = None,
+        batch_size: int = activities.MAX_BATCH,
+    ) -> Page:
+        """One activities call from a saved token; see :func:`activities.activity_page`."""
+        return await activities.activity_page(
+            self.session, activity_type_ids, next_page_token, lead_ids=lead_ids, batch_size=batch_size
+        )
+
     def iter_activity_pages(
         self,
         activity_type_ids: Iterable[int],
@@ -374,6 +387,30 @@ class MarketoClient:
 
     async def download_lead_export(self, job: ExportJob, dest: IO[bytes]) -> int:
         return await bulk.download(self.session, job, dest, chunk_bytes=self.bulk_chunk_bytes)
+
+    async def create_activity_export(
+        self,
+        created_at: tuple[datetime, datetime],
+        activity_type_ids: Sequence[int] | None = None,
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> ExportJob:
+        """A Bulk Activity Extract job (≤ 31 days, no lead filter); see :func:`bulk.create_activities`."""
+        return await bulk.create_activities(self.session, created_at, activity_type_ids, fields=fields)
+
+    async def enqueue_activity_export(self, export_id: str) -> ExportJob:
+        return await bulk.enqueue(self.session, export_id, "activities")
+
+    async def activity_export_status(self, export_id: str) -> ExportJob:
+        return await bulk.status(self.session, export_id, "activities")
+
+    async def cancel_activity_export(self, export_id: str) -> ExportJob:
+        return await bulk.cancel(self.session, export_id, "activities")
+
+    async def download_activity_export(self, job: ExportJob, dest: IO[bytes]) -> int:
+        return await bulk.download(
+            self.session, job, dest, chunk_bytes=self.bulk_chunk_bytes, kind="activities"
+        )
 
     def export_leads(
         self,

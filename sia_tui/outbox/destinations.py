@@ -18,14 +18,16 @@ different shape (a send-time compliance check, the send rate, one message per ca
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlite_utils
 
+from sia_tui.grid.logged import record_logged, store_logged
 from sia_tui.i18n import _
 from sia_tui.outbox.activity_types import ActivityTypeIds, resolve_type_ids
 from sia_tui.outbox.model import DestinationState, OutboxItem, iso, parse_iso
@@ -41,6 +43,8 @@ from sia_tui.salesforce.lookup import find_people_by_email, find_user_id
 from sia_tui.salesforce.soql import soql
 from sia_tui.store.email_key import email_key
 from sia_tui.store.state import get_state, set_state
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sia_tui.marketo.client import MarketoClient
@@ -130,10 +134,17 @@ class MarketoDestination:
     name = "marketo"
     label = "Marketo"
 
-    def __init__(self, client: MarketoClient | None, cfg: WorkerConfig, types: ActivityTypeCache) -> None:
+    def __init__(
+        self,
+        client: MarketoClient | None,
+        cfg: WorkerConfig,
+        types: ActivityTypeCache,
+        db: sqlite_utils.Database | None = None,
+    ) -> None:
         self.client = client
         self.cfg = cfg
         self.types = types
+        self.db = db  # where what was logged goes into the activity store (the grid shows it at once)
         self.batch_size = cfg.marketo_batch
 
     async def ready(self) -> str | None:
@@ -176,7 +187,26 @@ class MarketoDestination:
                 out.permanent[item_id] = (
                     f"Marketo skipped the activity ({result.code or result.status}: {result.message})."
                 )
+        if out.done:  # into the activity store now: the feed reads forward and would never see these
+            sent = dict(requests)
+            self._into_store(record_logged, [(self._kind(sent[i]), sent[i], guid) for i, guid in out.done.items()])
         return out
+
+    def _kind(self, request: Mapping[str, Any]) -> str:
+        types = self.types.value
+        type_id = request.get("activityTypeId")
+        if types is not None and type_id == types.email:
+            return "email"
+        return "call" if types is not None and type_id == types.call else ""
+
+    def _into_store(self, write: Callable[..., int], *args: Any) -> None:
+        """The outbox's own state is what counts and the store is a cache: a failure here is logged, never raised."""
+        if self.db is None:
+            return
+        try:
+            write(self.db, *args)
+        except Exception as exc:
+            log.warning("could not put the logged activities into the activity store: %s", exc)
 
     async def reconcile(self, doubt: Batch) -> dict[str, str | None]:
         """Our activities of these people and types, read back and matched on the ``siaActivityId`` attribute."""
@@ -184,6 +214,7 @@ class MarketoDestination:
         wanted = {item.id for item, _d in doubt}
         dates = [parse_iso(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
         found: dict[str, str | None] = {}
+        read: list[dict[str, Any]] = []
         async for activity in self.client.iter_activities(
             self.types.value.all(),
             since=min(dates) - timedelta(hours=1),
@@ -192,6 +223,10 @@ class MarketoDestination:
             activity_id = activity_id_of(activity)
             if activity_id in wanted and activity_id not in found:
                 found[activity_id] = str(activity.get("marketoGUID") or activity.get("id") or "")
+                read.append(activity)
+        if read:  # what Marketo has, read back: the grid shows it at once
+            types = self.types.value
+            self._into_store(store_logged, read, {types.email: "sales_email_sent", types.call: "sales_call"})
         return found
 
 
@@ -424,4 +459,4 @@ def destinations_for(
     clock: Callable[[], datetime],
 ) -> list[Destination]:
     """The logging destinations in the order the worker drives them (Marketo, then Salesforce)."""
-    return [MarketoDestination(marketo, cfg, types), SalesforceDestination(salesforce, cfg, db, clock)]
+    return [MarketoDestination(marketo, cfg, types, db), SalesforceDestination(salesforce, cfg, db, clock)]

@@ -5,7 +5,8 @@ empty file), and their eighth migration removes what belongs to the other file: 
 outbox, ledger, opt-outs and tasks; the cache keeps people, the search index, sync watermarks and the grid.
 A legacy file is copied whole as the new cache first (see :func:`sia_tui.store.db.open_store`), so nothing is
 lost and nothing needs a resync. From then on each file has its own list: append to :data:`RECORDS_MIGRATIONS`
-or :data:`CACHE_MIGRATIONS`; never edit a migration that has shipped.
+or :data:`CACHE_MIGRATIONS`; never edit a migration that has shipped. The cache's ninth replaced the grid cache
+with the activity store.
 """
 
 from __future__ import annotations
@@ -644,6 +645,45 @@ def _r011_inbox(conn: sqlite3.Connection) -> None:
     )
 
 
+def _c010_activity_store(conn: sqlite3.Connection) -> None:
+    """The local activity store the smart grid reads (it replaces ``grid_cache``, one JSON grid per opened person).
+
+    ``activities``: one row per Marketo activity of a grid type of a cached person, keyed by ``marketoGUID``, the
+    last ``grid.days`` days; ``record`` is the rest of Marketo's record as JSON, shaped into grid rows when read.
+    ``activity_newcomers``: people who entered the cache and whose history the activity side has not read yet.
+    Triggers keep both in step with ``people``: a person who enters is queued, one who leaves loses their rows.
+    """
+    run_script(
+        conn,
+        """
+        DROP TABLE IF EXISTS grid_cache;
+        CREATE TABLE activities (
+            guid     TEXT PRIMARY KEY,   -- marketoGUID
+            lead_id  INTEGER NOT NULL,
+            at       TEXT NOT NULL,      -- activityDate as 'YYYY-MM-DDTHH:MM:SSZ' (UTC, so text order is time order)
+            type_id  INTEGER NOT NULL,
+            record   TEXT NOT NULL,      -- JSON: primaryAttributeValue(Id), campaignId, attributes [{name, value}]
+            source   TEXT NOT NULL       -- how it arrived: backfill, feed, newcomer, topup, outbox
+        );
+        CREATE INDEX ix_activities_lead_at ON activities(lead_id, at);
+        CREATE INDEX ix_activities_at ON activities(at);
+        CREATE TABLE activity_newcomers (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            marketo_id INTEGER NOT NULL UNIQUE
+        );
+        CREATE TRIGGER people_enter_activity_store AFTER INSERT ON people
+        BEGIN
+            INSERT OR IGNORE INTO activity_newcomers (marketo_id) VALUES (new.marketo_id);
+        END;
+        CREATE TRIGGER people_leave_activity_store AFTER DELETE ON people
+        BEGIN
+            DELETE FROM activities WHERE lead_id = old.marketo_id;
+            DELETE FROM activity_newcomers WHERE marketo_id = old.marketo_id;
+        END;
+        """,
+    )
+
+
 #: The single-file history (schema 1-7), replayed by both files.
 LEGACY_MIGRATIONS: list[Migration] = [
     _m001_people_and_sync_state,
@@ -663,4 +703,9 @@ RECORDS_MIGRATIONS: list[Migration] = [
     _r010_campaigns,
     _r011_inbox,
 ]
-CACHE_MIGRATIONS: list[Migration] = [*LEGACY_MIGRATIONS, _c008_cache_only, _c009_people_email_key]
+CACHE_MIGRATIONS: list[Migration] = [
+    *LEGACY_MIGRATIONS,
+    _c008_cache_only,
+    _c009_people_email_key,
+    _c010_activity_store,
+]

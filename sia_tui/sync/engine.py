@@ -1,4 +1,5 @@
-"""The people sync's front door: one run (initial, resumed, ``--full`` or incremental) and the watch loop.
+"""The sync's front door: one run (people: initial, resumed, ``--full`` or incremental; then the activity side)
+and the watch loop.
 
     summary = await run_sync(settings)                  # what the CLI, the TUI and scripts call
     summary = await run_sync(settings, full=True)       # a fresh initial sync; the old cache stays until it ends
@@ -25,13 +26,16 @@ from typing import Any, Literal
 import sqlite_utils
 
 from sia_tui import budget
+from sia_tui.clock import Clock, system_clock
 from sia_tui.i18n import ngettext
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.net import AuthError, ValidationError
+from sia_tui.store.activities import count_activities
 from sia_tui.store.db import open_db, transaction
 from sia_tui.store.people import count_people
 from sia_tui.store.state import delete_state, get_state, set_state
 from sia_tui.sync import plan
+from sia_tui.sync.activity_sync import sync_activities
 from sia_tui.sync.checkpoint import (
     CONFIG,
     FEED_KEYS,
@@ -115,45 +119,63 @@ async def run_sync(
     client: MarketoClient | None = None,
     strategy: Strategy = "auto",
     allow_empty: bool = False,
+    activities: bool = True,
+    clock: Clock = system_clock,
 ) -> SyncSummary:
     """One sync of this profile's cache (see the module docstring); raises SyncBusyError if one is running.
 
     ``endpoints`` (from :func:`sia_tui.connections.resolve`) or ``client`` say which Marketo to use; by default
     the profile's own. ``strategy`` forces REST paging or bulk extract for an initial sync. An initial or full
     sync that reads nobody while the cache has people raises :class:`EmptyReplacementError` and keeps the cache,
-    unless ``allow_empty``.
+    unless ``allow_empty``. With ``activities`` (the default) the run goes on to the activity side: backfill when
+    needed, then one cycle of the instance-wide activity feed (:mod:`sia_tui.sync.activity_sync`); ``clock`` is
+    its "now".
     """
     path = Path(db_path) if db_path is not None else Path(settings.db_path)
     if db_path is None:
         settings.paths.ensure()
     list_id = int(settings.get("marketo.static_list_id") or 0)
+    days = int(settings.get("grid.days"))
     with SyncLock(path):
         db = open_db(path)
         try:
             if client is not None:
-                return await sync_with_client(
-                    db,
-                    client,
-                    full=full,
-                    progress=progress,
-                    strategy=strategy,
-                    list_id=list_id,
-                    allow_empty=allow_empty,
+                return await _people_then_activities(
+                    db, client, full, progress, strategy, list_id, days, activities, clock, allow_empty
                 )
             from sia_tui.connections import marketo_client
 
             async with marketo_client(settings, endpoints) as own:
-                return await sync_with_client(
-                    db,
-                    own,
-                    full=full,
-                    progress=progress,
-                    strategy=strategy,
-                    list_id=list_id,
-                    allow_empty=allow_empty,
+                return await _people_then_activities(
+                    db, own, full, progress, strategy, list_id, days, activities, clock, allow_empty
                 )
         finally:
             db.conn.close()
+
+
+async def _people_then_activities(
+    db: sqlite_utils.Database,
+    client: MarketoClient,
+    full: bool,
+    progress: ProgressCallback | None,
+    strategy: Strategy,
+    list_id: int,
+    days: int,
+    activities: bool,
+    clock: Clock,
+    allow_empty: bool,
+) -> SyncSummary:
+    """The people sync, then (with ``activities``) the activity side: newcomers need the people first."""
+    before = count_activities(db)
+    summary = await sync_with_client(
+        db, client, full=full, progress=progress, strategy=strategy, list_id=list_id, allow_empty=allow_empty
+    )
+    if activities:
+        side = await sync_activities(db, client, days=days, clock=clock, progress=progress, count_before=before)
+        summary.activities = side.to_json()
+        with transaction(db):
+            set_state(db, LAST_SUMMARY, summary.as_dict())
+    return summary
 
 
 async def sync_with_client(
@@ -457,6 +479,8 @@ async def watch(
     client: MarketoClient | None = None,
     max_runs: int | None = None,
     allow_empty: bool = False,
+    activities: bool = True,
+    clock: Clock = system_clock,
 ) -> int:
     """Sync, then again every ``interval_s`` (setting ``sync.interval_s``) until ``stop`` is set.
 
@@ -477,6 +501,8 @@ async def watch(
                 endpoints=endpoints,
                 client=client,
                 allow_empty=allow_empty and runs == 0,
+                activities=activities,
+                clock=clock,
             )
         except (AuthError, ValidationError):
             raise

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-Phase = Literal["plan", "initial", "changes", "deletes", "swap", "done"]
+Phase = Literal["plan", "initial", "changes", "deletes", "swap", "activities", "done"]
 Kind = Literal["initial", "full", "incremental"]
 
 
@@ -83,9 +83,12 @@ class SyncSummary:
     resumed: bool = False  # an interrupted initial sync was continued, not restarted
     fell_back: str | None = None  # why bulk extract was abandoned for REST paging, if it was
     calls_by_endpoint: dict[str, int] = field(default_factory=dict)
+    #: The activity side of the run (``ActivitySummary.to_json()``), None when it did not run.
+    activities: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """People counts and the people side's calls and seconds; the activity side under ``"activities"``."""
+        out: dict[str, Any] = {
             "people": self.people,
             "created": self.created,
             "updated": self.updated,
@@ -93,6 +96,9 @@ class SyncSummary:
             "api_calls": self.api_calls,
             "seconds": round(self.seconds, 3),
         }
+        if self.activities is not None:
+            out["activities"] = dict(self.activities)
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -44,8 +44,8 @@ OFFLINE_REPROBE_S = 15.0
 WORKER_NAMES = {
     "people-search": "Searching the people cache",
     "people-pages": "Reading the people cache",
-    "grid": "Fetching the grid",
-    "sync": "The people sync",
+    "grid": "Checking Marketo for newer activity",
+    "sync": "The sync",
     "cache": "Opening the people cache",
     "probe": "Checking the connection",
     "outbox-worker": "The outbox worker",
@@ -241,12 +241,10 @@ class SiaApp(App[int]):
     @work(thread=True, exclusive=True, group="cache", exit_on_error=False)
     def _open_cache(self) -> None:
         """Open the cache off the UI thread (it is checked on open), then count people and read the last sync."""
-        from sia_tui.tui import sync_adapter
-
         try:
             self.backend.open_cache()
             count = self.backend.people_count()
-            last = sync_adapter.last_sync(self.backend.db)
+            last = self.backend.last_sync()
         except Exception as exc:
             from sia_tui.tui.screens.person import describe_error
 
@@ -304,18 +302,14 @@ class SiaApp(App[int]):
             self.start_outbox_worker()
 
     def _arm_sync(self, *, first: bool = False) -> None:
-        """(Re)start the periodic people sync from the current settings; stop it when the sync is off."""
-        from sia_tui.tui import sync_adapter
-
+        """(Re)start the periodic sync (people, then the activity feed) from the current settings; stop it when
+        the sync is off."""
         if self._sync_timer is not None:
             self._sync_timer.stop()
             self._sync_timer = None
         if not self.sync_running:
             self.set_status(sync="idle" if self.sync_enabled else "off", sync_error="")
         if not self.auto_sync:
-            return
-        if not sync_adapter.available():
-            self.set_status(sync="failed", sync_error=sync_adapter.UNAVAILABLE)
             return
         if first:
             empty = (self.status.people or 0) == 0
@@ -357,6 +351,8 @@ class SiaApp(App[int]):
         extra = getattr(event.report, "extra", None) or {}
         if "tasks" in extra:  # the task sync pulled or pushed changes: show them where tasks are on screen
             self._tasks_changed()
+        if getattr(event.report, "logged_marketo", 0):  # our own calls and emails, in the store now
+            self._grid_changed()
         if not current:
             return
         if event.state == "running":
@@ -390,6 +386,12 @@ class SiaApp(App[int]):
                     self.set_timer(WORKER_RETRY_S, self._retry_worker)
             else:
                 self.set_status(worker="stopped")
+
+    def _grid_changed(self) -> None:
+        """New activity is in the store (the sync's feed, the outbox's own logs): open grids read it again."""
+        for screen in self.screen_stack:
+            if screen.id == "person" and screen.is_mounted:
+                screen.refresh_from_store()  # type: ignore[attr-defined]
 
     def _tasks_changed(self) -> None:
         for screen in self.screen_stack:
@@ -571,15 +573,9 @@ class SiaApp(App[int]):
         self._start_sync(quiet=False)
 
     def _start_sync(self, *, quiet: bool) -> None:
-        from sia_tui.tui import sync_adapter
-
         if self.sync_running:
             if not quiet:
                 self.notify("A sync is already running.", timeout=2)
-            return
-        if not sync_adapter.available():
-            if not quiet:
-                self.notify(sync_adapter.UNAVAILABLE, severity="warning")
             return
         self.sync_running = True
         self.initial_sync = (self.status.people or 0) == 0
@@ -588,18 +584,33 @@ class SiaApp(App[int]):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def _sync_worker(self) -> None:
-        from sia_tui.tui import sync_adapter
+        """One sync run (people, then the activity store) in this thread's own event loop, as `sia-tui sync`
+        runs it; a run already going in another process of this profile fails at once (SyncBusyError)."""
+        import asyncio
 
-        def progress(done: int, total: int | None, phase: str) -> None:
-            self.post_message(SyncUpdate(sync_done=done, sync_total=total, sync_phase=phase))
+        from sia_tui.net import TransientError
+        from sia_tui.sync.engine import run_sync
+
+        def progress(snapshot: Any) -> None:
+            self.post_message(
+                SyncUpdate(sync_done=snapshot.done, sync_total=snapshot.total, sync_phase=snapshot.phase)
+            )
 
         try:
             endpoints = self.backend.resolve_endpoints()
-            summary = sync_adapter.run_once(self.settings, endpoints, self.backend.path, progress)
+            summary = asyncio.run(
+                run_sync(
+                    self.settings,
+                    db_path=self.backend.path,
+                    endpoints=endpoints,
+                    progress=progress,
+                    clock=self.clock,
+                )
+            )
         except Exception as exc:
             from sia_tui.tui.screens.person import describe_error
 
-            offline = sync_adapter.is_offline_error(exc)
+            offline = isinstance(exc, TransientError | OSError)
             self.post_message(SyncUpdate(sync="failed", sync_error=describe_error(exc), online=not offline))
             return
         self.post_message(
@@ -608,8 +619,6 @@ class SiaApp(App[int]):
 
     @on(SyncUpdate)
     def _sync_update(self, message: SyncUpdate) -> None:
-        from sia_tui.tui import sync_adapter
-
         changes = dict(message.changes)
         summary = changes.pop("summary", None)
         online = changes.pop("online", None)
@@ -618,7 +627,7 @@ class SiaApp(App[int]):
             self.sync_running = False
             try:
                 changes["people"] = self.backend.people_count()
-                recorded = sync_adapter.last_sync(self.backend.db)
+                recorded = self.backend.last_sync()
             except Exception:
                 recorded = None
             if changes["sync"] == "failed":
@@ -637,8 +646,10 @@ class SiaApp(App[int]):
             self.set_online(bool(online))
         if finished:
             self.initial_sync = False
-            if summary is None or sync_adapter.changed(summary):
+            if summary is None or _people_changed(summary):
                 self._refresh_people_screens()
+            if summary is not None and (summary.activities or {}).get("added"):
+                self._grid_changed()
         elif "people" in changes and self._due("sync-list", 1.0):
             self._refresh_people_screens()
 
@@ -810,3 +821,7 @@ def run_app(profile: str | None = None) -> int:
         except Exception:
             pass
     return int(result or 0)
+
+
+def _people_changed(summary: Any) -> bool:
+    return bool(summary.created or summary.updated or summary.deleted)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sia_tui.config import Settings
@@ -93,6 +94,13 @@ class Backend:
         if person is not None:
             person["local_optout"] = self.local_optout(person)
         return person
+
+    def last_sync(self) -> datetime | None:
+        """When the last successful sync of this profile ended (any process's), or None."""
+        from sia_tui.clock import parse_time
+        from sia_tui.sync.engine import last_sync_at
+
+        return parse_time(last_sync_at(self.db))
 
     def local_optout(self, person: dict[str, Any]) -> dict[str, Any] | None:
         from sia_tui.compliance.optouts import matching_optouts

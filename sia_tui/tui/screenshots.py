@@ -5,8 +5,8 @@
 
 A temporary SIA_HOME is used (your own settings, keyring and cache are never touched: secrets go to an in-memory
 keyring). The sandbox runs with a fixed seed and a fixed "now"; the app gets the same fixed clock and UTC, so the
-same code always draws the same pictures. The cache is filled by one real sync from the sandbox, and grids are
-fetched from it, as a seller would see them; a few reminder tasks are added for the tasks screen, and outbox items
+same code always draws the same pictures. The cache and its activity store are filled by one real sync from the
+sandbox, and grids are read from them and topped up, as a seller would see them; a few reminder tasks are added for the tasks screen, and outbox items
 in each state a seller meets (queued, done, dead, blocked) for the outbox screen.
 """
 
@@ -119,7 +119,7 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
     from sia_tui.config import load_settings
     from sia_tui.connections import Endpoints, sandbox_endpoints
     from sia_tui.store.db import open_db
-    from sia_tui.tui import sync_adapter
+    from sia_tui.sync.engine import run_sync
     from sia_tui.tui.app import SiaApp
     from sia_tui.tui.clock import fixed_clock
 
@@ -134,12 +134,8 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         live = endpoints(sandbox.base_url)
         print(f"sandbox at {sandbox.base_url} (seed {args.seed}, {args.people} people); syncing …")
         open_db(settings.db_path).conn.close()
-        if sync_adapter.available():
-            await asyncio.to_thread(
-                sync_adapter.run_once, settings, live, str(settings.db_path), lambda *a: None
-            )
-        else:
-            await _load_people(settings, live, args.people)
+        # One real sync, as `sia-tui sync` runs it: the people, then the activity store (backfill and feed).
+        await run_sync(settings, endpoints=live, clock=fixed_clock(FIXED_NOW))
         async with httpx.AsyncClient(timeout=10) as http:
             hot = (await http.get(f"{sandbox.base_url}/_sandbox/people/hot")).json()
         # The showcase person: a Japanese one (CJK name and company) when the sandbox has one among its hot
@@ -445,66 +441,6 @@ def seed_campaigns(db: Any) -> None:
         finish_step(db, task.id, how="done", now=friday + timedelta(hours=1))
     run_due(db, now=FIXED_NOW)
     enrol(db, launch.id, people[10:], now=FIXED_NOW, timezone="Asia/Tokyo")
-
-
-LEAD_FIELDS = (
-    "id", "firstName", "lastName", "email", "phone", "company", "title", "linkedInProfileUrl", "leadSource",
-    "sfdcType", "sfdcLeadId", "sfdcContactId", "sfdcAccountId", "sfdcOpptyId", "sfdcLeadOwnerId",
-    "externalSalesPersonId", "leadOwnerEmailAddress", "unsubscribed", "marketingSuspended", "emailInvalid",
-    "blackListed", "leadScore", "priority", "urgency", "relativeScore", "createdAt", "updatedAt",
-)  # fmt: skip
-
-
-async def _load_people(settings: Any, endpoints: Any, people: int) -> None:
-    """Fill the cache from the sandbox over its REST API when this build has no sync service: the people with
-    a sales owner (a Salesforce owner or an external sales person), mapped to the cache's columns."""
-    from sia_tui.connections import marketo_client
-    from sia_tui.store.db import open_db
-    from sia_tui.store.people import upsert_people
-
-    rows = []
-    async with marketo_client(settings, endpoints) as client:
-        ids = range(1001, 1001 + people)
-        async for lead in client.iter_leads("id", ids, list(LEAD_FIELDS), concurrency=4):
-            owner_id = lead.get("sfdcLeadOwnerId")
-            owner_email = lead.get("leadOwnerEmailAddress") or lead.get("externalSalesPersonId")
-            if not (owner_id or owner_email):
-                continue
-            rows.append(
-                {
-                    "marketo_id": int(lead["id"]),
-                    "first_name": lead.get("firstName"),
-                    "last_name": lead.get("lastName"),
-                    "email": lead.get("email"),
-                    "phone": lead.get("phone"),
-                    "company": lead.get("company"),
-                    "title": lead.get("title"),
-                    "linkedin_url": lead.get("linkedInProfileUrl"),
-                    "source": lead.get("leadSource"),
-                    "sfdc_type": lead.get("sfdcType"),
-                    "sfdc_lead_id": lead.get("sfdcLeadId"),
-                    "sfdc_contact_id": lead.get("sfdcContactId"),
-                    "sfdc_account_id": lead.get("sfdcAccountId"),
-                    "sfdc_opportunity_id": lead.get("sfdcOpptyId"),
-                    "owner_id": owner_id,
-                    "owner_email": owner_email,
-                    "unsubscribed": bool(lead.get("unsubscribed")),
-                    "marketing_suspended": bool(lead.get("marketingSuspended")),
-                    "email_invalid": bool(lead.get("emailInvalid")),
-                    "black_listed": bool(lead.get("blackListed")),
-                    "lead_score": lead.get("leadScore"),
-                    "priority": lead.get("priority"),
-                    "urgency": lead.get("urgency"),
-                    "relative_score": lead.get("relativeScore"),
-                    "marketo_created_at": lead.get("createdAt"),
-                    "marketo_updated_at": lead.get("updatedAt"),
-                    "synced_at": FIXED_NOW.isoformat(timespec="seconds"),
-                }
-            )
-    db = open_db(settings.db_path)
-    upsert_people(db, rows)
-    db.conn.close()
-    print(f"  cached {len(rows)} owned people (loaded over REST: this build has no sync service)")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,18 @@
    expected ratio. The baseline row runs the same processes with a ledger each (the old per-process limiter): more
    calls sent, and the instance refuses them (606/615).
 
-Prints two tables and writes tests/bench/results/bench_budget.json. The seller-day model of issue 13 (calls per day,
-sellers per 50,000 calls) belongs in this file too, next to these rows.
+3. **A seller-day** (issue 13): the app open ``--minutes`` (480: eight hours) with its sync every 60 s (the people
+   sync and the activity feed) and ``--opens`` grid opens (100) spread over the day, scripted against a 2,000-person
+   sandbox whose frozen clock the bench moves a minute per cycle (new activity keeps arriving at the demo rate).
+   Everything runs through the app's own code (``sync_with_client``, ``sync_activities``, ``load_grid``) and is
+   counted per purpose: calls per day, and sellers one instance's 50,000 calls a day serve when each seller runs
+   their own sync and feed, and when a single shared feeder runs them once for everyone (each seller then pays only
+   the top-ups of their opens). The baseline in the same run: today's per-open fetch (the app before the store,
+   tests/bench/legacy_grid_fetch.py) measured on a sample of opens, with the same people sync.
+
+    uv run python tests/bench/bench_budget.py --only-seller-day      # ~2 minutes
+
+Prints the tables and writes tests/bench/results/bench_budget.json.
 """
 
 from __future__ import annotations
@@ -230,6 +240,113 @@ def throughput_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------------------------- 3. seller-day
+
+
+QUOTA = 50_000
+
+
+async def seller_day(opens: int, minutes: int, interval_s: int, today_sample: int) -> dict[str, Any]:
+    from sia_tui.clock import ManualClock
+    from sia_tui.grid.service import load_grid
+    from sia_tui.store.db import open_db
+    from sia_tui.sync.activity_sync import sync_activities
+    from sia_tui.sync.engine import sync_with_client
+    from tests.bench.bench_grid import Server, client
+    from tests.bench.legacy_grid_fetch import FetchStats, fetch_grid
+
+    server = Server(2000)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = open_db(Path(tmp) / "sia.db")
+            async with client(server.base_url, max_calls_per_20s=100, max_concurrency=10) as marketo:
+                clock = ManualClock(server.now())
+                await sync_with_client(
+                    db, marketo
+                )  # the cache and the store as the app finds them (not counted)
+                await sync_activities(db, marketo, clock=clock, strategy="rest")
+                hot = [int(p["id"]) for p in server.control("GET", "people/hot")]
+                cached = [
+                    int(r[0]) for r in db.conn.execute("SELECT marketo_id FROM people ORDER BY marketo_id")
+                ]
+                leads = [
+                    hot[i % len(hot)] if i % 2 == 0 else cached[(i * 97) % len(cached)] for i in range(opens)
+                ]
+
+                async def connect() -> Any:
+                    return marketo
+
+                cycles = minutes * 60 // interval_s
+                due = [round((k + 0.5) * cycles / opens) for k in range(opens)]
+                spent = {"sync": 0, "feed": 0, "grid": 0}
+                grid_calls: list[int] = []
+                started = time.monotonic()
+                for cycle in range(cycles):
+                    clock.set(server.advance(interval_s / 2))
+                    while due and due[0] == cycle:  # a seller opens someone between two sync runs
+                        due.pop(0)
+                        view = await load_grid(db, leads[len(grid_calls)], connect=connect, clock=clock)
+                        assert view.stage == "current", (view.stage, view.problem)
+                        grid_calls.append(view.api_calls)
+                    clock.set(server.advance(interval_s / 2))
+                    people = await sync_with_client(db, marketo)
+                    activity = await sync_activities(db, marketo, clock=clock)
+                    spent["sync"] += people.api_calls
+                    spent["feed"] += activity.api_calls
+                spent["grid"] = sum(grid_calls)
+                day_s = time.monotonic() - started
+                today_calls: list[int] = []
+                for lead in leads[:today_sample]:
+                    stats = FetchStats()
+                    async for _ in fetch_grid(marketo, lead, now=clock(), stats=stats):
+                        pass
+                    today_calls.append(stats.total_calls)
+            db.conn.close()
+    finally:
+        server.stop()
+    own = spent["sync"] + spent["feed"] + spent["grid"]
+    background = spent["sync"] + spent["feed"]
+    per_open = spent["grid"] / max(1, opens)
+    today_open = sum(today_calls) / max(1, len(today_calls))
+    today_day = spent["sync"] + opens * today_open
+    return {
+        "opens": opens,
+        "minutes": minutes,
+        "interval_s": interval_s,
+        "calls_by_purpose": spent,
+        "calls_per_day_own_feed": own,
+        "calls_per_open": round(per_open, 2),
+        "sellers_own_feed": round(QUOTA / own, 1),
+        "sellers_activity_side_only": round(QUOTA / (spent["feed"] + spent["grid"]), 1),
+        "shared_feeder_calls_per_day": background,
+        "sellers_shared_feeder": round((QUOTA - background) / max(1, spent["grid"]), 1),
+        "today_calls_per_open": round(today_open, 1),
+        "today_calls_per_day": round(today_day),
+        "today_sellers": round(QUOTA / today_day, 2),
+        "scripted_day_s": round(day_s, 1),
+    }
+
+
+def seller_table(r: dict[str, Any]) -> str:
+    spent = r["calls_by_purpose"]
+    lines = [
+        f"a seller-day: {r['opens']} opens, app open {r['minutes']} min, sync + feed every {r['interval_s']} s "
+        f"(scripted in {r['scripted_day_s']} s)",
+        f"{'':<58} {'calls/day':>10} {'sellers per 50,000/day':>23}",
+        "-" * 93,
+        f"{'today: per-open fetch (' + str(r['today_calls_per_open']) + ' calls/open) + people sync':<58} "
+        f"{r['today_calls_per_day']:>10,} {r['today_sellers']:>23}",
+        f"{'store, own sync + feed (people ' + str(spent['sync']) + ', feed ' + str(spent['feed']) + ')':<58} "
+        f"{r['calls_per_day_own_feed']:>10,} {r['sellers_own_feed']:>23}",
+        f"{'  of which the activity side (feed + opens)':<58} {spent['feed'] + spent['grid']:>10,} "
+        f"{r['sellers_activity_side_only']:>23}",
+        f"{'store, one shared feeder (opens only: ' + str(r['calls_per_open']) + '/open)':<58} "
+        f"{spent['grid']:>10,} {r['sellers_shared_feeder']:>23}",
+        f"(the shared feeder itself: {r['shared_feeder_calls_per_day']:,} calls a day for the whole team)",
+    ]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------------- main
 
 
@@ -242,7 +359,25 @@ async def main() -> None:
     parser.add_argument("--windows", type=int, default=2, help="windows measured after the first burst")
     parser.add_argument("--processes", default="1,2,4", help="fleet sizes, comma-separated")
     parser.add_argument("--latency-ms", type=int, default=50, help="sandbox latency per call")
+    parser.add_argument("--opens", type=int, default=100, help="seller-day: grid opens (default 100)")
+    parser.add_argument("--minutes", type=int, default=480, help="seller-day: minutes the app is open (480)")
+    parser.add_argument(
+        "--interval-s", default="60,120", help="seller-day: sync and feed intervals, comma-separated (60,120)"
+    )
+    parser.add_argument("--today-sample", type=int, default=4, help="seller-day: today's opens measured (4)")
+    parser.add_argument("--only-seller-day", action="store_true", help="run only the seller-day")
     args = parser.parse_args()
+    os.environ.setdefault("SIA_HOME", tempfile.mkdtemp(prefix="bench-budget-"))  # the ledger: not yours
+
+    days = []
+    for interval in [int(x) for x in args.interval_s.split(",") if x.strip()]:
+        print(f"a seller-day, sync every {interval} s ...", file=sys.stderr)
+        days.append(await seller_day(args.opens, args.minutes, interval, args.today_sample))
+        print(seller_table(days[-1]))
+        print()
+    if args.only_seller_day:
+        write_results({"seller_day": days})
+        return
 
     print("overhead per call ...", file=sys.stderr)
     over = await overhead(args.calls)
@@ -259,23 +394,26 @@ async def main() -> None:
     rows.append(throughput(["sync"] * 4, args.window_s, args.windows, False, args.latency_ms))
     print(throughput_table(rows))
 
+    write_results(
+        {
+            "window_s": args.window_s,
+            "sandbox_limits": {"calls_per_window": MAX_CALLS, "max_concurrency": MAX_FLIGHT},
+            "overhead": over,
+            "throughput": rows,
+            "seller_day": days,
+        }
+    )
+
+
+def write_results(body: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "bench_budget.json"
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "machine-wide Marketo budget",
-                "window_s": args.window_s,
-                "sandbox_limits": {"calls_per_window": MAX_CALLS, "max_concurrency": MAX_FLIGHT},
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "overhead": over,
-                "throughput": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    head = {
+        "benchmark": "machine-wide Marketo budget; a seller-day",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    out.write_text(json.dumps({**head, **body}, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
 
 

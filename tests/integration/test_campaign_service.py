@@ -20,15 +20,15 @@ from sia_tui.campaigns.enrolment import end_enrolments_for, enrol
 from sia_tui.campaigns.steps import queue_for_step
 from sia_tui.campaigns.store import create_campaign, enrolment_for, find_campaign
 from sia_tui.campaigns.today import act, campaign_task_for, find_item, today_items
-from sia_tui.grid.cache import save_grid
-from sia_tui.grid.models import Grid, GridRow
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.compose import prepare_email, seller_from_settings
 from sia_tui.outbox.worker import open_worker
+from sia_tui.store.activities import add_activities
 from sia_tui.store.db import open_db
 from sia_tui.tasks.store import complete_task, get_task
 from tests.support.campaign_env import FAST, cli, cli_fails, header, profile_env, running_sandbox
 from tests.support.outbox_env import fetch_people, open_cache, salesforce_tasks, settings_for, sink_messages
+from tests.tui.campaign_seed import activity
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
@@ -303,15 +303,13 @@ def test_the_command_center_has_every_kind_and_its_actions(env, people, running,
         cap_s=1,
         from_states=("pending",),
     )
-    save_grid(
-        db,
-        Grid(
-            people_[2]["marketo_id"],
-            MONDAY,
-            [GridRow("web", MONDAY - timedelta(hours=3), "Visit Webpage", "/pricing", "", "g1"),
-             GridRow("email", MONDAY - timedelta(days=9), "Open Email", "Old news", "", "g2")],
-        ),
-    )  # fmt: skip
+    with db.conn:  # what the activity feed stored: a visit three hours ago, an open nine days ago
+        add_activities(
+            db,
+            [activity(people_[2]["marketo_id"], MONDAY - timedelta(hours=3), 1, "/pricing"),
+             activity(people_[2]["marketo_id"], MONDAY - timedelta(days=9), 10, "Old news")],
+            source="feed",
+        )  # fmt: skip
     items = today_items(db, now=MONDAY, tz=TOKYO)
     kinds = [i.kind for i in items]
     assert kinds.count("call") == 4 and "task" in kinds and "failed_email" in kinds and "engagement" in kinds

@@ -107,7 +107,7 @@ def test_a_sync_killed_with_sigkill_resumes_where_it_stopped(sandbox_factory, tm
     rerun = subprocess.run(cli("sync", "--json"), env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
-    assert set(summary) == {"people", "created", "updated", "deleted", "api_calls", "seconds"}
+    assert set(summary) == {"people", "created", "updated", "deleted", "api_calls", "seconds", "activities"}
     # A whole scan is 3 probe calls and ``planned`` chunks of 300 ids (10 of them empty, past the largest id);
     # the re-run neither probes again nor re-reads a chunk the killed run had stored.
     assert endpoint_calls(running, LEADS) - calls_before <= planned - chunks_done
@@ -137,8 +137,11 @@ def test_json_summary_then_a_human_table_and_names_printed_literally(sandbox_fac
     cli_env(running)
     assert main(["--headless", "sync", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"people", "created", "updated", "deleted", "api_calls", "seconds"}
+    assert set(out) == {"people", "created", "updated", "deleted", "api_calls", "seconds", "activities"}
     assert out["people"] == out["created"] == len(expected_people(running)) and out["api_calls"] > 0
+    activity = out["activities"]
+    assert set(activity) == {"added", "removed", "api_calls", "as_of", "backfill", "newcomers"}
+    assert activity["backfill"] in ("rest", "bulk") and activity["api_calls"] > 0 and activity["as_of"]
     assert main(["--headless", "sync"]) == 0
     human = capsys.readouterr().out
     assert "incremental" in human and "lead changes" in human

@@ -15,10 +15,9 @@ from sia_tui.campaigns.engine import run_due
 from sia_tui.campaigns.enrolment import enrol
 from sia_tui.campaigns.steps import finish_step, open_campaign_tasks
 from sia_tui.campaigns.store import create_campaign
-from sia_tui.grid.cache import save_grid
-from sia_tui.grid.models import Grid, GridRow
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.compose import Seller, prepare_email
+from sia_tui.store.activities import add_activities
 from sia_tui.tasks.store import add_task
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)  # Monday
@@ -81,16 +80,25 @@ def seed_command_center(db: Any) -> dict[str, Any]:
         db, "smtp", {failed.id: "550 5.1.1 mailbox unavailable"}, permanent=True, max_attempts=1, base_s=1,
         cap_s=1, from_states=("pending",),
     )  # fmt: skip
-    for marketo_id, hours, kind, title in (
-        (1007, 2, "Visit Webpage", "https://example.com/pricing"),
-        (1008, 20, "Click Email", "Spring newsletter"),
-    ):
-        save_grid(
+    with db.conn:  # what the activity feed stored: a page visit and an email click
+        add_activities(
             db,
-            Grid(
-                marketo_id,
-                NOW,
-                [GridRow("web", NOW - timedelta(hours=hours), kind, title, "", f"g{marketo_id}")],
-            ),
+            [
+                activity(1007, NOW - timedelta(hours=2), 1, "https://example.com/pricing"),
+                activity(1008, NOW - timedelta(hours=20), 11, "Spring newsletter"),
+            ],
+            source="feed",
         )
     return {"renewals": renewals.id, "launch": launch.id, "called": [t.enrolment.marketo_id for t in called]}
+
+
+def activity(marketo_id: int, when: datetime, type_id: int, primary: str) -> dict[str, Any]:
+    """A Marketo activity record as ``activities.json`` returns it."""
+    return {
+        "marketoGUID": f"g{marketo_id}-{type_id}",
+        "leadId": marketo_id,
+        "activityDate": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "activityTypeId": type_id,
+        "primaryAttributeValue": primary,
+        "attributes": [],
+    }

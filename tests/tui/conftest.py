@@ -81,6 +81,72 @@ def people_cache(tui_home: Path) -> Callable[[int], Path]:
     return fill
 
 
+async def fill_activity_store(running: Any, days: int = 90) -> None:
+    """Fill the sandbox profile's activity store from ``running`` as the app's sync does (backfill, then one feed
+    cycle), at the tests' fixed NOW, for the people :func:`people_cache` put in the cache."""
+    from sia_tui.config import load_settings
+    from sia_tui.sync.activity_sync import sync_activities
+    from tests.support.activity_store import fast_client
+
+    db = open_db(load_settings("sandbox").db_path)
+    try:
+        async with fast_client(running) as client:
+            await sync_activities(db, client, days=days, clock=fixed_clock(NOW), strategy="rest")
+    finally:
+        db.conn.close()
+
+
+def seed_activity_store(activities: list[dict[str, Any]], as_of: datetime = NOW) -> None:
+    """Put ``activities`` (Marketo records) in the sandbox profile's store, fed up to ``as_of`` and covering the
+    last 90 days, with no sandbox: for screens that never reach Marketo (offline, snapshots)."""
+    from datetime import timedelta
+
+    from sia_tui.config import load_settings
+    from sia_tui.grid.catalog import chunk_types, standard_types
+    from sia_tui.store.activities import COVERED_SINCE, Chain, FeedState, add_activities, save_feed_state
+    from sia_tui.store.activities import store_time as stamp
+    from sia_tui.store.state import set_state
+
+    db = open_db(load_settings("sandbox").db_path)
+    try:
+        add_activities(db, activities, source="feed")
+        chains = [Chain(list(c), "no-token", stamp(as_of)) for c in chunk_types(standard_types())]
+        save_feed_state(db, FeedState(chains, swept_at=stamp(as_of)))
+        set_state(db, COVERED_SINCE, stamp(as_of - timedelta(days=90)))
+        db.conn.execute("DELETE FROM activity_newcomers")
+    finally:
+        db.conn.close()
+
+
+def demo_activities(marketo_id: int) -> list[dict[str, Any]]:
+    """A few activities of one person across the tabs, dated before NOW."""
+    from datetime import timedelta
+
+    def at(hours: float) -> str:
+        return (NOW - timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+    def one(n: int, type_id: int, hours: float, primary: str, **attrs: str) -> dict[str, Any]:
+        return {
+            "marketoGUID": f"{marketo_id}{n:03d}",
+            "leadId": marketo_id,
+            "activityDate": at(hours),
+            "activityTypeId": type_id,
+            "primaryAttributeValue": primary,
+            "attributes": [{"name": k.replace("_", " "), "value": v} for k, v in attrs.items()],
+        }
+
+    return [
+        one(1, 1, 3, "/pricing", Referrer_URL="https://www.google.com/"),
+        one(2, 10, 26, "Spring product update", Device="iPhone", Platform="iOS"),
+        one(3, 11, 25.5, "Spring product update", Link="https://example.com/webinar"),
+        one(4, 46, 30, "Opened 3 emails in a week", Type="Email", Source="Smart Campaign"),
+        one(5, 2, 24 * 9, "Contact us", Referrer_URL="/pricing"),
+        one(6, 39, 24 * 20, "Following up on our call", Sent_By="alex.morgan@sia-demo.example.com"),
+        one(7, 6, 24 * 40, "Webinar invitation"),
+        one(8, 1, 24 * 60, "/docs/getting-started"),
+    ]
+
+
 @pytest.fixture
 def offline_endpoints() -> Endpoints:
     return endpoints_for(refusing_url())

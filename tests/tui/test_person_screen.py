@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sia_tui.tui.screens.person import PersonScreen
 from sia_tui.tui.widgets.person_card import FIELD_LABELS, FieldsTable
 from sia_tui.tui.widgets.status_header import StatusHeader
-from tests.tui.conftest import settle
+from tests.tui.conftest import NOW, demo_activities, seed_activity_store, settle
 
 UNSUBSCRIBED_ID = 1006  # index 5 in the factory: unsubscribed
 ESCAPED_ID = 1005  # index 4: last name holds an escape sequence
@@ -97,11 +99,13 @@ async def test_next_and_previous_person_follow_the_list(people_cache, make_app):
 
 async def test_offline_is_marked_at_once(people_cache, make_app):
     people_cache()
+    seed_activity_store(demo_activities(UNSUBSCRIBED_ID), as_of=NOW - timedelta(hours=2))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_person(pilot, UNSUBSCRIBED_ID)
         status = str(screen.query_one("#grid-status").render())
-        assert "OFFLINE" in status and "r" in status
+        assert "OFFLINE" in status and "as of 2 h ago" in status and "r" in status
+        assert len(screen._shown_rows()) == len(demo_activities(UNSUBSCRIBED_ID))
         assert app.status.online is False
         header = str(screen.query_one(StatusHeader).render())
         assert "OFFLINE" in header

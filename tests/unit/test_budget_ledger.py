@@ -229,7 +229,7 @@ def test_an_unreadable_ledger_is_moved_aside_and_started_afresh(path, timer, clo
 
 
 def test_background_work_waits_while_an_interactive_caller_waits(ledger):
-    limits = Limits(100, 20.0, 2, margin_s=0.0, idle_reserve=0.0)
+    limits = Limits(100, 20.0, 2, margin_s=0.0, idle_reserve=0.0, background_floor=0.0)
     sync_a = lease(take(ledger, SYNC, limits))
     lease(take(ledger, GRID, limits))
     grid_waits = blocked(take(ledger, GRID, limits), "in_flight")  # the seller's next call must wait...
@@ -243,7 +243,7 @@ def test_background_work_waits_while_an_interactive_caller_waits(ledger):
 
 
 def test_a_waiter_that_vanished_stops_holding_background_work_back(ledger, timer):
-    limits = Limits(100, 20.0, 1, margin_s=0.0)
+    limits = Limits(100, 20.0, 1, margin_s=0.0, background_floor=0.0)
     first = lease(take(ledger, SYNC, limits))
     blocked(take(ledger, GRID, limits), "in_flight")  # registers, then never looks again (its process died)
     ledger.release(first)
@@ -253,7 +253,7 @@ def test_a_waiter_that_vanished_stops_holding_background_work_back(ledger, timer
 
 
 def test_background_work_leaves_a_reserve_for_the_seller_and_more_while_one_is_active(ledger, timer):
-    limits = Limits(10, 20.0, 10, margin_s=0.0, idle_reserve=0.1, busy_reserve=0.5)
+    limits = Limits(10, 20.0, 10, margin_s=0.0, idle_reserve=0.1, busy_reserve=0.5, background_floor=0.0)
     for _ in range(9):
         ledger.release(lease(take(ledger, SYNC, limits)))
     blocked(take(ledger, SYNC, limits), "window")  # the tenth place is kept for a seller...
@@ -270,6 +270,32 @@ def test_background_work_leaves_a_reserve_for_the_seller_and_more_while_one_is_a
     timer.advance(21)  # the seller went quiet: back to the small reserve
     for _ in range(9):
         ledger.release(lease(take(ledger, SYNC, limits)))
+    blocked(take(ledger, SYNC, limits), "window")
+
+
+def test_background_work_is_never_starved_by_sellers_who_keep_the_window_full(ledger, timer):
+    # Sellers stepping through people (or a loop of `sia-tui grid`) keep a waiter registered all the time; the
+    # sync, the feed and the outbox still get their floor of the window, and no more while a seller waits.
+    limits = Limits(20, 1.0, 10, margin_s=0.0, background_floor=0.1)
+    for _ in range(20):
+        ledger.release(lease(take(ledger, GRID, limits)))
+    seller = blocked(take(ledger, GRID, limits), "window")
+    assert seller.waiter is not None
+    timer.advance(1.1)  # the window moved on; the seller is still waiting (it looks again within a second)
+    ledger.release(lease(take(ledger, SYNC, limits)))  # the floor: 10% of 20 calls
+    ledger.release(lease(take(ledger, FEED, limits)))
+    blocked(take(ledger, SYNC, limits), "priority")  # and no more while a seller waits
+    lease(take(ledger, GRID, limits, waiter=seller.waiter))
+
+
+def test_sellers_busy_all_day_leave_background_work_its_floor_of_the_window(ledger, timer):
+    # Sellers' calls alone fill more than the half of the window that background work leaves them while they
+    # are active; the sync and the outbox still get their floor, and no more.
+    limits = Limits(20, 1.0, 10, margin_s=0.0, busy_reserve=0.5, background_floor=0.1)
+    for _ in range(12):
+        ledger.release(lease(take(ledger, GRID, limits)))
+    ledger.release(lease(take(ledger, SYNC, limits)))
+    ledger.release(lease(take(ledger, FEED, limits)))
     blocked(take(ledger, SYNC, limits), "window")
 
 

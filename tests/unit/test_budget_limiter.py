@@ -70,7 +70,7 @@ def test_two_processes_never_exceed_the_window_or_the_calls_in_flight_together(t
 
 async def test_the_sellers_call_goes_before_background_calls_that_were_waiting(tmp_path):
     own = limiter(tmp_path / "ledger.db", 3, 0.3, 10)
-    own.limits = replace(own.limits, idle_reserve=0.0, busy_reserve=0.0)  # the waiter rule alone
+    own.limits = replace(own.limits, idle_reserve=0.0, busy_reserve=0.0, background_floor=0.0)  # the waiter rule alone
     order: list[str] = []
     window_full = asyncio.Event()
 

@@ -1,12 +1,13 @@
-"""Grid rows and grids: the public JSON shape, tab views, the 90-day strip, merging and cache records."""
+"""Grid rows and grids: the public JSON shape, tab views, the 90-day strip on the seller's local days, merging."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from sia_tui.grid.models import TABS, Grid, GridRow, describe_age, merge_rows
+from sia_tui.grid.models import TABS, Grid, GridRow, daily_counts, describe_age, merge_rows
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def test_tabs_are_overview_then_the_four_msia_tabs():
     assert TABS == ("overview", "interesting_moments", "web", "email", "sales")
 
 
-def test_row_json_has_exactly_the_public_keys_with_an_iso_utc_date():
+def test_row_json_has_the_public_keys_with_an_iso_utc_date_and_the_marketo_guid():
     r = GridRow(
         "web", datetime(2026, 3, 1, 8, 30, 15, 999, tzinfo=UTC), "Visit Webpage", "/pricing", "", "42"
     )
@@ -29,17 +30,14 @@ def test_row_json_has_exactly_the_public_keys_with_an_iso_utc_date():
         "type": "Visit Webpage",
         "title": "/pricing",
         "detail": "",
+        "activity_id": "42",
     }
 
 
-def test_cache_record_round_trips_including_the_dedupe_key():
-    r = row("123", "sales", 5, "Sales Call", "Connected")
-    assert GridRow.from_record(r.to_record()) == r
-
-
-def test_a_record_with_an_unknown_tab_is_refused():
-    with pytest.raises(ValueError):
-        GridRow.from_record({"tab": "score", "date": "2026-03-01T00:00:00Z", "activity_id": "1"})
+def test_ties_in_time_are_ordered_by_activity_id_numerically():
+    when = NOW - timedelta(hours=1)
+    rows = [GridRow("web", when, "t", "a", "", i) for i in ("9", "10", "abc", "100")]
+    assert [r.activity_id for r in merge_rows(rows)] == ["100", "10", "9", "abc"]
 
 
 def test_grid_rows_are_newest_first_and_deduplicated():
@@ -70,7 +68,7 @@ def test_daily_counts_are_oldest_first_with_today_last_and_ignore_older_rows():
         row("d", "email", 24 * 89),  # 89 days ago: first bucket
         row("e", "email", 24 * 90 + 10),  # outside the 90 days
     ]
-    counts = Grid(7, NOW, rows).daily_counts(90)
+    counts = Grid(7, NOW, rows).daily_counts(90, tz=UTC)
     assert len(counts) == 90
     assert counts[-1] == 2 and counts[-2] == 1 and counts[0] == 1
     assert sum(counts) == 4
@@ -78,7 +76,14 @@ def test_daily_counts_are_oldest_first_with_today_last_and_ignore_older_rows():
 
 def test_daily_counts_can_be_taken_at_another_now():
     grid = Grid(7, NOW, [row("a", "web", 1)])
-    assert grid.daily_counts(7, now=NOW + timedelta(days=3)) == [0, 0, 0, 1, 0, 0, 0]
+    assert grid.daily_counts(7, now=NOW + timedelta(days=3), tz=UTC) == [0, 0, 0, 1, 0, 0, 0]
+
+
+def test_days_are_the_sellers_local_days():
+    tokyo = ZoneInfo("Asia/Tokyo")  # 09:00 UTC on 2 March is 18:00 there; 16:00 UTC the day before is 01:00
+    late = GridRow("email", datetime(2026, 3, 1, 16, 0, tzinfo=UTC), "Open Email", "t", "", "1")
+    assert daily_counts([late], NOW, 2, UTC) == [1, 0]  # 1 March in UTC
+    assert daily_counts([late], NOW, 2, tokyo) == [0, 1]  # 2 March in Tokyo: today there
 
 
 def test_merge_rows_keeps_each_activity_once_newest_first():
@@ -88,11 +93,13 @@ def test_merge_rows_keeps_each_activity_once_newest_first():
 
 
 def test_grid_json_is_the_public_contract():
-    grid = Grid(1003, NOW, [row("1", "web", 3)])
+    grid = Grid(1003, NOW, [row("1", "web", 3)], as_of=NOW - timedelta(minutes=1))
     out = grid.to_json()
-    assert set(out) == {"marketo_id", "fetched_at", "rows"}
-    assert out["fetched_at"] == "2026-03-02T09:00:00Z"
-    assert out["rows"][0]["tab"] == "web"
+    assert set(out) == {"marketo_id", "fetched_at", "as_of", "rows"}
+    assert out["fetched_at"] == "2026-03-02T09:00:00Z" and out["as_of"] == "2026-03-02T08:59:00Z"
+    assert out["rows"][0]["tab"] == "web" and out["rows"][0]["activity_id"] == "1"
+    assert Grid(1003, NOW, []).to_json()["as_of"] is None
+    assert grid.age() == timedelta(minutes=1) and Grid(1003, NOW, []).age() is None
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,16 @@
-"""The person screen: the 13 fields (read-only, copyable), badges, and the smart grid fetched on every open.
+"""The person screen: the 13 fields (read-only, copyable), badges, and the smart grid from the local store.
 
-Open → the cached grid (if any) shows at once with its age, and a fresh fetch starts. Fresh rows merge in as they
-arrive (activities never change, so cached ∪ fresh is correct); when the fetch completes the fresh grid replaces
-the view and the cache. A probe for reachability runs alongside: offline, the cached grid stays on screen marked
-OFFLINE within a second instead of after the client's retries. Errors show inline with ``r`` to retry.
+Open → the person's grid is painted from the activity store at once (no network), "as of" the feed's watermark;
+then the grid service tops it up from Marketo (what happened since the watermark, ≤ one call per type chunk) and
+the screen shows anything new. Offline, the store is the grid, marked OFFLINE with its age; errors show inline
+with ``r`` to retry. When the app's sync stores new activity, or the outbox logs a call or an email, the grid is
+read from the store again (no call). The rule itself lives in :func:`sia_tui.grid.service.stream_grid`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent
 
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui import grid_adapter
 from sia_tui.tui.keys import keys_for
@@ -36,29 +37,15 @@ if TYPE_CHECKING:
 Navigator = Callable[[int], "dict[str, Any] | None"]
 NARROW_BELOW = 100  # terminal columns under which the fields move into a tab
 TAB_IDS = ("overview", *grid_adapter.DATA_TABS)
-RENDER_EVERY_S = 0.1
 
 
-class GridRows(Message):
-    def __init__(self, token: int, rows: list[Any]) -> None:
+class GridUpdate(Message):
+    """A step of the grid service for the open (``token``) it belongs to."""
+
+    def __init__(self, token: int, view: Any) -> None:
         super().__init__()
         self.token = token
-        self.rows = rows
-
-
-class GridDone(Message):
-    def __init__(self, token: int, rows: list[Any]) -> None:
-        super().__init__()
-        self.token = token
-        self.rows = rows
-
-
-class GridFailed(Message):
-    def __init__(self, token: int, error: str, offline: bool) -> None:
-        super().__init__()
-        self.token = token
-        self.error = error
-        self.offline = offline
+        self.view = view
 
 
 def describe_error(exc: BaseException) -> str:
@@ -115,12 +102,9 @@ class PersonScreen(Screen[None]):
         self.person = person
         self.navigator = navigator
         self.token = 0
-        self.cached_rows: list[Any] = []
-        self.cached_at: datetime | None = None
-        self.fresh_rows: list[Any] = []
+        self.rows: list[Any] = []
         self.state = GridState()
         self.narrow: bool | None = None
-        self._render_pending = False
 
     @property
     def sia(self) -> SiaApp:
@@ -163,26 +147,66 @@ class PersonScreen(Screen[None]):
     # ----------------------------------------------------------------------------------------- loading
 
     def load(self, person: dict[str, Any]) -> None:
-        """Show ``person`` now (cache first) and fetch their grid again, as MSIA does on every open."""
+        """Show ``person`` now, their grid painted from the store, and top it up from Marketo."""
         self.person = person
         self.show_card()
         self.query_one("#fields-tab-table", FieldsTable).show(person)
         self.sub_title = person_name(person)
         self.token += 1
-        self.fresh_rows = []
-        self.cached_rows, self.cached_at = [], None
         marketo_id = int(person["marketo_id"])
+        start = self._from_store(marketo_id)
+        self._top_up(self.token, marketo_id, start)
+
+    @property
+    def days(self) -> int:
+        return int(self.sia.settings.get("grid.days"))
+
+    def _from_store(self, marketo_id: int) -> Any:
+        """Paint the grid from the store (a local read, no network); returns it for the top-up to start from."""
+        from sia_tui.grid.service import grid_from_store
+
         try:
-            cached = grid_adapter.load_cached(self.sia.backend.db, marketo_id)
-        except Exception as exc:  # a damaged cache entry must not block the fresh fetch
-            self.log.warning(f"grid cache unreadable for {marketo_id}: {exc!r}")
-            cached = None
-        if cached is not None:
-            self.cached_rows = grid_adapter.merge_rows(cached.rows)
-            self.cached_at = cached.fetched_at
-        self.state = GridState(loading=True, fetched_at=self.cached_at, has_cache=cached is not None)
+            start = grid_from_store(self.sia.backend.db, marketo_id, days=self.days, clock=self.sia.clock)
+        except Exception as exc:  # an unreadable store must not block the top-up (or the screen)
+            self.log.warning(f"activity store unreadable for {marketo_id}: {exc!r}")
+            self.rows, self.state = [], GridState(stage="error", problem=describe_error(exc), days=self.days)
+            self._render_grid()
+            return None
+        grid, feed, complete = start
+        unfilled = feed is None or not feed.chains
+        self.rows = grid.rows
+        self.state = GridState(
+            stage="unfilled" if unfilled else "store",
+            as_of=grid.as_of,
+            history_complete=complete,
+            days=self.days,
+        )
         self._render_grid()
-        self._fetch(self.token, marketo_id)
+        return start
+
+    def refresh_from_store(self) -> None:
+        """New activity reached the store (the app's sync, the outbox): read it again, no call."""
+        if not self.is_mounted or not self.person:
+            return
+        from sia_tui.grid.models import merge_rows
+        from sia_tui.grid.service import grid_from_store
+
+        try:
+            grid, feed, complete = grid_from_store(
+                self.sia.backend.db, int(self.person["marketo_id"]), days=self.days, clock=self.sia.clock
+            )
+        except Exception as exc:
+            self.log.warning(f"activity store unreadable: {exc!r}")
+            return
+        if feed is None or not feed.chains:
+            return
+        as_of = grid.as_of
+        if self.state.as_of is not None and (as_of is None or self.state.as_of > as_of):
+            as_of = self.state.as_of
+        stage = "current" if self.state.stage in ("current", "behind", "unfilled") else self.state.stage
+        self.rows = merge_rows(grid.rows, self.rows)
+        self.state = replace(self.state, stage=stage, as_of=as_of, history_complete=complete, problem=None)
+        self._render_grid()
 
     def show_card(self) -> None:
         """The identity card, with the compliance badges and this person's open tasks as they are now."""
@@ -211,95 +235,49 @@ class PersonScreen(Screen[None]):
         return line
 
     def _shown_rows(self) -> list[Any]:
-        if self.state.loading or self.state.error or self.state.offline:
-            return grid_adapter.merge_rows(self.fresh_rows, self.cached_rows)
-        return grid_adapter.merge_rows(self.fresh_rows)
+        return self.rows
 
     def _render_grid(self) -> None:
-        self._render_pending = False
         self.query_one(GridPanel).show(
-            self._shown_rows(), self.state, self.person, self.sia.clock(), self.sia.display_tz
+            self.rows, self.state, self.person, self.sia.clock(), self.sia.display_tz
         )
 
     @work(exclusive=True, group="grid", exit_on_error=False)
-    async def _fetch(self, token: int, marketo_id: int) -> None:
+    async def _top_up(self, token: int, marketo_id: int, start: Any) -> None:
+        """The grid service's top-up for this open; each step is posted (the handler ignores stale opens)."""
+        from sia_tui.grid.service import stream_grid
+
+        if start is None:
+            return
         backend = self.sia.backend
-        try:
-            client = await backend.marketo()
-        except Exception as exc:
-            self.post_message(GridFailed(token, describe_error(exc), offline=False))
-            return
-        probe = asyncio.create_task(backend.reachable())
-        rows: list[Any] = []
+        async for view in stream_grid(
+            backend.db,
+            marketo_id,
+            connect=backend.marketo,
+            reachable=backend.reachable,
+            days=self.days,
+            clock=self.sia.clock,
+            store=start,
+        ):
+            if view.final:
+                self.post_message(GridUpdate(token, view))
 
-        async def consume() -> None:
-            async for batch in grid_adapter.fetch_rows(client, marketo_id, self.sia.clock()):
-                if batch:
-                    rows.extend(batch)
-                    self.post_message(GridRows(token, list(batch)))
-
-        fetch = asyncio.create_task(consume())
-        try:
-            done, _ = await asyncio.wait({probe, fetch}, return_when=asyncio.FIRST_COMPLETED)
-            if probe in done and not probe.result():
-                fetch.cancel()
-                self.post_message(GridFailed(token, "Marketo cannot be reached.", offline=True))
-                return
-            await fetch
-        except asyncio.CancelledError:
-            fetch.cancel()
-            probe.cancel()
-            raise
-        except Exception as exc:
-            reachable = await probe if not probe.done() else probe.result()
-            self.post_message(GridFailed(token, describe_error(exc), offline=not reachable))
-            return
-        finally:
-            if not probe.done():
-                probe.cancel()
-        self.post_message(GridDone(token, rows))
-
-    @on(GridRows)
-    def _rows(self, message: GridRows) -> None:
+    @on(GridUpdate)
+    def _grid_update(self, message: GridUpdate) -> None:
         if message.token != self.token:
             return
-        self.fresh_rows.extend(message.rows)
-        # Batches arrive in bursts (parallel windows): redraw the tables at most every RENDER_EVERY_S.
-        if not self._render_pending:
-            self._render_pending = True
-            self.set_timer(RENDER_EVERY_S, self._flush_render)
-
-    def _flush_render(self) -> None:
-        if self._render_pending:
-            self._render_pending = False
-            self._render_grid()
-
-    @on(GridDone)
-    def _done(self, message: GridDone) -> None:
-        if message.token != self.token:
-            return
-        now = self.sia.clock()
-        self.fresh_rows = grid_adapter.merge_rows(message.rows)
-        self.state = GridState(fetched_at=now, fresh=True, has_cache=True)
-        self.sia.set_online(True)
-        try:
-            grid = grid_adapter.make_grid(int(self.person["marketo_id"]), now, self.fresh_rows)
-            grid_adapter.save(self.sia.backend.db, grid)
-        except Exception as exc:
-            self.log.warning(f"could not cache the grid: {exc!r}")
-        self._render_grid()
-
-    @on(GridFailed)
-    def _failed(self, message: GridFailed) -> None:
-        if message.token != self.token:
-            return
+        view = message.view
+        self.rows = view.grid.rows
         self.state = GridState(
-            fetched_at=self.cached_at,
-            offline=message.offline,
-            error=None if message.offline else message.error,
-            has_cache=self.cached_at is not None,
+            stage=view.stage,
+            as_of=view.grid.as_of,
+            problem=view.problem,
+            history_complete=view.history_complete,
+            days=view.grid.days,
         )
-        if message.offline:
+        if view.stage == "current":
+            self.sia.set_online(True)
+        elif view.stage == "offline":
             self.sia.set_online(False)
         self._render_grid()
 
@@ -458,7 +436,7 @@ class PersonScreen(Screen[None]):
             self.action_record_optout,
         )
         yield SystemCommand(
-            "Refresh the grid", "Fetch this person's activity from Marketo again (r)", self.action_retry
+            "Refresh the grid", _("Check Marketo for this person's newer activity (r)"), self.action_retry
         )
         yield SystemCommand(
             "Next person", "Open the next person in the list (n)", lambda: self.action_step(1)

@@ -1,7 +1,7 @@
 """The smart grid: an overview (90 days as a sparkline heat strip, stars and flames, the latest activity) and one
 table per tab (Interesting Moments, Web Activity, Email, Sales Activity), with a status line saying how fresh
-what you see is: fetched just now, cached with its age while the fresh grid loads, offline, or an error and the
-key to retry.
+what you see is: up to date, "as of" the local store while Marketo is checked for newer activity, offline with
+the store's age, or an error and the key to retry.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from sia_tui.grid.models import DATA_TABS, daily_counts
+from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text
-from sia_tui.tui.grid_adapter import DATA_TABS, GRID_DAYS, TAB_LABELS, daily_counts, row_time, rows_for_tab
+from sia_tui.tui.grid_adapter import GRID_DAYS, TAB_LABELS
 from sia_tui.tui.widgets.cells import fit, safe_text
 from sia_tui.tui.widgets.person_card import FieldsTable, score_text
 
@@ -46,56 +48,65 @@ EMPTY_NOUNS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class GridState:
-    """What the grid area is showing, for the status line."""
+    """What the grid area is showing, for the status line (a :class:`sia_tui.grid.service.GridView`'s facts)."""
 
-    loading: bool = False
-    fetched_at: datetime | None = None  # when the shown data was fetched from Marketo
-    fresh: bool = False  # fetched during this open (not the cache)
-    offline: bool = False
-    error: str | None = None
-    has_cache: bool = False
+    stage: str = "store"  # store (topping up) | current | offline | error | behind | unfilled
+    as_of: datetime | None = None  # every activity up to this moment is on screen
+    problem: str | None = None
+    history_complete: bool = True
+    days: int = GRID_DAYS
+
+    @property
+    def loading(self) -> bool:
+        return self.stage == "store"
+
+    @property
+    def offline(self) -> bool:
+        return self.stage == "offline"
+
+    @property
+    def error(self) -> str | None:
+        return self.problem if self.stage == "error" else None
 
 
 def status_text(state: GridState, count: int, now: datetime) -> Text:
     out = Text("", end="")
-    age = age_text(state.fetched_at, now)
+    age = age_text(state.as_of, now)
+    activities = _activities(count)
+    if state.stage == "unfilled":
+        out.append(_("No activity history yet"), style="bold")
+        out.append(" · " + _("the sync fills the local store (F5 syncs now)"), style="dim")
+        return out
     if state.offline:
         out.append(" OFFLINE ", style="bold white on red")
-        if state.has_cache:
-            out.append(f" showing the grid cached {age} · ", style="bold")
-        else:
-            out.append(" no cached grid for this person yet · ", style="bold")
+        out.append(" " + _("showing the local store as of {age}").format(age=age) + " · ", style="bold")
         out.append("r", style="bold reverse")
         out.append(" retry")
-        return out
-    if state.error:
+    elif state.stage == "error":
         out.append(" ⚠ ", style="bold white on red")
-        out.append(" Could not refresh the grid: ", style="bold")
-        out.append(printable(state.error))
-        if state.has_cache:
-            out.append(f" · showing the grid cached {age}")
-        out.append(" · ")
+        out.append(" " + _("Could not check Marketo for newer activity:") + " ", style="bold")
+        out.append(printable(state.problem or ""))
+        out.append(" · " + _("showing the store as of {age}").format(age=age) + " · ")
         out.append("r", style="bold reverse")
         out.append(" retry")
-        return out
-    if state.loading:
-        if state.has_cache:
-            out.append(f"Cached {age} ", style="bold")
-            out.append(f"· {_activities(count)} · refreshing from Marketo…", style="italic")
-        else:
-            out.append(
-                f"Fetching the last {GRID_DAYS} days from Marketo…" + (f" {count} so far" if count else ""),
-                style="italic",
-            )
-        return out
-    if state.fetched_at is None:
-        out.append("No grid yet · ", style="dim")
-        out.append("r", style="bold reverse")
-        out.append(" fetch")
-        return out
-    label = "Fetched" if state.fresh else "Cached"
-    out.append(f"{label} {age}", style="bold")
-    out.append(f" · {_activities(count)} in the last {GRID_DAYS} days", style="dim")
+    elif state.stage == "store":
+        out.append(_("As of {age}").format(age=age) + " ", style="bold")
+        out.append(
+            "· " + _("{activities} · checking Marketo for newer…").format(activities=activities),
+            style="italic",
+        )
+    elif state.stage == "behind":
+        out.append(_("As of {age}").format(age=age) + " ", style="bold")
+        out.append(f"· {activities} · ", style="dim")
+        out.append(printable(state.problem or ""), style="italic")
+    else:
+        out.append(_("Up to date {age}").format(age=age), style="bold")
+        out.append(
+            " · " + _("{activities} in the last {days} days").format(activities=activities, days=state.days),
+            style="dim",
+        )
+    if not state.history_complete:
+        out.append(" · " + _("older history still loading"), style="italic")
     return out
 
 
@@ -122,9 +133,7 @@ def sparkline(counts: list[int], width: int) -> tuple[Text, int]:
 
 
 def format_when(row: Any, tz: tzinfo | None) -> str:
-    when = row_time(row)
-    if when is None:
-        return printable(getattr(row, "date", ""))
+    when: datetime = row.date
     local = when.astimezone(tz) if tz is not None else when.astimezone()
     return local.strftime("%Y-%m-%d %H:%M")
 
@@ -142,9 +151,12 @@ class Overview(Static):
         self.person: dict[str, Any] = {}
         self.now: datetime | None = None
         self.tz: tzinfo | None = None
+        self.days = GRID_DAYS
 
-    def show(self, rows: list[Any], person: dict[str, Any], now: datetime, tz: tzinfo | None) -> None:
-        self.rows, self.person, self.now, self.tz = rows, person, now, tz
+    def show(
+        self, rows: list[Any], person: dict[str, Any], now: datetime, tz: tzinfo | None, days: int = GRID_DAYS
+    ) -> None:
+        self.rows, self.person, self.now, self.tz, self.days = rows, person, now, tz, days
         self._draw()
 
     def on_resize(self) -> None:
@@ -155,17 +167,18 @@ class Overview(Static):
             return
         width = max(10, self.size.width - 2) if self.size.width else 80
         now = self.now
-        counts = daily_counts(self.rows, now, GRID_DAYS)
+        days = self.days
+        counts = daily_counts(self.rows, now, days, self.tz)
         total = len(self.rows)
         parts: list[Any] = []
-        head = Text(f"Last {GRID_DAYS} days", style="bold", end="")
+        head = Text(f"Last {days} days", style="bold", end="")
         head.append(f" · {_activities(total)}", style="")
         if self.rows:
-            head.append(f" · latest {age_text(row_time(self.rows[0]), now)}", style="dim")
+            head.append(f" · latest {age_text(self.rows[0].date, now)}", style="dim")
         parts.append(head)
         spark, per_cell = sparkline(counts, width)
         parts.append(spark)
-        start = (now - timedelta(days=GRID_DAYS - 1)).astimezone(self.tz) if self.tz else now - timedelta(89)
+        start = (now - timedelta(days=days - 1)).astimezone(self.tz) if self.tz else now - timedelta(days - 1)
         end = now.astimezone(self.tz) if self.tz else now
         axis_width = len(spark.plain)
         left, right = start.strftime("%b %d"), end.strftime("%b %d")
@@ -199,7 +212,7 @@ class Overview(Static):
                 line.append_text(fit(safe_text(row.title), max(10, width - 16 - 2 - 20 - 2)))
                 parts.append(line)
         else:
-            parts.append(Text(f"No activity in the last {GRID_DAYS} days.", style="dim", end=""))
+            parts.append(Text(f"No activity in the last {days} days.", style="dim", end=""))
         self.update(Text("\n", end="").join(parts))
 
 
@@ -287,6 +300,7 @@ class GridPanel(Vertical):
         self._short: bool | None = None
         self._pending: dict[str, tuple[list[Any], tzinfo | None]] = {}
         self._loading = False
+        self._days = GRID_DAYS
 
     def compose(self) -> ComposeResult:
         yield Static(id="grid-status")
@@ -312,9 +326,10 @@ class GridPanel(Vertical):
         tabbed = self.query_one(TabbedContent)
         tabbed.loading = state.loading and not rows
         self._loading = state.loading
-        self.query_one(Overview).show(rows, person, now, tz)
+        self._days = state.days
+        self.query_one(Overview).show(rows, person, now, tz, state.days)
         for tab in DATA_TABS:
-            subset = rows_for_tab(rows, tab)
+            subset = [r for r in rows if r.tab == tab]
             self.counts[tab] = len(subset)
             self._pending[tab] = (subset, tz)
         self._fill_active()
@@ -327,7 +342,7 @@ class GridPanel(Vertical):
         if pending is not None:
             self.query_one(f"#table-{active}", ActivityTable).show(*pending)
             empty = self.query_one(f"#empty-{active}", Static)
-            empty.update(f"No {EMPTY_NOUNS[active]} in the last {GRID_DAYS} days.")
+            empty.update(f"No {EMPTY_NOUNS[active]} in the last {self._days} days.")
             empty.display = not pending[0] and not self._loading
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -1,19 +1,8 @@
-"""Fetching one person's smart grid from Marketo without waiting on the activities endpoint's sequential chain.
+"""Today's (before the activity store) per-open grid fetch, kept only as the baseline bench_grid measures against.
 
-Marketo pages a lead's activities forward in time, one time block per call (empty or short pages with
-``moreResult: true`` are normal), so 90 days are ~13 sequential calls per chunk of ≤10 activity types. Instead:
-
-1. the range is cut into windows (plan.py), each started from its own date-based paging token (cached);
-2. every (window, type chunk) pair is a chain of pages; chains run at once, as many as the client's shared
-   limiter lets through, newest window first (its rows are the ones a seller reads first), then the chain with
-   the fewest pages done (so all chains finish together);
-3. a chain stops when Marketo says there is no more, or a page holds activities past its window's end;
-4. pages are memoised by (chunk, token): where one window's scan runs into the next window's, the positions
-   are shared and fetched once;
-5. rows are yielded as each page arrives, deduplicated by ``marketoGUID`` and kept to ``[now - days, now]``.
-
-Calls go through the Marketo client (auth, limiter, retries); errors that outlast its retries end the fetch
-with the client's typed error.
+This is ``sia_tui/grid/fetch.py`` + ``plan.py`` as they were on main before the activity store replaced them (git
+history has them with their tests): every open re-read the person's 90 days from Marketo, in windows paged at
+once. The app no longer uses it; the benchmark runs it beside the new design in the same run.
 """
 
 from __future__ import annotations
@@ -23,21 +12,158 @@ import contextlib
 import functools
 import heapq
 import itertools
+import math
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from threading import Lock
+from typing import Any
 
 from sia_tui import budget
 from sia_tui.grid.catalog import GridType, chunk_types, resolve_types, standard_types
-from sia_tui.grid.models import FetchStats, Grid, GridRow
-from sia_tui.grid.plan import TOKENS, TokenCache, Window, block_count, choose_window_count, plan_windows
+from sia_tui.grid.models import GridRow
 from sia_tui.grid.shape import parse_activity_date, to_row
-from sia_tui.net import ApiError, TransientError
+from sia_tui.marketo.client import MarketoClient
+from sia_tui.net import TransientError
 
-if TYPE_CHECKING:
-    from sia_tui.marketo.client import MarketoClient
+
+@dataclass
+class FetchStats:
+    """What one grid fetch cost and how long it took (benchmarks, ``--json`` and the status line)."""
+
+    calls: dict[str, int] = field(default_factory=dict)  # API calls per endpoint
+    windows: int = 0
+    chunks: int = 0
+    pages: int = 0
+    token_cache_hits: int = 0
+    first_rows_s: float | None = None  # from the start of the fetch to the first non-empty batch
+    duration_s: float | None = None
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def record(self, endpoint: str) -> None:
+        self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.total_calls,
+            "calls_by_endpoint": dict(sorted(self.calls.items())),
+            "windows": self.windows,
+            "chunks": self.chunks,
+            "pages": self.pages,
+            "token_cache_hits": self.token_cache_hits,
+            "first_rows_s": None if self.first_rows_s is None else round(self.first_rows_s, 4),
+            "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
+        }
+
+
+BLOCK = timedelta(days=7)
+TOKEN_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Window:
+    rank: int  # 0 = newest
+    start: datetime
+    end: datetime | None  # None: open-ended, paged until Marketo says there is no more (the newest window)
+
+    def contains(self, when: datetime) -> bool:
+        return when >= self.start and (self.end is None or when < self.end)
+
+
+def origin_of(since: datetime) -> datetime:
+    """UTC midnight at or before ``since``: window boundaries (and their cached tokens) hold for a whole day."""
+    since = since.astimezone(UTC)
+    return since.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def block_count(since: datetime, now: datetime, block: timedelta = BLOCK) -> int:
+    span = now - origin_of(since)
+    return max(1, math.ceil(span / block))
+
+
+def choose_window_count(blocks: int, chunks: int, concurrency: int, call_weight: float = 0.05) -> int:
+    """How many windows make the grid complete soonest, counting each extra call a little against it.
+
+    Model (in round trips): ``pages = chunks × (blocks + windows − 1)`` (every block once per chunk, plus one
+    page where each older window's scan crosses its end), done ``concurrency`` at a time, but never faster than
+    the longest chain (``ceil((blocks − 1) / (windows − 1)) + 1`` pages); plus ``call_weight`` per page, so that
+    a tie goes to fewer calls. Measured against the sandbox in tests/bench/bench_grid.py.
+    """
+    blocks, chunks, concurrency = max(1, blocks), max(1, chunks), max(1, concurrency)
+    best, best_cost = 1, math.inf
+    for count in range(1, blocks + 1):
+        pages = chunks * (blocks + count - 1)
+        longest = blocks if count == 1 else math.ceil((blocks - 1) / (count - 1)) + 1
+        cost = max(pages / concurrency, longest) + call_weight * pages
+        if cost < best_cost - 1e-9:
+            best, best_cost = count, cost
+    return best
+
+
+def plan_windows(since: datetime, now: datetime, count: int, block: timedelta = BLOCK) -> list[Window]:
+    """``count`` windows (fewer if the range has fewer blocks) covering ``[since, now]``, newest first."""
+    if now <= since:
+        raise ValueError("the grid's range must end after it starts")
+    origin = origin_of(since)
+    blocks = block_count(since, now, block)
+    count = max(1, min(count, blocks))
+    if count == 1:
+        return [Window(0, origin, None)]
+    older = blocks - 1
+    sizes = [older // (count - 1) + (1 if i < older % (count - 1) else 0) for i in range(count - 1)]
+    windows: list[Window] = []
+    start = origin
+    for size in sizes:  # oldest first
+        end = start + size * block
+        windows.append(Window(0, start, end))
+        start = end
+    windows.append(Window(0, start, None))
+    return [Window(rank, w.start, w.end) for rank, w in enumerate(reversed(windows))]
+
+
+class TokenCache:
+    """Date-based paging tokens per (instance, date), least recently used dropped first. Thread-safe."""
+
+    def __init__(self, size: int = TOKEN_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, instance: str, when: datetime) -> str | None:
+        key = (instance, _key(when))
+        with self._lock:
+            token = self._items.get(key)
+            if token is not None:
+                self._items.move_to_end(key)
+            return token
+
+    def put(self, instance: str, when: datetime, token: str) -> None:
+        with self._lock:
+            self._items[(instance, _key(when))] = token
+            self._items.move_to_end((instance, _key(when)))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _key(when: datetime) -> str:
+    return when.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+#: The process-wide cache the fetch uses unless given another one.
+TOKENS = TokenCache()
+
 
 DEFAULT_DAYS = 90
 MAX_BATCH = 300
@@ -333,72 +459,3 @@ async def fetch_grid(
     async with contextlib.aclosing(run.batches()) as batches:  # closing this generator stops every worker
         async for batch in batches:
             yield batch
-
-
-async def load_grid(
-    client: MarketoClient,
-    marketo_id: int,
-    *,
-    days: int = DEFAULT_DAYS,
-    now: datetime | None = None,
-    windows: int | None = None,
-    tokens: TokenCache | None = None,
-) -> Grid:
-    """The whole grid. A Marketo failure gives ``complete=False`` with the rows that arrived and ``error`` set."""
-    fetched_at = (now or datetime.now(UTC)).astimezone(UTC)
-    stats = FetchStats()
-    rows: list[GridRow] = []
-    try:
-        async for batch in fetch_grid(
-            client, marketo_id, days=days, now=fetched_at, windows=windows, stats=stats, tokens=tokens
-        ):
-            rows.extend(batch)
-    except ApiError as exc:
-        return Grid(int(marketo_id), fetched_at, rows, complete=False, error=str(exc), stats=stats, days=days)
-    return Grid(int(marketo_id), fetched_at, rows, complete=True, error=None, stats=stats, days=days)
-
-
-async def prefetch_tokens(
-    client: MarketoClient,
-    *,
-    days: int = DEFAULT_DAYS,
-    now: datetime | None = None,
-    windows: int | None = None,
-    tokens: TokenCache | None = None,
-) -> int:
-    """Cache today's window paging tokens and the activity types before the first open (e.g. at app start), so
-    the first grid of the day is one round trip shorter. Returns the API calls made (0 when all were cached)."""
-    with budget.purpose("grid"):
-        return await _prefetch(client, days=days, now=now, windows=windows, tokens=tokens)
-
-
-async def _prefetch(
-    client: MarketoClient,
-    *,
-    days: int,
-    now: datetime | None,
-    windows: int | None,
-    tokens: TokenCache | None,
-) -> int:
-    since, end = _range(days, now)
-    cache = tokens if tokens is not None else TOKENS
-    concurrency = max(1, int(getattr(getattr(client, "limiter", None), "max_concurrency", 5)))
-    count = windows or choose_window_count(block_count(since, end), 2, concurrency)
-    missing = [
-        w.start for w in plan_windows(since, end, count) if cache.get(client.base_url, w.start) is None
-    ]
-    before = client.calls.snapshot().get(TYPES_ENDPOINT, 0)
-    await client.activity_types()
-    calls = client.calls.snapshot().get(TYPES_ENDPOINT, 0) - before
-
-    async def one(start: datetime) -> None:
-        cache.put(client.base_url, start, await client.paging_token(start))
-
-    await asyncio.gather(*(one(start) for start in missing))
-    return calls + len(missing)
-
-
-def expected_pages(days: int = DEFAULT_DAYS, now: datetime | None = None, chunks: int = 2) -> int:
-    """The fewest activities pages any pager needs (one per time block per chunk), for reports."""
-    since, end = _range(days, now)
-    return block_count(since, end) * chunks
