@@ -50,6 +50,14 @@ def _english_after_each_test() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _a_state_dir_per_test(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with its own SIA_HOME (tests that need a particular one set it after this): the machine's
+    budget ledger keys an instance by host:port, and a port one test's sandbox used (and drove into a 607 block
+    or a 606 pause) is handed to a later test's sandbox; sharing one ledger made that test fail at once."""
+    monkeypatch.setenv("SIA_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(autouse=True)
 def _secrets_forgotten_after_each_test() -> Iterator[None]:
     """Each CLI run is its own process in real life, so a secret one test registered for redaction (a password
     "wrong") must not mask text in the next test (a tmp path "test_a_wrong_type...")."""
