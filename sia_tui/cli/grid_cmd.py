@@ -19,7 +19,7 @@ import typer
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stdout, table
 from sia_tui.cli.inputs import marketo_id_argument
 from sia_tui.grid.models import DATA_TABS, Grid, GridRow, describe_age, iso
-from sia_tui.i18n import N_, _, ngettext
+from sia_tui.i18n import N_, _, ngettext, pgettext
 
 TAB_TITLES = {
     "interesting_moments": N_("Interesting Moments"),
@@ -244,6 +244,6 @@ def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> 
             continue
         table(
             _("{tab} ({count})").format(tab=title, count=len(rows)),
-            [_("date (UTC)"), _("type"), _("title"), _("detail")],
+            [_("date (UTC)"), _("type"), pgettext("an activity's title", "title"), _("detail")],
             [(_when(r), r.type, r.title, r.detail) for r in rows],
         )
