@@ -78,8 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         g = split_globals(args)
-    except CliError as exc:
-        say_error(f"error: {exc}")
+    except CliError as exc:  # before the profile is known: the default profile's language, else LANG's
+        from sia_tui.i18n import locale_for_profile, set_locale
+
+        set_locale(locale_for_profile(None))
+        say_error(_("error: {message}").format(message=_(str(exc))))  # its text is a catalogue entry
         return exc.exit_code
     G.__dict__.update(g.__dict__)
     from sia_tui.i18n import locale_for_profile, set_locale
@@ -89,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"sia-tui {__version__}\n")
         return 0
     if not G.rest and G.headless:
-        stderr.print("error: --headless needs a command; see `sia-tui --help`.", markup=False)
+        message = _("--headless needs a command; see `sia-tui --help`.")
+        stderr.print(_("error: {message}").format(message=message), markup=False)
         return 2
     from sia_tui.logs import setup_logging
 
@@ -117,13 +121,13 @@ def _run(role: Role) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
-        stderr.print("aborted", markup=False)
+        stderr.print(_("aborted"), markup=False)
         return 1
     except ClickException as exc:
-        say_error(f"error: {exc.format_message()}")
+        say_error(_("error: {message}").format(message=exc.format_message()))
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
-        stderr.print("interrupted", markup=False)
+        stderr.print(_("interrupted"), markup=False)
         return 130
     except Exception as exc:
         return _report(exc)
@@ -144,10 +148,16 @@ def _report(exc: BaseException) -> int:
             literal(redact("".join(traceback.format_exception(exc))), single_line=False), highlight=False
         )
     if friendly is None:
-        say_error(redact(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)"))
+        say_error(
+            redact(
+                _("error: unexpected {kind}: {error} (run with --debug for details)").format(
+                    kind=type(exc).__name__, error=exc
+                )
+            )
+        )
         return 1
     message, code = friendly
-    say_error(redact(f"error: {message}"))
+    say_error(redact(_("error: {message}").format(message=message)))
     return code
 
 

@@ -18,13 +18,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sia_tui.i18n import N_, _
 from sia_tui.textsafe import json_dumps, literal, printable
 
 T = TypeVar("T")
 
 app = typer.Typer(
     name="sia-tui",
-    help=(
+    help=N_(
         "sia-tui: a terminal client for B2B sellers, after Marketo Sales Insight Actions.\n\n"
         "With no command it opens the app (on the built-in sandbox unless a profile is configured). "
         "Every command also runs headless: `sia-tui --headless COMMAND ...`.\n\n"
@@ -90,7 +91,7 @@ def split_globals(argv: Sequence[str]) -> Globals:
             g.version = True
         elif arg == "--profile":
             if i + 1 >= len(argv):
-                raise CliError("--profile needs a profile name, e.g. --profile prod.", exit_code=2)
+                raise CliError(_("--profile needs a profile name, e.g. --profile prod."), exit_code=2)
             g.profile = argv[i + 1]
             skip_next = True
         elif arg.startswith("--profile="):
@@ -116,7 +117,7 @@ def emit_json(obj: Any) -> None:
 def cell(value: Any) -> Text:
     """A table cell that shows names literally: no markup parsing, control characters made visible."""
     if isinstance(value, bool):
-        return Text("yes" if value else "")
+        return Text(_("yes") if value else "")
     return Text(printable(value))
 
 

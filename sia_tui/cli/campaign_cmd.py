@@ -16,12 +16,12 @@ import sqlite_utils
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
-from sia_tui.i18n import _, ngettext
+from sia_tui.i18n import N_, _, ngettext
 
 T = TypeVar("T")
 
 campaign_app = typer.Typer(
-    help=_("Sales campaigns: multi-step cadences of emails, calls and tasks (a TOML file each).")
+    help=N_("Sales campaigns: multi-step cadences of emails, calls and tasks (a TOML file each).")
 )
 app.add_typer(campaign_app, name="campaign")
 
@@ -75,6 +75,15 @@ def _seller() -> Any:
     return seller_from_settings(settings_for_command())
 
 
+#: The closing line of add / remove / pause / resume for people, one whole sentence per verb.
+_OUTCOME_SENTENCES: dict[str, Callable[[int], str]] = {
+    "enrolled": lambda n: ngettext("{n} person enrolled", "{n} people enrolled", n),
+    "removed": lambda n: ngettext("{n} person removed", "{n} people removed", n),
+    "paused": lambda n: ngettext("{n} person paused", "{n} people paused", n),
+    "resumed": lambda n: ngettext("{n} person resumed", "{n} people resumed", n),
+}
+
+
 def _outcomes(rows: list[Any], verb: str) -> None:
     if G.json:
         emit_json([r.to_json() for r in rows])
@@ -85,7 +94,7 @@ def _outcomes(rows: list[Any], verb: str) -> None:
         [(r.marketo_id, r.state, r.reason or "") for r in rows],
     )
     done = sum(1 for r in rows if r.state == verb)
-    info(ngettext("{n} person {verb}", "{n} people {verb}", done).format(n=done, verb=verb))
+    info(_OUTCOME_SENTENCES[verb](done).format(n=done))
 
 
 # ---------------------------------------------------------------------------------------------- create / edit
@@ -93,7 +102,7 @@ def _outcomes(rows: list[Any], verb: str) -> None:
 
 @campaign_app.command("create")
 def create(
-    file: Path = typer.Option(..., "--file", help="The campaign's TOML file (see the README for its keys)."),  # noqa: B008
+    file: Path = typer.Option(..., "--file", help=N_("The campaign's TOML file (see the README for its keys).")),  # noqa: B008
 ) -> None:
     """Create a campaign from a TOML file; --json prints {"id", "name"}."""
     from sia_tui.campaigns.store import create_campaign
@@ -112,8 +121,8 @@ def create(
 
 @campaign_app.command("edit")
 def edit(
-    campaign: str = typer.Argument(..., help="The campaign's id or name."),
-    file: Path = typer.Option(..., "--file", help="The new TOML file."),  # noqa: B008
+    campaign: str = typer.Argument(..., help=N_("The campaign's id or name.")),
+    file: Path = typer.Option(..., "--file", help=N_("The new TOML file.")),  # noqa: B008
 ) -> None:
     """Replace a campaign's file: enrolments keep their place and follow the new steps from their next one."""
     from sia_tui.campaigns.store import update_campaign
@@ -179,7 +188,7 @@ def list_() -> None:
 
 
 @campaign_app.command("show")
-def show(campaign: str = typer.Argument(..., help="The campaign's id or name.")) -> None:
+def show(campaign: str = typer.Argument(..., help=N_("The campaign's id or name."))) -> None:
     """The campaign and every enrolment: state, step, when the next step is due, and why it ended or waits."""
     from sia_tui.campaigns.status import enrolment_status
     from sia_tui.campaigns.store import enrolments_of, find_campaign
@@ -225,11 +234,13 @@ def show(campaign: str = typer.Argument(..., help="The campaign's id or name."))
 
 
 def _local(moment: Any, timezone: str) -> str:
+    from sia_tui.i18n_dates import weekday_name
     from sia_tui.outbox.window import zone
 
     if moment is None:
         return ""
-    return str(moment.astimezone(zone(timezone)).strftime("%a %Y-%m-%d %H:%M ")) + timezone
+    local = moment.astimezone(zone(timezone))
+    return f"{weekday_name(local.date())} {local:%Y-%m-%d %H:%M} {timezone}"  # the weekday in the UI's language
 
 
 # ------------------------------------------------------------------------------------------------ add / remove
@@ -237,13 +248,13 @@ def _local(moment: Any, timezone: str) -> str:
 
 @campaign_app.command("add")
 def add(
-    campaign: str = typer.Argument(..., help="The campaign's id or name."),
-    marketo_ids: list[int] = typer.Argument(None, help="People to enrol (Marketo ids)."),  # noqa: B008
+    campaign: str = typer.Argument(..., help=N_("The campaign's id or name.")),
+    marketo_ids: list[int] = typer.Argument(None, help=N_("People to enrol (Marketo ids).")),  # noqa: B008
     search: str | None = typer.Option(
-        None, "--search", help="Also everyone this people search returns (up to 1,000; '' = everyone cached)."
+        None, "--search", help=N_("Also everyone this people search returns (up to 1,000; '' = everyone cached).")
     ),
     timezone: str | None = typer.Option(
-        None, "--timezone", help="These people's time zone (IANA name); default: the campaign's."
+        None, "--timezone", help=N_("These people's time zone (IANA name); default: the campaign's.")
     ),
 ) -> None:
     """Enrol people: each is enrolled or refused with the reason (flagged, no email, already in it ...)."""
@@ -269,8 +280,8 @@ def add(
 
 @campaign_app.command("remove")
 def remove(
-    campaign: str = typer.Argument(..., help="The campaign's id or name."),
-    marketo_ids: list[int] = typer.Argument(..., help="People to remove (Marketo ids)."),  # noqa: B008
+    campaign: str = typer.Argument(..., help=N_("The campaign's id or name.")),
+    marketo_ids: list[int] = typer.Argument(..., help=N_("People to remove (Marketo ids).")),  # noqa: B008
 ) -> None:
     """Remove people: their enrolment ends (logged to Marketo once); a queued step's email is cancelled."""
     from sia_tui.campaigns.enrolment import remove as remove_people
@@ -285,11 +296,11 @@ def remove(
 
 @campaign_app.command("pause")
 def pause(
-    campaign: str = typer.Argument(..., help="The campaign's id or name."),
+    campaign: str = typer.Argument(..., help=N_("The campaign's id or name.")),
     until: str | None = typer.Option(
-        None, "--until", help="Resume by itself at the start of this day (YYYY-MM-DD, the campaign's zone)."
+        None, "--until", help=N_("Resume by itself at the start of this day (YYYY-MM-DD, the campaign's zone).")
     ),
-    person: list[int] = typer.Option(None, "--person", help="Pause only this person (repeatable)."),  # noqa: B008
+    person: list[int] = typer.Option(None, "--person", help=N_("Pause only this person (repeatable).")),  # noqa: B008
 ) -> None:
     """Pause a campaign (or some people in it): nothing is due meanwhile and nothing piles up overdue."""
     from sia_tui.campaigns.pausing import parse_until, pause_campaign, pause_people
@@ -314,8 +325,8 @@ def pause(
 
 @campaign_app.command("resume")
 def resume(
-    campaign: str = typer.Argument(..., help="The campaign's id or name."),
-    person: list[int] = typer.Option(None, "--person", help="Resume only this person (repeatable)."),  # noqa: B008
+    campaign: str = typer.Argument(..., help=N_("The campaign's id or name.")),
+    person: list[int] = typer.Option(None, "--person", help=N_("Resume only this person (repeatable).")),  # noqa: B008
 ) -> None:
     """Resume: the campaign continues where it stopped, its remaining steps moved by the days it was paused."""
     from sia_tui.campaigns.pausing import resume_campaign, resume_people
@@ -333,7 +344,7 @@ def resume(
 
 
 @campaign_app.command("preview")
-def preview(campaign: str = typer.Argument(..., help="The campaign's id or name.")) -> None:
+def preview(campaign: str = typer.Argument(..., help=N_("The campaign's id or name."))) -> None:
     """The exact time of every remaining step for every enrolled person (their zone, window and weekends)."""
     from sia_tui.campaigns.preview import preview as build
 
@@ -356,7 +367,7 @@ def preview(campaign: str = typer.Argument(..., help="The campaign's id or name.
 # ------------------------------------------------------------------------------------------------------- today
 
 today_app = typer.Typer(
-    help=_("The Command Center: what needs you today (due steps, tasks, scheduled and failed emails)."),
+    help=N_("The Command Center: what needs you today (due steps, tasks, scheduled and failed emails)."),
     invoke_without_command=True,
 )
 app.add_typer(today_app, name="today")
@@ -390,10 +401,13 @@ def today(ctx: typer.Context) -> None:
 
 
 def _when(moment: Any) -> str:
+    from sia_tui.i18n_dates import weekday_name
     from sia_tui.outbox.schedule import seller_zone
 
-    tz = seller_zone(settings_for_command())
-    return "" if moment is None else str(moment.astimezone(tz).strftime("%a %m-%d %H:%M"))
+    if moment is None:
+        return ""
+    local = moment.astimezone(seller_zone(settings_for_command()))
+    return f"{weekday_name(local.date())} {local:%m-%d %H:%M}"
 
 
 def _act(ref: str, action: str, until: str | None = None) -> None:
@@ -412,21 +426,21 @@ def _act(ref: str, action: str, until: str | None = None) -> None:
 
 
 @today_app.command("done")
-def today_done(item: str = typer.Argument(..., help="The item's id (its first characters will do).")) -> None:
+def today_done(item: str = typer.Argument(..., help=N_("The item's id (its first characters will do)."))) -> None:
     """Mark an item done (a failed email: send it again)."""
     _act(item, "done")
 
 
 @today_app.command("skip")
-def today_skip(item: str = typer.Argument(..., help="The item's id (its first characters will do).")) -> None:
+def today_skip(item: str = typer.Argument(..., help=N_("The item's id (its first characters will do)."))) -> None:
     """Skip an item (a campaign step: the campaign goes on; an email: cancel it; a task: to tomorrow)."""
     _act(item, "skip")
 
 
 @today_app.command("snooze")
 def today_snooze(
-    item: str = typer.Argument(..., help="The item's id (its first characters will do)."),
-    until: str = typer.Argument(..., help="The day it comes back: YYYY-MM-DD, tomorrow or +3."),
+    item: str = typer.Argument(..., help=N_("The item's id (its first characters will do).")),
+    until: str = typer.Argument(..., help=N_("The day it comes back: YYYY-MM-DD, tomorrow or +3.")),
 ) -> None:
     """Move an item to a later day (a campaign step: the steps after it move too)."""
     _act(item, "snooze", until)

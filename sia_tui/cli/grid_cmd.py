@@ -19,13 +19,20 @@ import typer
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stdout, table
 from sia_tui.cli.inputs import marketo_id_argument
 from sia_tui.grid.models import DATA_TABS, Grid, GridRow, describe_age, iso
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, ngettext, pgettext
 
 TAB_TITLES = {
-    "interesting_moments": "Interesting Moments",
-    "web": "Web Activity",
-    "email": "Email",
-    "sales": "Sales Activity",
+    "interesting_moments": N_("Interesting Moments"),
+    "web": N_("Web Activity"),
+    "email": N_("Email"),
+    "sales": N_("Sales Activity"),
+}
+#: The overview's line per tab (its count).
+TAB_COUNT_LABELS = {
+    "interesting_moments": N_("interesting moments"),
+    "web": N_("web activity"),
+    "email": N_("email"),
+    "sales": N_("sales activity"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -37,7 +44,7 @@ def _parse_now(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise CliError(
-            f"--now must be an ISO date-time such as 2026-03-02T09:00:00Z, not {value!r}.", 2
+            _("--now must be an ISO date-time such as 2026-03-02T09:00:00Z, not {value!r}.").format(value=value), 2
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -46,10 +53,10 @@ def _parse_now(value: str | None) -> datetime | None:
 def grid_command(
     marketo_id: int = marketo_id_argument(),
     days: int | None = typer.Option(
-        None, "--days", min=1, max=365, help="How many days of activity to show (default: grid.days)."
+        None, "--days", min=1, max=365, help=N_("How many days of activity to show (default: grid.days).")
     ),
     now: str | None = typer.Option(
-        None, "--now", hidden=True, help="Pretend it is this time (ISO, for tests)."
+        None, "--now", hidden=True, help=N_("Pretend it is this time (ISO, for tests).")
     ),
 ) -> None:
     """The person's smart grid: interesting moments, web, email and sales activity of the last DAYS days."""
@@ -176,6 +183,11 @@ def sparkline(counts: list[int]) -> str:
     return "".join(" " if c == 0 else SPARK[min(len(SPARK) - 1, (c * len(SPARK) - 1) // top)] for c in counts)
 
 
+def _score(value: int | None) -> str:
+    """A star or flame count out of MSIA's three, or "unknown"."""
+    return _("unknown") if value is None else _("{count} of 3").format(count=value)
+
+
 def _weekly(daily: list[int]) -> list[int]:
     """Daily counts summed per 7 days, the last bucket ending today."""
     out = []
@@ -186,9 +198,12 @@ def _weekly(daily: list[int]) -> list[int]:
 
 def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> None:
     grid: Grid = view.grid
-    who = f"{name} (lead {grid.marketo_id})" if name else f"lead {grid.marketo_id}"
+    if name:
+        who = _("{name} (lead {marketo_id})").format(name=name, marketo_id=grid.marketo_id)
+    else:
+        who = _("lead {marketo_id}").format(marketo_id=grid.marketo_id)
     age = grid.age()
-    as_of = iso(grid.as_of) if grid.as_of else "never"
+    as_of = iso(grid.as_of) if grid.as_of else _("never")
     if view.stage == "current":
         source = _("last {days} days, up to date with Marketo as of {as_of}").format(
             days=grid.days, as_of=as_of
@@ -200,31 +215,35 @@ def _print_human(view: Any, name: str | None, person: dict[str, Any] | None) -> 
     else:
         source = _("last {days} days, from the local activity store").format(days=grid.days)
     overview: list[tuple[str, str]] = [
-        ("person", who),
-        ("grid", source),
-        ("activities", str(len(grid.rows))),
+        (_("person"), who),
+        (_("grid"), source),
+        (_("activities"), str(len(grid.rows))),
         (_("api calls"), str(view.api_calls)),
     ]
     if not view.history_complete:
-        overview.append(("note", _("this person's history is still being read by the sync")))
+        overview.append((_("note"), _("this person's history is still being read by the sync")))
     if person:
         from sia_tui.grid.scores import scores
 
         s = scores(person)
-        overview.append(("stars (relative score)", "unknown" if s.stars is None else f"{s.stars} of 3"))
-        overview.append(("flames (urgency)", "unknown" if s.flames is None else f"{s.flames} of 3"))
+        overview.append((_("stars (relative score)"), _score(s.stars)))
+        overview.append((_("flames (urgency)"), _score(s.flames)))
     daily = grid.daily_counts(grid.days)
-    overview.append(("per week", sparkline(_weekly(daily))))
+    overview.append((_("per week"), sparkline(_weekly(daily))))
     counts = grid.counts()
-    overview.extend((TAB_TITLES[tab].lower(), str(counts[tab])) for tab in DATA_TABS)
-    table("Overview", ["", "value"], overview)
+    overview.extend((_(TAB_COUNT_LABELS[tab]), str(counts[tab])) for tab in DATA_TABS)
+    table(_("Overview"), ["", _("value")], overview)
     for tab in DATA_TABS:
         rows = grid.by_tab(tab)
+        title = _(TAB_TITLES[tab])
         if not rows:
-            stdout.print(f"{TAB_TITLES[tab]}: no activity in the last {grid.days} days", markup=False)
+            empty = ngettext(
+                "{tab}: no activity in the last {days} day", "{tab}: no activity in the last {days} days", grid.days
+            )
+            stdout.print(empty.format(tab=title, days=grid.days), markup=False)
             continue
         table(
-            f"{TAB_TITLES[tab]} ({len(rows)})",
-            ["date (UTC)", "type", "title", "detail"],
+            _("{tab} ({count})").format(tab=title, count=len(rows)),
+            [_("date (UTC)"), _("type"), pgettext("an activity's title", "title"), _("detail")],
             [(_when(r), r.type, r.title, r.detail) for r in rows],
         )

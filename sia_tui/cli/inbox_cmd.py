@@ -8,10 +8,10 @@ from typing import Any
 import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 
 inbox_app = typer.Typer(
-    help=_("Read the seller's mailbox: replies, out-of-office answers, bounces, opt-outs.")
+    help=N_("Read the seller's mailbox: replies, out-of-office answers, bounces, opt-outs.")
 )
 app.add_typer(inbox_app, name="inbox")
 
@@ -70,8 +70,8 @@ def check() -> None:
 
 @inbox_app.command("replies")
 def replies(
-    marketo_id: int | None = typer.Option(None, "--person", help=_("Only this person (Marketo id).")),
-    limit: int = typer.Option(50, "--limit", help=_("At most this many, newest first.")),
+    marketo_id: int | None = typer.Option(None, "--person", help=N_("Only this person (Marketo id).")),
+    limit: int = typer.Option(50, "--limit", help=N_("At most this many, newest first.")),
 ) -> None:
     """Replies to your emails found in the mailbox, newest first."""
     from sia_tui.inbox.store import recent_replies

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from sia_tui.cli.app import CliError
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.input_text import typed
 from sia_tui.textfile import TextFileError, decode_text, read_text_file
 
@@ -43,13 +43,14 @@ def parse_marketo_id(raw: str) -> int:
     return value
 
 
-def marketo_id_argument(help: str = "The person's Marketo id.") -> Any:
+def marketo_id_argument(help: str = N_("The person's Marketo id.")) -> Any:
     """``marketo_id: int = marketo_id_argument()`` in a command's signature."""
     return typer.Argument(..., parser=parse_marketo_id, metavar="MARKETO_ID", help=help)
 
 
 def limit_option(default: int, help: str, *, maximum: int | None = None) -> Any:
-    """``--limit N``: at least 1 (and at most ``maximum``); a usage error (exit 2) otherwise."""
+    """``--limit N``: at least 1 (and at most ``maximum``); a usage error (exit 2) otherwise. ``help`` is marked
+    with ``N_`` by the caller (``sia-tui --help`` translates it when shown)."""
     return typer.Option(default, "--limit", min=1, max=maximum, help=help)
 
 

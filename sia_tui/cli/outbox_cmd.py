@@ -18,7 +18,16 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
 from sia_tui.cli.inputs import limit_option, marketo_id_argument, read_text_input
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, ngettext
+
+#: What a queueing command says about the item it touched, per verb (``{kind}`` and ``{state}`` are the outbox's
+#: own words, as ``outbox`` lists them and ``--state`` takes them).
+_ITEM_SENTENCES = {
+    "queued": N_("queued {kind} {id} for {person}: {state}"),
+    "recorded": N_("recorded {kind} {id} for {person}: {state}"),
+    "retrying": N_("retrying {kind} {id} for {person}: {state}"),
+    "cancelled": N_("cancelled {kind} {id} for {person}: {state}"),
+}
 
 
 def _db(settings: Any) -> sqlite_utils.Database:
@@ -35,9 +44,9 @@ def _emit_item(item: Any, verb: str, settings: Any = None) -> None:
             out["send_at"] = item.send_at
         emit_json(out)
         return
-    info(f"{verb} {item.kind} {item.id[:8]} for {item.person_name}: {item.state}")
+    sentence = _(_ITEM_SENTENCES[verb])
+    info(sentence.format(kind=item.kind, id=item.id[:8], person=item.person_name, state=item.state))
     if item.send_at and item.state == "scheduled":
-        from sia_tui.i18n import _
         from sia_tui.outbox.schedule import local_text, seller_zone
 
         when = local_text(item.send_at, seller_zone(settings)) if settings is not None else item.send_at
@@ -51,7 +60,7 @@ def _edit_in_editor(initial: str) -> str:
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         raise CliError(
-            "--edit needs $EDITOR (or $VISUAL) to name your editor, e.g. EDITOR=nano.", exit_code=2
+            _("--edit needs $EDITOR (or $VISUAL) to name your editor, e.g. EDITOR=nano."), exit_code=2
         )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
         handle.write(initial)
@@ -59,7 +68,8 @@ def _edit_in_editor(initial: str) -> str:
     try:
         result = subprocess.run([*editor.split(), str(path)], check=False)
         if result.returncode != 0:
-            raise CliError(f"The editor exited with status {result.returncode}; nothing was queued.")
+            failed = _("The editor exited with status {status}; nothing was queued.")
+            raise CliError(failed.format(status=result.returncode))
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
@@ -70,37 +80,38 @@ def _edit_in_editor(initial: str) -> str:
 
 @app.command("email")
 def email(
-    marketo_id: int = marketo_id_argument("The person's Marketo id (To is their email)."),
-    subject: str | None = typer.Option(None, "--subject", help="Subject (dynamic fields allowed)."),
-    body: str | None = typer.Option(None, "--body", help="Body text (dynamic fields allowed)."),
+    marketo_id: int = marketo_id_argument(N_("The person's Marketo id (To is their email).")),
+    subject: str | None = typer.Option(None, "--subject", help=N_("Subject (dynamic fields allowed).")),
+    body: str | None = typer.Option(None, "--body", help=N_("Body text (dynamic fields allowed).")),
     body_file: Path | None = typer.Option(  # noqa: B008
-        None, "--body-file", help="Read the body from this file ('-' = stdin)."
+        None, "--body-file", help=N_("Read the body from this file ('-' = stdin).")  # noqa: B008
     ),
     template: str | None = typer.Option(
-        None, "--template", help="Start from this template (see `templates`)."
+        None, "--template", help=N_("Start from this template (see `templates`).")
     ),
-    cc: str | None = typer.Option(None, "--cc", help="CC addresses, comma-separated."),
-    bcc: str | None = typer.Option(None, "--bcc", help="BCC addresses, comma-separated."),
+    cc: str | None = typer.Option(None, "--cc", help=N_("CC addresses, comma-separated.")),
+    bcc: str | None = typer.Option(None, "--bcc", help=N_("BCC addresses, comma-separated.")),
     record_only: bool = typer.Option(
-        False, "--record-only", help="Log an email you sent elsewhere; do not send."
+        False, "--record-only", help=N_("Log an email you sent elsewhere; do not send.")
     ),
-    edit: bool = typer.Option(False, "--edit", help="Write the body in $EDITOR."),
+    edit: bool = typer.Option(False, "--edit", help=N_("Write the body in $EDITOR.")),
     send_at: str | None = typer.Option(
         None,
         "--send-at",
-        help='Send no earlier than this time: "2026-12-08 09:00" (seller.timezone), '
-        '"2026-12-08 09:00 Asia/Tokyo" or "2026-12-08T09:00+09:00".',
+        help=N_(
+            'Send no earlier than this time: "2026-12-08 09:00" (seller.timezone), '
+            '"2026-12-08 09:00 Asia/Tokyo" or "2026-12-08T09:00+09:00".'
+        ),
     ),
 ) -> None:
     """Queue an email (checked for unsubscribes and sent by the worker), or record one sent elsewhere."""
     from sia_tui.clock import system_clock
-    from sia_tui.i18n import _
     from sia_tui.outbox.compose import OutboxInputError, prepare_email, seller_from_settings
     from sia_tui.outbox.queue import enqueue_email
     from sia_tui.outbox.schedule import parse_send_at, seller_zone
 
     if body is not None and body_file is not None:
-        raise CliError("Give either --body or --body-file, not both.", exit_code=2)
+        raise CliError(_("Give either --body or --body-file, not both."), exit_code=2)
     if send_at is not None and record_only:
         raise CliError(_("--send-at and --record-only do not go together: a recorded email was already sent."),
                        exit_code=2)  # fmt: skip
@@ -109,14 +120,14 @@ def email(
     if edit:
         body = _edit_in_editor(body or "")
     if body is None and template is None:
-        raise CliError("Give the body with --body, --body-file, --edit or --template.", exit_code=2)
+        raise CliError(_("Give the body with --body, --body-file, --edit or --template."), exit_code=2)
     settings = settings_for_command()
     when = None
     if send_at is not None:
         try:
             when = parse_send_at(send_at, seller_zone(settings), system_clock())
         except OutboxInputError as exc:
-            raise CliError(f"{exc} Nothing was queued.") from None
+            raise CliError(_("{problem} Nothing was queued.").format(problem=exc)) from None
     db = _db(settings)
     try:
         draft = prepare_email(
@@ -132,9 +143,9 @@ def email(
             config_dir=settings.paths.config_dir,
         )
     except OutboxInputError as exc:
-        raise CliError(f"{exc} Nothing was queued.") from None
+        raise CliError(_("{problem} Nothing was queued.").format(problem=exc)) from None
     for warning in draft.warnings:
-        info(f"warning: {warning}")
+        info(_("warning: {warning}").format(warning=warning))
     item = enqueue_email(db, draft, send_at=when)
     _emit_item(item, "recorded" if record_only else "queued", settings)
 
@@ -145,12 +156,12 @@ def email(
 @app.command("call")
 def call(
     marketo_id: int = marketo_id_argument(),
-    outcome: str | None = typer.Option(None, "--outcome", help="Call outcome (from calls.outcomes)."),
-    reason: str | None = typer.Option(None, "--reason", help="Call reason (from calls.reasons)."),
-    status: str = typer.Option("completed", "--status", help="completed, no-answer, cancelled or failed."),
-    duration: int = typer.Option(0, "--duration", help="Call length in seconds."),
-    notes: str | None = typer.Option(None, "--notes", help="Notes (Task Comments)."),
-    phone: str | None = typer.Option(None, "--phone", help="Number called (default: the person's phone)."),
+    outcome: str | None = typer.Option(None, "--outcome", help=N_("Call outcome (from calls.outcomes).")),
+    reason: str | None = typer.Option(None, "--reason", help=N_("Call reason (from calls.reasons).")),
+    status: str = typer.Option("completed", "--status", help=N_("completed, no-answer, cancelled or failed.")),
+    duration: int = typer.Option(0, "--duration", help=N_("Call length in seconds.")),
+    notes: str | None = typer.Option(None, "--notes", help=N_("Notes (Task Comments).")),
+    phone: str | None = typer.Option(None, "--phone", help=N_("Number called (default: the person's phone).")),
 ) -> None:
     """Log a call: queued for Marketo (an activity) and Salesforce (a Task)."""
     from sia_tui.outbox.compose import OutboxInputError, prepare_call, seller_from_settings
@@ -175,14 +186,14 @@ def call(
             reason_required=settings.get("calls.reason_required"),
         )
     except OutboxInputError as exc:
-        raise CliError(f"{exc} Nothing was queued.") from None
+        raise CliError(_("{problem} Nothing was queued.").format(problem=exc)) from None
     _emit_item(enqueue_call(db, draft), "queued")
 
 
 # -------------------------------------------------------------------------------------------------- outbox
 
 outbox_app = typer.Typer(
-    help="Queued emails and calls: list, show, retry, cancel.", invoke_without_command=True
+    help=N_("Queued emails and calls: list, show, retry, cancel."), invoke_without_command=True
 )
 app.add_typer(outbox_app, name="outbox")
 
@@ -190,7 +201,7 @@ app.add_typer(outbox_app, name="outbox")
 def _print_items(items: list[Any]) -> None:
     table(
         None,
-        ["id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce", "why"],
+        [_("id"), _("kind"), _("state"), _("person"), _("subject"), _("smtp"), _("marketo"), _("salesforce"), _("why")],
         [
             (
                 i.id[:8],
@@ -212,9 +223,9 @@ def _print_items(items: list[Any]) -> None:
 def outbox(
     ctx: typer.Context,
     state: list[str] = typer.Option(  # noqa: B008
-        [], "--state", help="Only these states (queued, sending, retrying, ...)."
+        [], "--state", help=N_("Only these states (queued, sending, retrying, ...).")  # noqa: B008
     ),
-    limit: int = limit_option(200, "At most this many, newest first."),
+    limit: int = limit_option(200, N_("At most this many, newest first.")),
 ) -> None:
     """List the outbox, newest first."""
     if ctx.invoked_subcommand is not None:
@@ -226,7 +237,7 @@ def outbox(
     if G.json:
         emit_json({"counts": counts(db), "items": [i.to_json() for i in items]})
         return
-    info(", ".join(f"{k} {v}" for k, v in counts(db).items() if v) or "the outbox is empty")
+    info(", ".join(f"{k} {v}" for k, v in counts(db).items() if v) or _("the outbox is empty"))
     if items:
         _print_items(items)
 
@@ -241,9 +252,8 @@ def _guard(fn: Any, *args: Any) -> Any:
 
 
 @outbox_app.command("show")
-def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+def outbox_show(item_id: str = typer.Argument(..., help=N_("Outbox id (or its first characters)."))) -> None:
     """One item with every destination's state, attempts and errors."""
-    from sia_tui.i18n import _
     from sia_tui.outbox.queue import get_item, resolve_id
     from sia_tui.outbox.schedule import local_text, seller_zone
 
@@ -255,7 +265,9 @@ def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first
         emit_json(item.to_json(full=True))
         return
     where = seller_zone(settings)
-    info(f"{item.kind} {item.id} for {item.person_name}: {item.state}")
+    info(_("{kind} {id} for {person}: {state}").format(
+        kind=item.kind, id=item.id, person=item.person_name, state=item.state
+    ))  # fmt: skip
     if item.send_at:
         info(_("scheduled for {when}").format(when=local_text(item.send_at, where)))
 
@@ -267,7 +279,7 @@ def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first
 
     table(
         None,
-        ["destination", "state", "attempts", "next attempt", "ref", "reason / last error"],
+        [_("destination"), _("state"), _("attempts"), _("next attempt"), _("ref"), _("reason / last error")],
         [
             (name, d.state, d.attempts,
              local_text(d.next_attempt_at, where) if d.state in ("pending", "unknown") else "", d.ref or "", why(d))
@@ -277,7 +289,7 @@ def outbox_show(item_id: str = typer.Argument(..., help="Outbox id (or its first
 
 
 @outbox_app.command("retry")
-def outbox_retry(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+def outbox_retry(item_id: str = typer.Argument(..., help=N_("Outbox id (or its first characters)."))) -> None:
     """Try a dead (or blocked, or waiting) item again now."""
     from sia_tui.outbox.queue import retry_item
 
@@ -285,7 +297,7 @@ def outbox_retry(item_id: str = typer.Argument(..., help="Outbox id (or its firs
 
 
 @outbox_app.command("cancel")
-def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its first characters).")) -> None:
+def outbox_cancel(item_id: str = typer.Argument(..., help=N_("Outbox id (or its first characters)."))) -> None:
     """Cancel what has not been sent or logged yet."""
     from sia_tui.outbox.queue import cancel_item
 
@@ -297,36 +309,38 @@ def outbox_cancel(item_id: str = typer.Argument(..., help="Outbox id (or its fir
 
 @app.command("worker")
 def worker(
-    once: bool = typer.Option(False, "--once", help="Drain what is due now, print a summary and exit."),
-    poll_s: float = typer.Option(5.0, "--poll-s", min=0.1, help="Longest wait between cycles."),
+    once: bool = typer.Option(False, "--once", help=N_("Drain what is due now, print a summary and exit.")),
+    poll_s: float = typer.Option(5.0, "--poll-s", min=0.1, help=N_("Longest wait between cycles.")),
     retry_base_s: float | None = typer.Option(
-        None, "--retry-base-s", min=0, help="First retry delay (default 30 s)."
+        None, "--retry-base-s", min=0, help=N_("First retry delay (default 30 s).")
     ),
     retry_cap_s: float | None = typer.Option(
-        None, "--retry-cap-s", min=0, help="Longest retry delay (default 1 h)."
+        None, "--retry-cap-s", min=0, help=N_("Longest retry delay (default 1 h).")
     ),
     reconcile_delay_s: float | None = typer.Option(
         None,
         "--reconcile-delay-s",
         min=0,
-        help="Wait before looking up a write whose reply was lost (default 60 s).",
+        help=N_("Wait before looking up a write whose reply was lost (default 60 s)."),
     ),
     hold_s: float | None = typer.Option(
-        None, "--hold-s", min=0, help="Wait when Marketo/SMTP is unreachable (30 s)."
+        None, "--hold-s", min=0, help=N_("Wait when Marketo/SMTP is unreachable (30 s).")
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", min=1, help="Attempts before dead-lettering (8)."
+        None, "--max-attempts", min=1, help=N_("Attempts before dead-lettering (8).")
     ),
     batch_size: int | None = typer.Option(
         None,
         "--batch-size",
         min=1,
-        help="Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce).",
+        help=N_("Smaller batches than the APIs allow (≤300 Marketo, ≤200 Salesforce)."),
     ),
     sandbox_mail_url: str | None = typer.Option(
         None,
         "--sandbox-mail-url",
-        help="Base URL of a sia-tui sandbox whose SMTP sink receives the mail (settles interrupted sends exactly).",
+        help=N_(
+            "Base URL of a sia-tui sandbox whose SMTP sink receives the mail (settles interrupted sends exactly)."
+        ),
     ),
 ) -> None:
     """Send and log the outbox, then sync reminder tasks and write opt-outs to Salesforce: once (--once) or until
@@ -346,7 +360,7 @@ def worker(
     }
     if batch_size is not None:
         if batch_size < 1:
-            raise CliError("--batch-size must be at least 1.", exit_code=2)
+            raise CliError(_("--batch-size must be at least 1."), exit_code=2)
         overrides.update(
             smtp_batch=min(batch_size, 300),
             marketo_batch=min(batch_size, 300),
@@ -368,7 +382,7 @@ def worker(
         elif once or busy:
             info(", ".join(f"{k} {v}" for k, v in report.to_json().items()))
             for note in report.notes:
-                info(f"note: {note}")
+                info(_("note: {note}").format(note=note))
 
     async def main() -> None:
         hooks = worker_hooks(settings)  # reminder-task sync and the opt-out push, settings re-read each cycle
@@ -377,7 +391,13 @@ def worker(
             settings, mail_lookup_url=sandbox_mail_url, hooks=hooks, prepare=prepare, **overrides
         ) as w:
             if w.recovered:
-                info(f"settling {w.recovered} write(s) interrupted when the previous worker stopped")
+                info(
+                    ngettext(
+                        "settling {count} write interrupted when the previous worker stopped",
+                        "settling {count} writes interrupted when the previous worker stopped",
+                        w.recovered,
+                    ).format(count=w.recovered)
+                )
             if once:
                 show(await w.run_once())
                 return
@@ -389,7 +409,8 @@ def worker(
                 except (NotImplementedError, RuntimeError):
                     pass
             if not G.json:
-                info(f"outbox worker running for profile {settings.profile}; Ctrl-C stops it")
+                running = _("outbox worker running for profile {profile}; Ctrl-C stops it")
+                info(running.format(profile=settings.profile))
             await w.run_forever(stop, poll_s=poll_s, on_report=show)
 
     try:
@@ -403,26 +424,26 @@ def worker(
 
 @app.command("ledger")
 def ledger(
-    item: str | None = typer.Option(None, "--item", help="Only this outbox item (id or first characters)."),
-    decision: str | None = typer.Option(None, "--decision", help="allowed, blocked, held or recorded."),
-    limit: int = limit_option(200, "At most this many, newest first."),
+    item: str | None = typer.Option(None, "--item", help=N_("Only this outbox item (id or first characters).")),
+    decision: str | None = typer.Option(None, "--decision", help=N_("allowed, blocked, held or recorded.")),
+    limit: int = limit_option(200, N_("At most this many, newest first.")),
 ) -> None:
     """The compliance ledger: every send decision with its reason and source (append-only)."""
     from sia_tui.compliance.ledger import DECISIONS, ledger_entries
 
     if decision is not None and decision not in DECISIONS:
-        raise CliError(f"--decision must be one of {', '.join(DECISIONS)}.", exit_code=2)
+        raise CliError(_("--decision must be one of {choices}.").format(choices=", ".join(DECISIONS)), exit_code=2)
     db = _db(settings_for_command())
     rows = ledger_entries(db, item_id=item, decision=decision, limit=limit)
     if G.json:
         emit_json(rows)
         return
     if not rows:
-        info("the ledger is empty")
+        info(_("the ledger is empty"))
         return
     table(
         None,
-        ["when", "decision", "item", "person", "email", "source", "reason"],
+        [_("when"), _("decision"), _("item"), _("person"), _("email"), _("source"), _("reason")],
         [(r["at"][:19], r["decision"], (r["item_id"] or "")[:8], r["marketo_id"] or "", r["email"] or "",
           r["source"], r["reason"]) for r in rows],
     )  # fmt: skip
@@ -442,8 +463,8 @@ def templates() -> None:
     if G.json:
         emit_json([t.to_json() for t in found.values()])
     else:
-        info(f"your templates go in {templates_dir(settings.paths.config_dir)}")
-        table(None, ["name", "subject", "source"], [(t.name, t.subject, t.source) for t in found.values()])
+        info(_("your templates go in {folder}").format(folder=templates_dir(settings.paths.config_dir)))
+        table(None, [_("name"), _("subject"), _("source")], [(t.name, t.subject, t.source) for t in found.values()])
     # The usable ones are listed (and stay usable by name); each file that is not a template is one sentence, and
     # the exit status says something needs fixing.
     for problem in problems.values():
@@ -454,7 +475,7 @@ def templates() -> None:
 
 # -------------------------------------------------------------------------------------------------- marketo
 
-marketo_app = typer.Typer(help="Marketo administration.")
+marketo_app = typer.Typer(help=N_("Marketo administration."))
 app.add_typer(marketo_app, name="marketo")
 
 
@@ -484,6 +505,6 @@ def provision_activity_types() -> None:
         return
     table(
         None,
-        ["kind", "apiName", "id", "name", "status"],
+        [_("kind"), "apiName", _("id"), _("name"), _("status")],
         [(r["kind"], r["api_name"], r["id"], r["name"], r["status"]) for r in rows],
     )

@@ -17,38 +17,39 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
 from sia_tui.cli.inputs import limit_option, marketo_id_argument
+from sia_tui.i18n import N_, _, ngettext
 
 people_app = typer.Typer(
-    help="Search and show the people in the local cache (synced from Marketo, read-only)."
+    help=N_("Search and show the people in the local cache (synced from Marketo, read-only).")
 )
 app.add_typer(people_app, name="people")
 
 T = TypeVar("T")
 
 #: Columns of ``people search`` (the JSON output has every field).
-SEARCH_COLUMNS = ("marketo id", "name", "email", "company", "title", "unsubscribed")
+SEARCH_COLUMNS = (N_("marketo id"), N_("name"), N_("email"), N_("company"), N_("title"), N_("unsubscribed"))
 #: Rows of ``people show``: the 13 MSIA fields, then the owner and the flags that decide whether email is allowed.
 SHOW_FIELDS = (
-    ("Marketo id", "marketo_id"),
-    ("first name", "first_name"),
-    ("last name", "last_name"),
-    ("email", "email"),
-    ("phone", "phone"),
-    ("company", "company"),
-    ("title", "title"),
+    (N_("Marketo id"), "marketo_id"),
+    (N_("first name"), "first_name"),
+    (N_("last name"), "last_name"),
+    (N_("email"), "email"),
+    (N_("phone"), "phone"),
+    (N_("company"), "company"),
+    (N_("title"), "title"),
     ("LinkedIn", "linkedin_url"),
-    ("source", "source"),
-    ("Salesforce lead id", "sfdc_lead_id"),
-    ("Salesforce contact id", "sfdc_contact_id"),
-    ("Salesforce account id", "sfdc_account_id"),
-    ("Salesforce opportunity id", "sfdc_opportunity_id"),
-    ("owner", "owner_email"),
-    ("unsubscribed", "unsubscribed"),
-    ("marketing suspended", "marketing_suspended"),
-    ("email invalid", "email_invalid"),
-    ("lead score", "lead_score"),
-    ("updated in Marketo", "marketo_updated_at"),
-    ("synced", "synced_at"),
+    (N_("source"), "source"),
+    (N_("Salesforce lead id"), "sfdc_lead_id"),
+    (N_("Salesforce contact id"), "sfdc_contact_id"),
+    (N_("Salesforce account id"), "sfdc_account_id"),
+    (N_("Salesforce opportunity id"), "sfdc_opportunity_id"),
+    (N_("owner"), "owner_email"),
+    (N_("unsubscribed"), "unsubscribed"),
+    (N_("marketing suspended"), "marketing_suspended"),
+    (N_("email invalid"), "email_invalid"),
+    (N_("lead score"), "lead_score"),
+    (N_("updated in Marketo"), "marketo_updated_at"),
+    (N_("synced"), "synced_at"),
 )
 
 
@@ -77,9 +78,9 @@ def _guarded(fn: Callable[[sqlite_utils.Database], T]) -> T:
 @people_app.command("search")
 def search(
     query: str = typer.Argument(
-        ..., help="Name, email, company or title: a prefix, or 3+ characters anywhere."
+        ..., help=N_("Name, email, company or title: a prefix, or 3+ characters anywhere.")
     ),
-    limit: int = limit_option(20, "At most this many people, best first.", maximum=1000),
+    limit: int = limit_option(20, N_("At most this many people, best first."), maximum=1000),
 ) -> None:
     """Search the cached people, best matches first (name and email hits above company and title)."""
     from sia_tui.store.people import count_people, display_name, to_json
@@ -96,17 +97,25 @@ def search(
         return
     if not people:
         if cached == 0:
-            info("The people cache is empty: run `sia-tui sync` to fill it from Marketo.")
+            info(_("The people cache is empty: run `sia-tui sync` to fill it from Marketo."))
         else:
-            info(f"No cached person matches {query!r} (searched {cached:,} people).")
+            nobody = ngettext(
+                "No cached person matches {query!r} (searched {cached:,} person).",
+                "No cached person matches {query!r} (searched {cached:,} people).",
+                cached,
+            )
+            info(nobody.format(query=query, cached=cached))
         return
     if total is not None and total.n > len(people):
-        title = f"The best {len(people)} of {total.n:,}{'' if total.exact else '+'} people matching {query!r}"
+        title = _("The best {shown} of {total} people matching {query!r}").format(
+            shown=len(people), total=f"{total.n:,}{'' if total.exact else '+'}", query=query
+        )
     else:
-        title = f"{len(people)} {'person' if len(people) == 1 else 'people'} matching {query!r}"
+        matching = ngettext("{count} person matching {query!r}", "{count} people matching {query!r}", len(people))
+        title = matching.format(count=len(people), query=query)
     table(
         title,
-        SEARCH_COLUMNS,
+        [_(column) for column in SEARCH_COLUMNS],
         [
             (p["marketo_id"], display_name(p), p["email"], p["company"], p["title"], bool(p["unsubscribed"]))
             for p in people
@@ -121,9 +130,10 @@ def show(marketo_id: int = marketo_id_argument()) -> None:
 
     person = _guarded(lambda db: get_person(db, marketo_id))
     if person is None:
-        raise CliError(f"No person with Marketo id {marketo_id} is in the local cache.")
+        raise CliError(_("No person with Marketo id {marketo_id} is in the local cache.").format(marketo_id=marketo_id))
     if G.json:
         emit_json(to_json(person))
         return
-    rows = [(label, bool(person[key]) if key in FLAG_COLUMNS else person[key]) for label, key in SHOW_FIELDS]
-    table(display_name(person) or f"lead {marketo_id}", ("field", "value"), rows)
+    rows = [(_(label), bool(person[key]) if key in FLAG_COLUMNS else person[key]) for label, key in SHOW_FIELDS]
+    title = display_name(person) or _("lead {marketo_id}").format(marketo_id=marketo_id)
+    table(title, (_("field"), _("value")), rows)

@@ -8,45 +8,45 @@ import typer
 
 from sia_sandbox.state_file import StateFileError
 from sia_tui.cli.app import CliError, app
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 
-sandbox_app = typer.Typer(help="The built-in Marketo + Salesforce emulator (demo data, limits, faults).")
+sandbox_app = typer.Typer(help=N_("The built-in Marketo + Salesforce emulator (demo data, limits, faults)."))
 app.add_typer(sandbox_app, name="sandbox")
 
 
 @sandbox_app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(0, min=0, max=65535, help="HTTP port for both APIs (0 = a free port)."),
-    people: int = typer.Option(2000, min=1, max=2_000_000, help="Demo people to generate."),
-    seed: int = typer.Option(42, min=0, help="Seed of the demo data."),
+    host: str = typer.Option("127.0.0.1", help=N_("Interface to listen on.")),
+    port: int = typer.Option(0, min=0, max=65535, help=N_("HTTP port for both APIs (0 = a free port).")),
+    people: int = typer.Option(2000, min=1, max=2_000_000, help=N_("Demo people to generate.")),
+    seed: int = typer.Option(42, min=0, help=N_("Seed of the demo data.")),
     latency_ms: int = typer.Option(
-        0, "--latency-ms", min=0, max=60_000, help="Latency added to every request."
+        0, "--latency-ms", min=0, max=60_000, help=N_("Latency added to every request.")
     ),
-    faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0-1)."),
-    state: str = typer.Option("", help="SQLite file for the sandbox state (kept across restarts)."),
+    faults: float = typer.Option(0.0, help=N_("Share of API requests that get an injected fault (0-1).")),
+    state: str = typer.Option("", help=N_("SQLite file for the sandbox state (kept across restarts).")),
     smtp_port: int = typer.Option(
-        0, "--smtp-port", min=0, max=65535, help="SMTP sink port (0 = a free port)."
+        0, "--smtp-port", min=0, max=65535, help=N_("SMTP sink port (0 = a free port).")
     ),
     imap_port: int = typer.Option(
-        0, "--imap-port", min=0, max=65535, help="IMAP port of the seller's mailbox (0 = a free port)."
+        0, "--imap-port", min=0, max=65535, help=N_("IMAP port of the seller's mailbox (0 = a free port).")
     ),
     tls_cert: str = typer.Option(
-        "", "--tls-cert", help="PEM certificate: HTTPS, SMTP STARTTLS and IMAP over TLS (with --tls-key)."
+        "", "--tls-cert", help=N_("PEM certificate: HTTPS, SMTP STARTTLS and IMAP over TLS (with --tls-key).")
     ),
-    tls_key: str = typer.Option("", "--tls-key", help="PEM private key for --tls-cert."),
+    tls_key: str = typer.Option("", "--tls-key", help=N_("PEM private key for --tls-cert.")),
     imap_starttls: bool = typer.Option(
         False,
         "--imap-starttls",
-        help="With --tls-cert: IMAP offers STARTTLS instead of TLS from the first byte.",
+        help=N_("With --tls-cert: IMAP offers STARTTLS instead of TLS from the first byte."),
     ),
     no_responders: bool = typer.Option(
         False,
         "--no-responders",
-        help="Demo recipients never answer on their own (only /_sandbox/mail/respond).",
+        help=N_("Demo recipients never answer on their own (only /_sandbox/mail/respond)."),
     ),
     no_bulk: bool = typer.Option(
-        False, "--no-bulk", help="A subscription without Bulk Extract (export create answers 1035)."
+        False, "--no-bulk", help=N_("A subscription without Bulk Extract (export create answers 1035).")
     ),
 ) -> None:
     """Serve both APIs on one port; prints one JSON line with the URLs and demo credentials when ready."""
@@ -54,13 +54,13 @@ def serve(
     from sia_sandbox.server import serve as serve_forever
 
     if not 0 <= faults <= 1:
-        raise CliError("--faults is a rate between 0 and 1, e.g. 0.2.", exit_code=2)
+        raise CliError(_("--faults is a rate between 0 and 1, e.g. 0.2."), exit_code=2)
     if people < 1:
-        raise CliError("--people must be at least 1.", exit_code=2)
+        raise CliError(_("--people must be at least 1."), exit_code=2)
     if bool(tls_cert) != bool(tls_key):
-        raise CliError("--tls-cert and --tls-key go together.", exit_code=2)
+        raise CliError(_("--tls-cert and --tls-key go together."), exit_code=2)
     if imap_starttls and not tls_cert:
-        raise CliError("--imap-starttls needs --tls-cert and --tls-key.", exit_code=2)
+        raise CliError(_("--imap-starttls needs --tls-cert and --tls-key."), exit_code=2)
     config = SandboxConfig(
         people=people,
         seed=seed,

@@ -10,8 +10,9 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
 from sia_tui.config import SPECS, SettingError, parse_value, set_setting, spec_for, unset_setting
+from sia_tui.i18n import N_, _, pgettext
 
-settings_app = typer.Typer(help="Show and change this profile's settings (secrets go to the OS keyring).")
+settings_app = typer.Typer(help=N_("Show and change this profile's settings (secrets go to the OS keyring)."))
 app.add_typer(settings_app, name="settings")
 
 
@@ -44,8 +45,11 @@ def show() -> None:
     if G.json:
         emit_json({"profile": settings.profile, "sandbox": settings.uses_sandbox, "settings": rows})
         return
-    info(f"profile {settings.profile}" + (" (built-in sandbox)" if settings.uses_sandbox else ""))
-    table(None, ["setting", "value", "from"], [(r["key"], _display(r["value"]), r["source"]) for r in rows])
+    if settings.uses_sandbox:
+        info(_("profile {profile} (built-in sandbox)").format(profile=settings.profile))
+    else:
+        info(_("profile {profile}").format(profile=settings.profile))
+    table(None, [_("setting"), _("value"), pgettext("where a setting's value came from", "from")], [(r["key"], _display(r["value"]), r["source"]) for r in rows])
 
 
 @settings_app.command("set")
@@ -67,7 +71,7 @@ def set_(key: str = typer.Argument(..., help="section.key"), value: str = typer.
         raise CliError(str(exc)) from None
     env = spec_for(key).env_var
     if env in os.environ:
-        info(f"note: {env} is set in the environment and overrides this value.")
+        info(_("note: {env} is set in the environment and overrides this value.").format(env=env))
     if G.json:
         emit_json({"profile": profile, "key": key, "value": stored})
     else:
@@ -88,43 +92,43 @@ def unset(key: str = typer.Argument(..., help="section.key")) -> None:
     if G.json:
         emit_json({"profile": profile, "key": key, "unset": True})
     else:
-        info(f"{key} reset to its default")
+        info(_("{key} reset to its default").format(key=key))
 
 
 @settings_app.command("secret")
-def secret(key: str = typer.Argument(..., help="a secret key, e.g. marketo.client_secret")) -> None:
+def secret(key: str = typer.Argument(..., help=N_("a secret key, e.g. marketo.client_secret"))) -> None:
     """Store a secret in the OS keyring; the value is read from stdin or a hidden prompt, never from argv."""
     from sia_tui.secrets import set_secret
 
     profile = _profile()
     spec = spec_for(key)
     if not spec.secret:
-        raise CliError(f"{key} is not a secret; use `sia-tui settings set {key} VALUE`.")
+        raise CliError(_("{key} is not a secret; use `sia-tui settings set {key} VALUE`.").format(key=key))
     if sys.stdin.isatty():
         value = typer.prompt(f"{key}", hide_input=True)
     else:
         value = sys.stdin.readline().rstrip("\r\n")
     value = parse_value(key, value)
     if not value:
-        raise CliError("The secret is empty; nothing was stored.")
+        raise CliError(_("The secret is empty; nothing was stored."))
     set_secret(profile, key, value)
     if G.json:
         emit_json({"profile": profile, "key": key, "stored": True})
     else:
-        info(f"{key} stored in the OS keyring (service sia-tui/{profile})")
+        info(_("{key} stored in the OS keyring (service sia-tui/{profile})").format(key=key, profile=profile))
 
 
 def _result(check: dict[str, Any]) -> str:
     """ok / warning (works, needs attention) / FAILED."""
     if not check["ok"]:
-        return "FAILED"
-    return "warning" if check.get("status") == "warning" else "ok"
+        return _("FAILED")
+    return _("warning") if check.get("status") == "warning" else _("ok")
 
 
 @settings_app.command("test")
 def test(
     connection: str | None = typer.Argument(
-        None, help="Only this connection: marketo, salesforce, smtp or imap."
+        None, help=N_("Only this connection: marketo, salesforce, smtp or imap.")
     ),
 ) -> None:
     """Check each connection (or one) and say precisely what works and what does not."""
@@ -133,7 +137,10 @@ def test(
     settings = settings_for_command()
     if connection is not None and connection not in CONNECTIONS:
         raise CliError(
-            f"Unknown connection {connection!r}: choose one of {', '.join(CONNECTIONS)}.", exit_code=2
+            _("Unknown connection {connection!r}: choose one of {choices}.").format(
+                connection=connection, choices=", ".join(CONNECTIONS)
+            ),
+            exit_code=2,
         )
     results = run_async(lambda: run_checks(settings, connection))
     ok = all(r["ok"] for r in results)
@@ -141,8 +148,8 @@ def test(
         emit_json({"profile": settings.profile, "ok": ok, "checks": results})
     else:
         table(
-            f"profile {settings.profile}",
-            ["connection", "check", "result", "detail"],
+            _("profile {profile}").format(profile=settings.profile),
+            [_("connection"), _("check"), _("result"), _("detail")],
             [(r["connection"], r["check"], _result(r), r["detail"]) for r in results],
         )
     if not ok:

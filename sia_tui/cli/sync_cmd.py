@@ -29,17 +29,17 @@ from rich.progress import (
 from rich.text import Text
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, stderr, table
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.textsafe import literal
 
 STRATEGIES = ("auto", "rest", "bulk")
 _PHASES = {
-    "plan": "planning",
-    "initial": "initial sync",
-    "changes": "changes",
-    "deletes": "deletions",
-    "activities": "activities",
-    "done": "done",
+    "plan": N_("planning"),
+    "initial": N_("initial sync"),
+    "changes": N_("changes"),
+    "deletes": N_("deletions"),
+    "activities": N_("activities"),
+    "done": N_("done"),
 }
 
 
@@ -88,7 +88,7 @@ class ProgressView:
                     info(snapshot.message)
         if self.bar is None:
             return
-        phase = _PHASES.get(snapshot.phase, snapshot.phase)
+        phase = _(_PHASES[snapshot.phase]) if snapshot.phase in _PHASES else snapshot.phase
         if phase != self.phase or self.task is None:
             if self.task is not None:
                 # One line, the phase running now; at the end none (the summary says what happened).
@@ -97,7 +97,7 @@ class ProgressView:
             if snapshot.phase == "done":
                 self.bar.refresh()
                 return
-            unit = _("activities stored") if snapshot.phase == "activities" else "people read"
+            unit = _("activities stored") if snapshot.phase == "activities" else _("people read")
             self.task = self.bar.add_task(phase, total=snapshot.total, unit=unit)
         self.bar.update(
             self.task, completed=snapshot.done, total=snapshot.total, snapshot=snapshot, at=time.monotonic()
@@ -116,7 +116,7 @@ class LiveColumn(ProgressColumn):
         rate, eta = snapshot.live(time.monotonic() - task.fields["at"]) if snapshot else (0.0, None)
         if self.what == "rate":
             return Text(f"{rate:>7,.0f}/s")
-        return Text(f"ETA {eta_text(eta)}")
+        return Text(_("ETA {time}").format(time=eta_text(eta)))
 
 
 def eta_text(seconds: float | None) -> str:
@@ -133,18 +133,18 @@ def _print_summary(summary: Any) -> None:
         return
     notes = []
     if summary.resumed:
-        notes.append("resumed an interrupted initial sync")
+        notes.append(_("resumed an interrupted initial sync"))
     if summary.fell_back:
         notes.append(summary.fell_back)
     if summary.unsubscribed:
-        notes.append(f"{summary.unsubscribed} newly unsubscribed, queued for Salesforce")
+        notes.append(_("{count} newly unsubscribed, queued for Salesforce").format(count=summary.unsubscribed))
     table(
         None,
-        ["sync", "read by", "people", "created", "updated", "deleted", "api calls", "seconds"],
+        [_("sync"), _("read by"), _("people"), _("created"), _("updated"), _("deleted"), _("api calls"), _("seconds")],
         [
             (
                 summary.kind,
-                summary.strategy or "lead changes",
+                summary.strategy or _("lead changes"),
                 summary.people,
                 summary.created,
                 summary.updated,
@@ -180,20 +180,20 @@ def _print_summary(summary: Any) -> None:
 @app.command("sync")
 def sync_command(
     full: bool = typer.Option(
-        False, "--full", help="A fresh initial sync; the current cache stays searchable until it completes."
+        False, "--full", help=N_("A fresh initial sync; the current cache stays searchable until it completes.")
     ),
     watch: bool = typer.Option(
-        False, "--watch", help="Keep syncing every sync.interval_s seconds until Ctrl-C."
+        False, "--watch", help=N_("Keep syncing every sync.interval_s seconds until Ctrl-C.")
     ),
     strategy: str = typer.Option(
         "auto",
         "--strategy",
-        help="How an initial sync reads Marketo: auto (faster by estimate), rest or bulk.",
+        help=N_("How an initial sync reads Marketo: auto (faster by estimate), rest or bulk."),
     ),
     allow_empty: bool = typer.Option(
         False,
         "--allow-empty",
-        help=(
+        help=N_(
             "Accept an initial or full sync that finds nobody in Marketo and empty the cache (without it, such a "
             "sync keeps the cache and says so)."
         ),
@@ -205,16 +205,21 @@ def sync_command(
     from sia_tui.sync.engine import watch as watch_loop
 
     if strategy not in STRATEGIES:
-        raise CliError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.", exit_code=2)
+        raise CliError(
+            _("--strategy must be one of {choices}, not {strategy!r}.").format(
+                choices=", ".join(STRATEGIES), strategy=strategy
+            ),
+            exit_code=2,
+        )
     settings = settings_for_command()
     live = stderr.is_terminal
     if watch:
         interval = settings.get("sync.interval_s")
         if not G.json:
-            info(f"syncing every {interval} s; Ctrl-C stops")
+            info(_("syncing every {interval} s; Ctrl-C stops").format(interval=interval))
 
         def failed(exc: BaseException) -> None:
-            info(f"error: {exc} (trying again in {interval} s)")
+            info(_("error: {error} (trying again in {interval} s)").format(error=exc, interval=interval))
 
         def show(summary: Any) -> None:
             _print_summary(summary)
@@ -233,7 +238,7 @@ def sync_command(
                 )
         except KeyboardInterrupt:
             if not G.json:
-                info("stopped")
+                info(_("stopped"))
         return
     try:
         with ProgressView(live=live, quiet=G.json) as view:

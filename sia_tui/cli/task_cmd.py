@@ -11,7 +11,7 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, settings_for_command, table
 from sia_tui.cli.inputs import marketo_id_argument
-from sia_tui.i18n import N_
+from sia_tui.i18n import N_, _, pgettext
 from sia_tui.tasks.store import (
     Task,
     TaskError,
@@ -22,7 +22,7 @@ from sia_tui.tasks.store import (
     list_tasks,
 )
 
-task_app = typer.Typer(help="Reminder tasks (two-way sync with Salesforce when salesforce.sync_tasks is on).")
+task_app = typer.Typer(help=N_("Reminder tasks (two-way sync with Salesforce when salesforce.sync_tasks is on)."))
 app.add_typer(task_app, name="task")
 
 
@@ -67,20 +67,40 @@ def _due(text: str | None) -> str | None:
 _DUE_HELP = N_("Due date: 2026-12-08, 12/8, today, tomorrow, +3, friday, next monday, 明日, 金曜, 週五 …")
 
 
+#: The list's words for a task's place (:meth:`Task.bucket`) and priority; --json keeps the keywords.
+_BUCKETS = {
+    "overdue": N_("overdue"),
+    "today": N_("today"),
+    "tomorrow": N_("tomorrow"),
+    "later": N_("later"),
+    "someday": N_("someday"),
+    "done": N_("done"),
+}
+_PRIORITIES = {"Normal": N_("Normal"), "High": N_("High")}
+
+#: What each command says about the task it touched, one whole sentence per verb.
+_TASK_SENTENCES = {
+    "added": N_("added task {id}: {subject}"),
+    "completed": N_("completed task {id}: {subject}"),
+    "updated": N_("updated task {id}: {subject}"),
+    "deleted": N_("deleted task {id}: {subject}"),
+}
+
+
 def _print_one(task: Task, verb: str) -> None:
     if G.json:
         emit_json(task.to_json())
     else:
-        info(f"{verb} task {task.id[:8]}: {task.subject}")
+        info(_(_TASK_SENTENCES[verb]).format(id=task.id[:8], subject=task.subject))
 
 
 @task_app.command("add")
 def add(
     marketo_id: int = marketo_id_argument(),
-    subject: str = typer.Option(..., "--subject", help="What to do."),
+    subject: str = typer.Option(..., "--subject", help=N_("What to do.")),
     due: str = typer.Option(..., "--due", help=_DUE_HELP),
-    priority: str = typer.Option("normal", "--priority", help="normal or high."),
-    details: str = typer.Option("", "--details", help="Notes (Salesforce Comments)."),
+    priority: str = typer.Option("normal", "--priority", help=N_("normal or high.")),
+    details: str = typer.Option("", "--details", help=N_("Notes (Salesforce Comments).")),
 ) -> None:
     """Create a reminder task about a person."""
     task = _guard(
@@ -90,7 +110,7 @@ def add(
 
 
 @task_app.command("list")
-def list_(all_: bool = typer.Option(False, "--all", help="Include completed tasks.")) -> None:
+def list_(all_: bool = typer.Option(False, "--all", help=N_("Include completed tasks."))) -> None:
     """Open tasks: overdue, today and tomorrow first."""
     from sia_tui.tasks.sync import sync_errors, sync_label
 
@@ -124,13 +144,14 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include completed task
         return
     table(
         None,
-        ["id", "when", "due", "priority", "subject", "person", "salesforce"],
+        [_("id"), pgettext("task list", "when"), _("due"), _("priority"), _("subject"), _("person"),
+         _("salesforce")],
         [
             (
                 t.id[:8],
-                t.bucket(today),
+                _(_BUCKETS.get(t.bucket(today), t.bucket(today))),
                 t.due_date or "",
-                t.priority,
+                _(_PRIORITIES.get(t.priority, t.priority)),
                 t.subject,
                 names.get(t.marketo_id, t.marketo_id or ""),
                 sync_label(t, errors, enabled=enabled),
@@ -141,19 +162,19 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include completed task
 
 
 @task_app.command("done")
-def done(task_id: str = typer.Argument(..., help="Task id (or its first characters).")) -> None:
+def done(task_id: str = typer.Argument(..., help=N_("Task id (or its first characters)."))) -> None:
     """Mark a task complete."""
     _print_one(_guard(complete_task, _db(), task_id), "completed")
 
 
 @task_app.command("edit")
 def edit(
-    task_id: str = typer.Argument(..., help="Task id (or its first characters)."),
+    task_id: str = typer.Argument(..., help=N_("Task id (or its first characters).")),
     subject: str | None = typer.Option(None, "--subject"),
     due: str | None = typer.Option(None, "--due", help=_DUE_HELP),
-    priority: str | None = typer.Option(None, "--priority", help="normal or high"),
+    priority: str | None = typer.Option(None, "--priority", help=N_("normal or high")),
     details: str | None = typer.Option(None, "--details"),
-    reopen: bool = typer.Option(False, "--reopen", help="Mark a completed task open again."),
+    reopen: bool = typer.Option(False, "--reopen", help=N_("Mark a completed task open again.")),
 ) -> None:
     """Change a task."""
     task = _guard(
@@ -170,6 +191,6 @@ def edit(
 
 
 @task_app.command("delete")
-def delete(task_id: str = typer.Argument(..., help="Task id (or its first characters).")) -> None:
+def delete(task_id: str = typer.Argument(..., help=N_("Task id (or its first characters)."))) -> None:
     """Delete a task (here and, once synced, in Salesforce)."""
     _print_one(_guard(delete_task, _db(), task_id), "deleted")

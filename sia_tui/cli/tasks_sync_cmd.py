@@ -12,6 +12,7 @@ import typer
 
 from sia_tui.cli.app import CliError, G, app, emit_json, info, run_async, settings_for_command, table
 from sia_tui.cli.inputs import marketo_id_argument
+from sia_tui.i18n import N_, _
 
 
 def _db(settings: Any) -> sqlite_utils.Database:
@@ -29,8 +30,10 @@ def sync_tasks_command() -> None:
     settings = settings_for_command()
     if not settings.get("salesforce.sync_tasks"):
         raise CliError(
-            "Reminder task sync is off: turn it on with `sia-tui settings set salesforce.sync_tasks true` "
-            "(tasks that exist before the first sync stay local, as in MSIA)."
+            _(
+                "Reminder task sync is off: turn it on with `sia-tui settings set salesforce.sync_tasks true` "
+                "(tasks that exist before the first sync stay local, as in MSIA)."
+            )
         )
     db = _db(settings)
     try:
@@ -44,9 +47,9 @@ def sync_tasks_command() -> None:
         return
     info(result.summary())
     for conflict in result.conflicts:
-        info(f"conflict on task {conflict['task'][:8]}: {conflict['winner']} won")
+        info(_("conflict on task {id}: {winner} won").format(id=conflict["task"][:8], winner=conflict["winner"]))
     for task_id, error in result.errors.items():
-        info(f"task {task_id[:8]}: {error}")
+        info(_("task {id}: {error}").format(id=task_id[:8], error=error))
     if result.errors:
         raise typer.Exit(1)
 
@@ -54,9 +57,9 @@ def sync_tasks_command() -> None:
 @app.command("optout")
 def optout(
     marketo_id: int = marketo_id_argument(),
-    reason: str = typer.Option("", "--reason", help="Why (e.g. 'asked on the phone')."),
+    reason: str = typer.Option("", "--reason", help=N_("Why (e.g. 'asked on the phone').")),
     push: bool = typer.Option(
-        False, "--push", help="Write it to Salesforce now instead of at the worker's next cycle."
+        False, "--push", help=N_("Write it to Salesforce now instead of at the worker's next cycle.")
     ),
 ) -> None:
     """Record that a person asked not to be emailed: sends to them are blocked at once, and the Salesforce
@@ -80,16 +83,15 @@ def optout(
         emit_json({**row, **({"push": pushed} if pushed is not None else {})})
         return
     state = row.get("salesforce") or {}
-    where = (
-        "written to Salesforce"
-        if state.get("pushed_at")
-        else f"not yet in Salesforce ({state['last_error']})"
-        if state.get("last_error")
-        else "queued for Salesforce (the worker writes it within one cycle)"
-    )
+    if state.get("pushed_at"):
+        where = _("written to Salesforce")
+    elif state.get("last_error"):
+        where = _("not yet in Salesforce ({error})").format(error=state["last_error"])
+    else:
+        where = _("queued for Salesforce (the worker writes it within one cycle)")
     table(
         None,
-        ["marketo id", "email", "reason", "recorded", "salesforce"],
+        [_("marketo id"), _("email"), _("reason"), _("recorded"), _("salesforce")],
         [(row["marketo_id"], row["email"] or "", row["reason"] or "", row["created_at"], where)],
     )
     if push and state.get("last_error"):
