@@ -3,12 +3,10 @@ them, and the instance's own count from ``stats/usage.json``."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
-from sia_tui.budget import ledger as budget_ledger
 from tests.integration.test_outbox import pick
+from tests.support.budget_time import a_window_apart
 from tests.support.ports import refusing_port
 
 KEYS = {
@@ -23,23 +21,8 @@ def usage_total(running) -> int:
     return int(response.json()["marketo_limits"]["daily_used"])
 
 
-def _a_window_apart(cli):
-    """``cli`` on a machine whose budget timer moves a whole rate window on before each command, as if the seller
-    typed them a while apart: one window does not hold the calls of all of them for background work, and waiting
-    for it in real time is not what these tests are about."""
-    ledger = budget_ledger.open_ledger()  # the process's one ledger for this SIA_HOME: the commands' ledger
-    offset = [0.0]
-    ledger.timer = lambda: time.time() + offset[0]
-
-    def run(*args: str):
-        offset[0] += 21.0
-        return cli(*args)
-
-    return run
-
-
 def test_each_service_tags_its_calls_and_budget_reports_them(cli, people, running):
-    cli = _a_window_apart(cli)
+    cli = a_window_apart(cli)  # sync, grid and worker: more calls than one window lets background work make
     code, before, _ = cli("budget", "--json")
     assert code == 0 and set(before) == KEYS
     assert list(before["by_purpose"]) == PURPOSES
