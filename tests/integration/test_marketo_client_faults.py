@@ -66,6 +66,7 @@ def key(activity: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------ paging + faults
 
 
+@pytest.mark.soak  # every activity of 5,000 people paged under 30 % faults and the real limiter: long by design
 async def test_thirty_percent_faults_while_paging_every_activity_of_5000_people_loses_nothing():
     # 30 days of generated behaviour (the default is 120) keeps this ~35k-activity run to a few seconds.
     running = start_sandbox(
