@@ -285,14 +285,16 @@ def test_mail_to_the_sellers_own_address_lands_in_the_inbox(running: RunningSand
 
 def _automatic(seed: int, recipients: list[str], message_ids: list[str]) -> list[tuple[str, ...]]:
     """Send the same mail to a fresh sandbox with ``seed``; what its recipients decided to do."""
-    with start_sandbox(sandbox_config(people=300, seed=seed, mail_responders=True)) as sandbox:
+    with (
+        start_sandbox(sandbox_config(people=300, seed=seed, mail_responders=True)) as sandbox,
+        smtplib.SMTP(sandbox.smtp_host, sandbox.smtp_port, timeout=10) as smtp,  # one session, as a client sends
+    ):
         for rcpt, message_id in zip(recipients, message_ids, strict=True):
             msg = EmailMessage()
             msg["From"], msg["To"], msg["Subject"] = SELLER, rcpt, "Hello"
             msg["Message-ID"] = message_id
             msg.set_content("Hi")
-            with smtplib.SMTP(sandbox.smtp_host, sandbox.smtp_port, timeout=10) as smtp:
-                smtp.send_message(msg)
+            smtp.send_message(msg)
         listing = httpx.get(sandbox.base_url + "/_sandbox/mail/responses").json()
     return [(r["in_reply_to"], r["recipient"], r["kind"], r["variant"], r["message_id"]) for r in listing]
 

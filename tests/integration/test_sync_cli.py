@@ -81,6 +81,7 @@ def cli_env(tmp_path, monkeypatch):
     return apply
 
 
+@pytest.mark.soak  # 3,000 people at 120 ms latency, a real process killed mid-sync: long by design
 def test_a_sync_killed_with_sigkill_resumes_where_it_stopped(sandbox_factory, tmp_path):
     running = sandbox_factory(**ROOMY, people=3000, latency_ms=120)
     home = tmp_path / "home"

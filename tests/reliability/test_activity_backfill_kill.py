@@ -83,7 +83,7 @@ async def naive_differences(running: Any, db: Any) -> tuple[dict[int, tuple[int,
     return differences(expected, stored(db, leads, SANDBOX_NOW)), sum(len(v) for v in expected.values())
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_a_backfill_killed_with_sigkill_resumes_and_the_store_equals_a_naive_read(sandbox_factory, tmp_path):
     running = sandbox_factory(
         people=200, clock_frozen=True, latency_ms=25, rate_limit_calls=100_000, daily_quota=10_000_000

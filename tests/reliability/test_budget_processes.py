@@ -24,6 +24,7 @@ import pytest
 
 from sia_tui.budget import Ledger, instance_key, marketo_day
 from sia_tui.clock import system_clock
+from tests.support.sandbox_control import freeze_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_S = 1.0
@@ -40,6 +41,10 @@ def instance(sandbox_factory):
 
 def stats(running) -> dict[str, Any]:
     return httpx.get(f"{running.base_url}/_sandbox/stats").json()
+
+
+def refusals(seen: dict[str, Any]) -> int:
+    return int(seen["errors"].get("606", 0) + seen["errors"].get("615", 0))
 
 
 def start(running, home: Path, purpose: str, calls: int = CALLS) -> subprocess.Popen[str]:
@@ -97,10 +102,17 @@ def test_a_fleet_sharing_one_budget_draws_no_606_and_no_615(instance, tmp_path):
 
 def test_control_a_ledger_per_process_overruns_the_instance(instance, tmp_path):
     procs = [start(instance, tmp_path / f"own-{purpose}", purpose) for purpose in FLEET]
+    # The sandbox's clock stands still until it has refused a call: the fleet's calls then share one window
+    # however slowly a busy machine lets the processes make them (on an idle one they overrun 1 s anyway).
+    freeze_clock(instance)
     go(procs)
+    deadline = time.monotonic() + 60
+    while not refusals(stats(instance)) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling the other processes' progress, not waiting for test time
+    freeze_clock(instance, False)  # the refused calls' retries need the window to move on again
     results = [finish(proc) for proc in procs]
     seen = stats(instance)
-    refused = seen["errors"].get("606", 0) + seen["errors"].get("615", 0)
+    refused = refusals(seen)
     assert refused > 0  # each process kept to the ceiling alone; together they went over it
     assert sum(r["calls"] for r in results) == CALLS * len(FLEET) + refused  # every refusal was a retry
 

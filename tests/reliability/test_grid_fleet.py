@@ -63,7 +63,7 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "sia_tui", "--headless", *args]
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_app_worker_sync_watch_and_grid_calls_together_draw_no_606_and_no_615(sandbox_factory, tmp_path):
     running = sandbox_factory(people=300, now=None, rate_limit_calls=100, max_concurrency=10, latency_ms=20)
     home = tmp_path / "machine"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from tests.support.outbox_env import (
     set_faults,
     settings_for,
 )
+from tests.support.reliability import seeded_rng
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = [*FAULT_KINDS, *["commit_drop"] * 4]
@@ -89,11 +89,11 @@ def _db_value(db_path: Path, fn):  # type: ignore[no-untyped-def]
         db.conn.close()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_replies_and_bounces_are_logged_exactly_once_under_faults_and_sigkill(
     running: RunningSandbox, tmp_path: Path
 ) -> None:
-    rng = random.Random(os.environ.get("SIA_RELIABILITY_SEED") or time.time_ns())
+    rng = seeded_rng()
     env = sandbox_env(running, tmp_path / "home", **sandbox_imap_env(running))
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 400))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from tests.support.outbox_env import (
     settings_for,
     sink_messages,
 )
+from tests.support.reliability import seeded_rng
 
 EMAILS, BLOCKED, CALLS, KILLS = 300, 50, 300, 5
 #: Smaller batches than the APIs allow, so the run makes enough requests for 20 % faults to bite many times.
@@ -76,14 +76,6 @@ def _worker(env: dict[str, str], base_url: str, log: Path) -> subprocess.Popen[b
         return subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out)
 
 
-def _seeded_rng() -> random.Random:
-    """The run's randomness, from ``SIA_RELIABILITY_SEED`` or the time; the seed is printed first, so a failing run
-    (pytest shows its output) can be replayed exactly: ``SIA_RELIABILITY_SEED=<seed> uv run pytest ...``."""
-    seed = os.environ.get("SIA_RELIABILITY_SEED") or str(time.time_ns())
-    print(f"\nreliability seed {seed} (replay: SIA_RELIABILITY_SEED={seed})", flush=True)
-    return random.Random(seed)
-
-
 def _open_items(db_path: Path) -> int:
     db = open_db(db_path)
     try:
@@ -92,9 +84,9 @@ def _open_items(db_path: Path) -> int:
         db.conn.close()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_exactly_once_under_faults_and_sigkill(running: RunningSandbox, tmp_path: Path) -> None:
-    rng = _seeded_rng()
+    rng = seeded_rng()
     env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 1000))
@@ -213,9 +205,9 @@ def _marketo_calls(running: RunningSandbox) -> int:
     return int(httpx.get(f"{running.base_url}/_sandbox/stats", timeout=30).json()["totals"].get("marketo", 0))
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_a_poison_item_among_200_is_dead_lettered_and_the_rest_go_once(running: RunningSandbox, tmp_path: Path) -> None:
-    rng = _seeded_rng()
+    rng = seeded_rng()
     env = sandbox_env(running, tmp_path / "home", **NO_THROTTLE)
     settings = settings_for(env)
     people = asyncio.run(fetch_people(running, 1000))

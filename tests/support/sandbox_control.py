@@ -49,6 +49,12 @@ def advance_clock(running: RunningSandbox, seconds: float) -> datetime:
     return datetime.fromtimestamp(moved["now_ms"] / 1000, UTC)
 
 
+def freeze_clock(running: RunningSandbox, frozen: bool = True) -> None:
+    """Stop (or restart) the sandbox clock: while it stands, every call lands in the same rate window however slowly
+    a busy machine makes them, so a test that must overrun the window does not depend on the machine's speed."""
+    _send(running, "POST", "/_sandbox/clock", {"frozen": frozen})
+
+
 # ------------------------------------------------------------------------------------------------ faults and stats
 
 

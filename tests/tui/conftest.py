@@ -11,6 +11,8 @@ from typing import Any
 
 import keyring
 import pytest
+from textual import events
+from textual.widgets import Input, TextArea
 
 from sia_tui.connections import Endpoints, sandbox_endpoints
 from sia_tui.store.db import open_db
@@ -152,6 +154,16 @@ def offline_endpoints() -> Endpoints:
     return endpoints_for(refusing_url())
 
 
+class SteadyCursorsApp(SiaApp):
+    """The app with text cursors that do not blink (their public ``cursor_blink`` switch, set as each one takes
+    the focus, before its first blink at 0.5 s), so a snapshot never depends on when in the blink cycle it was
+    taken."""
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, Input | TextArea):
+            event.widget.cursor_blink = False
+
+
 @pytest.fixture
 def make_app(offline_endpoints: Endpoints) -> Callable[..., SiaApp]:
     def build(**overrides: Any) -> SiaApp:
@@ -163,7 +175,7 @@ def make_app(offline_endpoints: Endpoints) -> Callable[..., SiaApp]:
             "run_worker": False,  # the outbox worker runs only in the tests about it (test_app_worker.py)
         }
         kwargs.update(overrides)
-        return SiaApp("sandbox", **kwargs)
+        return SteadyCursorsApp("sandbox", **kwargs)
 
     return build
 
@@ -194,10 +206,3 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-@pytest.fixture(autouse=True)
-def steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cursors that do not blink, so a snapshot never depends on when in the blink cycle it was taken."""
-    from textual.widgets import Input, TextArea
-
-    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
-    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
