@@ -202,7 +202,7 @@ def enqueue_activity(
     same transaction as the change it records, so the activity exists if and only if that change happened.
     """
     if kind not in CAMPAIGN_KINDS:
-        raise OutboxError(f"{kind!r} is not an activity-only outbox kind.")
+        raise OutboxError(_("{kind!r} is not an activity-only outbox kind.").format(kind=kind))
     return _insert(
         db,
         kind=kind,
@@ -234,7 +234,7 @@ def enqueue_inbox_event(
     ``occurred_at`` (when the reply or bounce arrived) becomes the activity's date.
     """
     if kind not in INBOX_KINDS:
-        raise OutboxError(f"{kind!r} is not an inbox outbox kind.")
+        raise OutboxError(_("{kind!r} is not an inbox outbox kind.").format(kind=kind))
     if db.conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,)).fetchone() is not None:
         return None
     destinations: dict[str, tuple[str, str | None]] = {"marketo": (PENDING, None)}
@@ -329,12 +329,14 @@ def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, di
 def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
     text = prefix.strip().lower()
     if len(text) < 4 or not all(c in "0123456789abcdef" for c in text):
-        raise OutboxError(f"{prefix!r} is not an outbox id (use at least the first 4 characters shown).")
+        raise OutboxError(
+            _("{prefix!r} is not an outbox id (use at least the first 4 characters shown).").format(prefix=prefix)
+        )
     rows = db.conn.execute("SELECT id FROM outbox WHERE id LIKE ? LIMIT 2", (text + "%",)).fetchall()
     if not rows:
-        raise OutboxError(f"No outbox item has an id starting with {prefix!r}.")
+        raise OutboxError(_("No outbox item has an id starting with {prefix!r}.").format(prefix=prefix))
     if len(rows) > 1:
-        raise OutboxError(f"Several outbox items start with {prefix!r}; give more characters.")
+        raise OutboxError(_("Several outbox items start with {prefix!r}; give more characters.").format(prefix=prefix))
     return str(rows[0][0])
 
 
@@ -408,7 +410,7 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
     with transaction(db) as conn:
         item = conn.execute("SELECT cancelled_at, send_at FROM outbox WHERE id = ?", (key,)).fetchone()
         if item[0] is not None:
-            raise OutboxError(f"Outbox item {key[:8]} was cancelled; queue a new one instead.")
+            raise OutboxError(_("Outbox item {id} was cancelled; queue a new one instead.").format(id=key[:8]))
         # A scheduled email keeps its time: "retry" never sends it early.
         due_at = item[1] if item[1] and item[1] > stamp else stamp
         cur = conn.execute(
@@ -419,7 +421,9 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
             (due_at, stamp, stamp, key),
         )
         if cur.rowcount == 0:
-            raise OutboxError(f"Outbox item {key[:8]} has nothing to retry (it is done or being sent).")
+            raise OutboxError(
+                _("Outbox item {id} has nothing to retry (it is done or being sent).").format(id=key[:8])
+            )
         _refresh(conn, [key], now=moment)
     item_now = get_item(db, key)
     assert item_now is not None
@@ -439,8 +443,10 @@ def cancel_item(
         ).fetchall()
         if busy:
             raise OutboxError(
-                f"Outbox item {key[:8]} is being delivered to {', '.join(r[0] for r in busy)} right now; "
-                "try again once the worker has settled it."
+                _(
+                    "Outbox item {id} is being delivered to {destinations} right now; "
+                    "try again once the worker has settled it."
+                ).format(id=key[:8], destinations=", ".join(r[0] for r in busy))
             )
         cur = conn.execute(
             "UPDATE outbox_destinations SET state = 'cancelled', reason = ?, updated_at = ? "
@@ -448,7 +454,7 @@ def cancel_item(
             (reason, stamp, key),
         )
         if cur.rowcount == 0:
-            raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")
+            raise OutboxError(_("Outbox item {id} has nothing left to cancel.").format(id=key[:8]))
         conn.execute("UPDATE outbox SET cancelled_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, key))
         _refresh(conn, [key])
     item_now = get_item(db, key)

@@ -51,7 +51,18 @@ _IDENTIFIER_LIKE = re.compile(r"^[-$]*[A-Za-z0-9_]*[._\-/:@=+$][A-Za-z0-9_.\-/:@
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 #: (file, text) pairs reviewed and kept out of the catalogue, with why. Phase B adds to this only after review.
-ALLOWED: dict[tuple[str, str], str] = {}
+ALLOWED: dict[tuple[str, str], str] = {
+    # Migrations carry frozen SQL and import nothing of sia_tui (tests/unit/test_store.py); these refusals stop a
+    # migration of a schema that was edited by hand, and reach the user inside the store's "damaged" sentence.
+    (
+        "sia_tui/store/migrations.py",
+        "the outbox table's kind constraint is not the one this migration expects",
+    ): "a frozen migration imports nothing of sia_tui",
+    (
+        "sia_tui/store/migrations.py",
+        "f'the {table}.{column} constraint is not the one this migration expects'",
+    ): "a frozen migration imports nothing of sia_tui",
+}
 
 # Sinks: callee name → positions and keywords that carry user-facing text ("*" = every positional argument).
 _CALL_SINKS: dict[str, tuple[tuple[int | str, ...], tuple[str, ...]]] = {
