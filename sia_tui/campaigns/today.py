@@ -405,7 +405,7 @@ def act(
             if action == "done":
                 q.retry_item(db, key)
                 return _("Sending it again now.")
-            q.cancel_item(db, key, reason="cancelled from the Command Center")
+            q.cancel_item(db, key, reason=q.CANCELLED_FROM_COMMAND_CENTER)
             return _("Cancelled: it will not be sent.")
         if kind == "next":
             skip_next_step(db, key, now=now)

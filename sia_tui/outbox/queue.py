@@ -18,7 +18,7 @@ import sqlite_utils
 from sia_tui.compliance.ledger import record_decision
 from sia_tui.compliance.optouts import describe_optout, matching_optouts
 from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import CallDraft, EmailDraft
 from sia_tui.outbox.model import (
@@ -56,6 +56,14 @@ _DEST_COLUMNS = (
     "held_reason"
 )
 _OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN_ITEM_STATES)
+
+# Fixed reasons stored in English (SQLite rows are data): shown in the seller's language by
+# :func:`sia_tui.outbox.model.shown_reason`, which looks them up in the catalogue.
+RECORD_ONLY_REASON = N_("the seller sent this email outside sia-tui; it is only logged")
+CANCELLED_REASON = N_("cancelled by the seller")
+CANCELLED_FROM_COMMAND_CENTER = N_("cancelled from the Command Center")
+BLOCKED_NOT_LOGGED_REASON = N_("not logged: the email was blocked")
+STOPPED_NOTE = N_("the worker stopped during this write; checking whether it happened")
 
 
 class OutboxError(ValueError):
@@ -123,7 +131,7 @@ def _insert(
                 marketo_id=int(marketo_id),
                 email=", ".join(payload.get("to") or []),
                 decision="recorded",
-                reason="the seller sent this email outside sia-tui; it is only logged",
+                reason=RECORD_ONLY_REASON,
                 source="record only",
                 at=moment,
             )
@@ -431,7 +439,7 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
 
 
 def cancel_item(
-    db: sqlite_utils.Database, item_id: str, *, reason: str = "cancelled by the seller"
+    db: sqlite_utils.Database, item_id: str, *, reason: str = CANCELLED_REASON
 ) -> OutboxItem:
     """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
     key = resolve_id(db, item_id)
@@ -508,9 +516,8 @@ def recover_inflight(db: sqlite_utils.Database, *, now: datetime | None = None) 
         ids = [r[0] for r in conn.execute("SELECT item_id FROM outbox_destinations WHERE state = 'sending'")]
         conn.execute(
             "UPDATE outbox_destinations SET state = 'unknown', next_attempt_at = ?, updated_at = ?, "
-            "last_error = COALESCE(last_error, 'the worker stopped during this write; checking whether it happened') "
-            "WHERE state = 'sending'",
-            (stamp, stamp),
+            "last_error = COALESCE(last_error, ?) WHERE state = 'sending'",
+            (stamp, stamp, STOPPED_NOTE),
         )
         _refresh(conn, ids, now=now)
     return len(ids)
@@ -752,7 +759,11 @@ def mark_failed(
             ).fetchone()
             attempts = int(row[0]) if row else 0
             if permanent or attempts >= max_attempts:
-                reason = error if permanent else f"gave up after {attempts} attempts; last error: {error}"
+                reason = (
+                    error
+                    if permanent
+                    else _("gave up after {count} attempts; last error: {error}").format(count=attempts, error=error)
+                )
                 if _set(
                     conn, destination, item_id, from_states, state=DEAD, reason=reason, last_error=error,
                     held_reason=None, updated_at=stamp,
@@ -862,7 +873,7 @@ def _block(
                 item_id,
                 (PENDING,),
                 state=BLOCKED,
-                reason="not logged: the email was blocked",
+                reason=BLOCKED_NOT_LOGGED_REASON,
                 done_at=stamp,
                 updated_at=stamp,
             )
