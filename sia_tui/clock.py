@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sia_tui.i18n import _
+
 Clock = Callable[[], datetime]
 
 ENV_NOW = "SIA_NOW"
@@ -45,7 +47,9 @@ def env_now(environ: dict[str, str] | None = None) -> datetime | None:
         return None
     moment = parse_time(raw)
     if moment is None:
-        raise ClockError(f"{ENV_NOW} must be an ISO time such as 2026-12-08T09:00:00+09:00, got {raw!r}.")
+        raise ClockError(
+            _("{name} must be an ISO time such as 2026-12-08T09:00:00+09:00, got {raw!r}.").format(name=ENV_NOW, raw=raw)
+        )
     return moment
 
 
@@ -111,7 +115,9 @@ def zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ZoneError(f"{text!r} is not a time zone name such as Europe/Paris, Asia/Tokyo or UTC.") from None
+        raise ZoneError(
+            _("{text!r} is not a time zone name such as Europe/Paris, Asia/Tokyo or UTC.").format(text=text)
+        ) from None
 
 
 def zone_label(tz: tzinfo) -> str:

@@ -123,21 +123,21 @@ def _parse_bool(raw: Any) -> bool:
         return True
     if text in {"0", "false", "no", "off"}:
         return False
-    raise SettingError(f"expected true or false, got {raw!r}")
+    raise SettingError(_("expected true or false, got {raw!r}").format(raw=raw))
 
 
 def _int_parser(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
     def parse(raw: Any) -> int:
         if isinstance(raw, bool):
-            raise SettingError(f"expected a whole number, got {raw!r}")
+            raise SettingError(_("expected a whole number, got {raw!r}").format(raw=raw))
         try:
             value = int(str(raw).strip())
         except ValueError:
-            raise SettingError(f"expected a whole number, got {raw!r}") from None
+            raise SettingError(_("expected a whole number, got {raw!r}").format(raw=raw)) from None
         if lo is not None and value < lo:
-            raise SettingError(f"must be at least {lo}, got {value}")
+            raise SettingError(_("must be at least {lo}, got {value}").format(lo=lo, value=value))
         if hi is not None and value > hi:
-            raise SettingError(f"must be at most {hi}, got {value}")
+            raise SettingError(_("must be at most {hi}, got {value}").format(hi=hi, value=value))
         return value
 
     return parse
@@ -156,7 +156,7 @@ def _parse_line(raw: Any) -> str:
     A newline in ``seller.name`` made every email unbuildable ("Header values may not contain linefeed")."""
     text = str(raw).strip()
     if _CONTROL_CHARS.search(text):
-        raise SettingError("must be one line of text without line breaks or control characters")
+        raise SettingError(_("must be one line of text without line breaks or control characters"))
     return text
 
 
@@ -210,7 +210,9 @@ def _parse_url(raw: Any) -> str:
         or not port_ok
         or " " in text
     ):
-        raise SettingError(f"expected an http(s) URL such as https://123-ABC-456.mktorest.com, got {raw!r}")
+        raise SettingError(
+            _("expected an http(s) URL such as https://123-ABC-456.mktorest.com, got {raw!r}").format(raw=raw)
+        )
     return text
 
 
@@ -245,7 +247,7 @@ def _parse_api_url(raw: Any) -> str:
 def _parse_email(raw: Any) -> str:
     text = str(raw).strip()
     if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-        raise SettingError(f"expected an email address, got {raw!r}")
+        raise SettingError(_("expected an email address, got {raw!r}").format(raw=raw))
     return text
 
 
@@ -254,12 +256,18 @@ def _list_parser(max_items: int) -> Callable[[Any], list[str]]:
         items = [str(x) for x in raw] if isinstance(raw, list | tuple) else str(raw).split(",")
         values = [item.strip() for item in items if item.strip()]
         if len(values) > max_items:
-            raise SettingError(f"at most {max_items} values are allowed, got {len(values)}")
+            raise SettingError(
+                _("at most {max_items} values are allowed, got {count}").format(
+                    max_items=max_items, count=len(values)
+                )
+            )
         if len({v.casefold() for v in values}) != len(values):
-            raise SettingError("values must be unique")
+            raise SettingError(_("values must be unique"))
         too_long = [v for v in values if len(v) > 50]
         if too_long:
-            raise SettingError(f"each value must be at most 50 characters: {too_long[0][:60]!r}")
+            raise SettingError(
+                _("each value must be at most 50 characters: {value!r}").format(value=too_long[0][:60])
+            )
         return values
 
     return parse
@@ -268,14 +276,16 @@ def _list_parser(max_items: int) -> Callable[[Any], list[str]]:
 def _parse_field_name(raw: Any) -> str:
     text = str(raw).strip()
     if text and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
-        raise SettingError(f"expected a Salesforce field API name such as Sia_Activity_Id__c, got {raw!r}")
+        raise SettingError(
+            _("expected a Salesforce field API name such as Sia_Activity_Id__c, got {raw!r}").format(raw=raw)
+        )
     return text
 
 
 def _parse_template(raw: Any) -> str:
     text = str(raw).replace("\r", " ").replace("\n", " ").strip()
     if not text:
-        raise SettingError("the subject template cannot be empty")
+        raise SettingError(_("the subject template cannot be empty"))
     from sia_tui.mail.templates import SUBJECT_TEMPLATE_FIELDS, render
 
     problems = render(
@@ -289,16 +299,16 @@ def _parse_template(raw: Any) -> str:
 def _parse_folder(raw: Any) -> str:
     text = str(raw).strip()
     if not text:
-        raise SettingError("a folder name is required, e.g. INBOX")
+        raise SettingError(_("a folder name is required, e.g. INBOX"))
     if any(ord(c) < 32 for c in text):
-        raise SettingError(f"a folder name cannot hold control characters, got {raw!r}")
+        raise SettingError(_("a folder name cannot hold control characters, got {raw!r}").format(raw=raw))
     return text
 
 
 def _parse_required_field_name(raw: Any) -> str:
     text = _parse_field_name(raw)
     if not text:
-        raise SettingError("a field name is required, e.g. HasOptedOutOfEmail")
+        raise SettingError(_("a field name is required, e.g. HasOptedOutOfEmail"))
     return text
 
 
@@ -439,8 +449,9 @@ def spec_for(key: str) -> SettingSpec:
     spec = SPECS.get(key)
     if spec is None:
         close = _closest(key)
-        hint = f" Did you mean {close}?" if close else " Run `sia-tui settings show` for the list."
-        raise SettingError(f"Unknown setting {key!r}.{hint}")
+        if close:
+            raise SettingError(_("Unknown setting {key!r}. Did you mean {close}?").format(key=key, close=close))
+        raise SettingError(_("Unknown setting {key!r}. Run `sia-tui settings show` for the list.").format(key=key))
     return spec
 
 
@@ -462,13 +473,13 @@ def _hint(key: str) -> str:
 def _type_name(value: Any) -> str:
     value = _plain(value)
     if isinstance(value, bool):
-        return "true/false"
+        return _("true/false")
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return _("the text {value!r}").format(value=value)
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return _("the number {value}").format(value=value)
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     return type(value).__name__
 
 
@@ -489,7 +500,7 @@ def profile_name(explicit: str | None = None) -> str:
 
 def validate_profile_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise SettingError(f"Profile names use letters, digits, '.', '_' and '-': {name!r}")
+        raise SettingError(_("Profile names use letters, digits, '.', '_' and '-': {name!r}").format(name=name))
     return name
 
 
@@ -515,7 +526,9 @@ class ConfigFile:
         try:
             return tomlkit.parse(self.path.read_text(encoding="utf-8"))
         except Exception as exc:  # tomlkit raises several parse error types
-            raise SettingError(f"The settings file {self.path} is not valid TOML ({exc}).") from None
+            raise SettingError(
+                _("The settings file {path} is not valid TOML ({error}).").format(path=self.path, error=exc)
+            ) from None
 
     def _profiles_table(self) -> Mapping[str, Any]:
         table = self.doc.get("profiles", {})
@@ -713,7 +726,7 @@ def set_setting(profile: str, key: str, raw: Any) -> Any:
     spec = spec_for(key)
     if spec.secret:
         raise SettingError(
-            f"{key} is a secret: use `sia-tui settings secret {key}` so it goes to the keyring."
+            _("{key} is a secret: use `sia-tui settings secret {key}` so it goes to the keyring.").format(key=key)
         )
     value = parse_value(key, raw)
     cfg = ConfigFile(paths().config_file)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sia_tui.config import Settings
+from sia_tui.i18n import _
 
 if TYPE_CHECKING:
     from sia_tui.marketo.client import MarketoClient
@@ -137,8 +138,10 @@ def _require(profile: str, **values: str) -> None:
     missing = [key.replace("__", ".") for key, value in values.items() if not value]
     if missing:
         raise NotConfiguredError(
-            f"Profile {profile!r} is missing {', '.join(missing)}: set them with `sia-tui settings set` "
-            "(secrets with `sia-tui settings secret`) or the matching SIA_* environment variables."
+            _(
+                "Profile {profile!r} is missing {keys}: set them with `sia-tui settings set` "
+                "(secrets with `sia-tui settings secret`) or the matching SIA_* environment variables."
+            ).format(profile=profile, keys=", ".join(missing))
         )
 
 
@@ -187,8 +190,10 @@ def salesforce_client(settings: Settings, endpoints: Endpoints | None = None) ->
     )
     if not (ep.salesforce_client_secret or ep.salesforce_refresh_token):
         raise NotConfiguredError(
-            f"Profile {settings.profile!r} needs salesforce.client_secret or salesforce.refresh_token: "
-            "set one with `sia-tui settings secret`."
+            _(
+                "Profile {profile!r} needs salesforce.client_secret or salesforce.refresh_token: "
+                "set one with `sia-tui settings secret`."
+            ).format(profile=settings.profile)
         )
     return SalesforceClient(
         ep.salesforce_url,

@@ -11,6 +11,8 @@ import logging
 import os
 from collections.abc import Mapping
 
+from sia_tui.i18n import N_, _
+
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "sia-tui"
@@ -45,7 +47,7 @@ def redact(text: str) -> str:
     return text
 
 
-NO_BACKEND_HINT = (
+NO_BACKEND_HINT = N_(
     "No OS keyring is available on this machine (common on headless Linux). Set the environment variable {var} "
     "instead, or install a keyring backend (for example `uv pip install keyrings.alt`) and try again."
 )
@@ -91,13 +93,14 @@ def set_secret(profile: str, key: str, value: str) -> None:
     except Exception:
         kr = None
     if kr is None:
-        raise SecretStoreError(NO_BACKEND_HINT.format(var=env_var(key)))
+        raise SecretStoreError(_(NO_BACKEND_HINT).format(var=env_var(key)))
     try:
         kr.set_password(service_name(profile), key, value)
     except Exception as exc:
         raise SecretStoreError(
-            f"The OS keyring refused to store {key} ({type(exc).__name__}). "
-            + NO_BACKEND_HINT.format(var=env_var(key))
+            _("The OS keyring refused to store {key} ({error}). {hint}").format(
+                key=key, error=type(exc).__name__, hint=_(NO_BACKEND_HINT).format(var=env_var(key))
+            )
         ) from None
     remember(value)
 

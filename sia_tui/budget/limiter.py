@@ -25,6 +25,7 @@ from datetime import datetime
 from sia_tui.budget import purpose as _purpose
 from sia_tui.budget.day import next_reset
 from sia_tui.budget.ledger import Blocked, Lease, Ledger, Limits, open_ledger
+from sia_tui.i18n import _
 from sia_tui.net import QuotaExhaustedError, TransientError
 
 log = logging.getLogger(__name__)
@@ -173,15 +174,19 @@ class SharedLimiter:
     ) -> float:
         if not _busy(exc):
             raise TransientError(
-                f"The machine's Marketo budget ledger ({self.ledger.path}) cannot be used: {exc}.",
+                _("The machine's Marketo budget ledger ({path}) cannot be used: {error}.").format(
+                    path=self.ledger.path, error=exc
+                ),
                 api="marketo",
             ) from None
         now = loop.time()
         since = now if since is None else since
         if now - since > LOCKED_GIVE_UP_S:
             raise TransientError(
-                f"Another process has held the machine's Marketo budget ledger ({self.ledger.path}) locked for "
-                f"over {LOCKED_GIVE_UP_S:.0f} s (is a sia-tui process stopped with Ctrl-Z?).",
+                _(
+                    "Another process has held the machine's Marketo budget ledger ({path}) locked for over "
+                    "{seconds:.0f} s (is a sia-tui process stopped with Ctrl-Z?)."
+                ).format(path=self.ledger.path, seconds=LOCKED_GIVE_UP_S),
                 api="marketo",
             ) from None
         await asyncio.sleep(random.uniform(*POLL_S))
@@ -190,9 +195,14 @@ class SharedLimiter:
     def _quota_error(self, outcome: Blocked) -> QuotaExhaustedError:
         resets = next_reset(self.ledger.clock())
         return QuotaExhaustedError(
-            "Marketo's daily API quota is used up (error 607, seen by this machine); it resets at midnight US "
-            f"Central time, {resets:%Y-%m-%d %H:%M %Z} ({resets.astimezone().strftime('%Y-%m-%d %H:%M')} local). "
-            f"sia-tui asks Marketo again in {max(1, round(outcome.wait_s / 60))} min.",
+            _(
+                "Marketo's daily API quota is used up (error 607, seen by this machine); it resets at midnight US "
+                "Central time, {resets} ({local} local). sia-tui asks Marketo again in {minutes} min."
+            ).format(
+                resets=f"{resets:%Y-%m-%d %H:%M %Z}",
+                local=resets.astimezone().strftime("%Y-%m-%d %H:%M"),
+                minutes=max(1, round(outcome.wait_s / 60)),
+            ),
             resets_at=resets,
             api="marketo",
             code="607",

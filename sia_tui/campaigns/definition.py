@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sia_tui.i18n import _
 from sia_tui.mail.templates import EMAIL_FIELDS, get_template, render
 from sia_tui.outbox.window import SendWindow, WindowError, minute_text, zone
 
@@ -187,7 +188,7 @@ def parse_campaign(text: str, *, config_dir: Path | None = None) -> Campaign:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignError([f"The file is not valid TOML: {exc}."]) from None
+        raise CampaignError([_("The file is not valid TOML: {error}.").format(error=exc)]) from None
     problems: list[str] = []
     for key in sorted(set(raw) - TOP_KEYS):
         problems.append(f"Unknown key {key!r}; known keys: {', '.join(sorted(TOP_KEYS))}, and [[steps]].")

@@ -43,6 +43,7 @@ from sia_tui.campaigns.store import (
     key_for,
 )
 from sia_tui.compliance.check import CheckRequest, check_cached
+from sia_tui.i18n import _
 from sia_tui.mail.message import valid_address
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.compose import person_snapshot
@@ -144,7 +145,9 @@ def enrol(
     ids = list(dict.fromkeys(int(i) for i in marketo_ids))
     if len(ids) > MAX_ENROL:
         raise CampaignOpError(
-            f"{len(ids):,} people at once is more than the {MAX_ENROL:,} allowed; enrol them in smaller groups."
+            _("{count:,} people at once is more than the {limit:,} allowed; enrol them in smaller groups.").format(
+                count=len(ids), limit=MAX_ENROL
+            )
         )
     if timezone is not None:
         zone(timezone)  # WindowError (a ValueError) with one sentence

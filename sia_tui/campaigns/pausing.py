@@ -25,6 +25,7 @@ from sia_tui.campaigns.store import (
     enrolment_for,
     find_campaign,
 )
+from sia_tui.i18n import _
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.model import iso
 from sia_tui.outbox.window import at_minute, zone
@@ -111,7 +112,7 @@ def parse_until(text: str | None, timezone: str) -> datetime | None:
         moment = parse_time(raw)
         if moment is None:
             raise CampaignOpError(
-                f"{raw!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-14."
+                _("{raw!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-14.").format(raw=raw)
             ) from None
         return moment
     return at_minute(day, 0, zone(timezone))
@@ -123,7 +124,7 @@ def pause_campaign(
     """Nothing of the campaign is due until it is resumed (by hand, or by itself at ``until``)."""
     record = find_campaign(db, ref)
     if until is not None and until <= now:
-        raise CampaignOpError("The pause must end in the future; give a later --until date.")
+        raise CampaignOpError(_("The pause must end in the future; give a later --until date."))
     why = f"paused with its campaign {record.campaign.name!r}"
     with transaction(db):
         db.conn.execute(
@@ -142,7 +143,9 @@ def resume_campaign(db: sqlite_utils.Database, ref: str | int, *, now: datetime)
     """Resume a paused campaign: it continues where it stopped, each remaining step moved by the pause."""
     record = find_campaign(db, ref)
     if record.state != "paused":
-        raise CampaignOpError(f"Campaign {record.id} ({record.campaign.name}) is not paused.")
+        raise CampaignOpError(
+            _("Campaign {id} ({name}) is not paused.").format(id=record.id, name=record.campaign.name)
+        )
     with transaction(db):
         db.conn.execute(
             "UPDATE campaigns SET state = 'active', paused_at = NULL, paused_until = NULL, updated_at = ? "
@@ -169,7 +172,7 @@ def pause_people(
     """Pause some people of a campaign (e.g. one who is out of office until a date)."""
     record = find_campaign(db, ref)
     if until is not None and until <= now:
-        raise CampaignOpError("The pause must end in the future; give a later --until date.")
+        raise CampaignOpError(_("The pause must end in the future; give a later --until date."))
     out: list[PersonOutcome] = []
     with transaction(db):
         for marketo_id in dict.fromkeys(int(i) for i in marketo_ids):

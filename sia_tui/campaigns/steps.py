@@ -27,11 +27,19 @@ from sia_tui.campaigns.store import (
     key_for,
 )
 from sia_tui.compliance.check import CheckRequest, check_cached
+from sia_tui.i18n import N_, _
 from sia_tui.mail.templates import EMAIL_FIELDS, person_context, render
 from sia_tui.outbox.model import iso
 from sia_tui.outbox.window import at_minute, zone
 from sia_tui.store.db import transaction
 from sia_tui.store.people import get_person
+
+#: "That campaign step is already ..." for each closed state, as whole sentences (the state names differ by language).
+_ALREADY: dict[str, str] = {
+    "done": N_("That campaign step is already done."),
+    "skipped": N_("That campaign step is already skipped."),
+    "cancelled": N_("That campaign step is already cancelled."),
+}
 
 
 def campaign_context(record: CampaignRecord, step: Step) -> dict[str, str]:
@@ -198,16 +206,21 @@ def finish_step(
     with transaction(db):
         task = get_campaign_task(db, task_id)
         if task is None:
-            raise CampaignOpError("That campaign step no longer exists.")
+            raise CampaignOpError(_("That campaign step no longer exists."))
         if task.state != "open":
-            raise CampaignOpError(f"That campaign step is already {task.state}.")
+            already = _ALREADY.get(task.state)
+            raise CampaignOpError(
+                _(already) if already else _("That campaign step is already {state}.").format(state=task.state)
+            )
         if task.enrolment.state != "active":
             raise CampaignOpError(
-                f"{task.enrolment.person_name}'s campaign has ended ({task.enrolment.end_reason})."
+                _("{name}'s campaign has ended ({reason}).").format(
+                    name=task.enrolment.person_name, reason=task.enrolment.end_reason
+                )
             )
         if task.enrolment.frozen:
             raise CampaignOpError(
-                f"{task.enrolment.person_name} is paused in this campaign; resume them first."
+                _("{name} is paused in this campaign; resume them first.").format(name=task.enrolment.person_name)
             )
         if queue is not None:
             outbox_id = queue(key_for("campaign_step", task.enrolment.id, task.index)).id
@@ -249,11 +262,11 @@ def snooze_step(db: sqlite_utils.Database, task_id: str, until: date, *, now: da
     with transaction(db):
         task = get_campaign_task(db, task_id)
         if task is None or task.state != "open":
-            raise CampaignOpError("That campaign step is not open any more.")
+            raise CampaignOpError(_("That campaign step is not open any more."))
         enrolment, campaign = task.enrolment, task.record.campaign
         today = local_date(now, enrolment.timezone)
         if until <= today:
-            raise CampaignOpError("Snooze to a later day than today.")
+            raise CampaignOpError(_("Snooze to a later day than today."))
         day = first_day(until, campaign.skip_weekends)
         shift = max(0, days_between(local_date(task.due_at, enrolment.timezone), day, campaign.skip_weekends))
         due = at_minute(day, campaign.window_start, zone(enrolment.timezone))
@@ -354,7 +367,7 @@ def queue_for_step(db: sqlite_utils.Database, task_id: str, draft: Any, *, now: 
 
     task = get_campaign_task(db, task_id)
     if task is None:
-        raise CampaignOpError("That campaign step no longer exists.")
+        raise CampaignOpError(_("That campaign step no longer exists."))
     ready = replace(draft, extra={**draft.extra, **step_payload(task.record, task.enrolment, task.index)})
     queued: list[Any] = []
 

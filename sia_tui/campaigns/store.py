@@ -19,6 +19,7 @@ import sqlite_utils
 from sia_tui.campaigns.definition import Campaign, parse_campaign
 from sia_tui.campaigns.schedule import EnrolmentTimes
 from sia_tui.clock import parse_time
+from sia_tui.i18n import _
 from sia_tui.outbox.compose import Seller
 from sia_tui.outbox.model import iso
 from sia_tui.store.db import transaction
@@ -171,7 +172,9 @@ def find_campaign(db: sqlite_utils.Database, ref: str | int) -> CampaignRecord:
             f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE name = ? COLLATE NOCASE", (text,)
         ).fetchone()
     if row is None:
-        raise CampaignOpError(f"There is no campaign {text!r}; `sia-tui campaign list` shows their ids.")
+        raise CampaignOpError(
+            _("There is no campaign {name!r}; `sia-tui campaign list` shows their ids.").format(name=text)
+        )
     return _campaign(row)
 
 
@@ -195,7 +198,9 @@ def enrolment_counts(db: sqlite_utils.Database) -> dict[int, dict[str, int]]:
 def _check_name(db: sqlite_utils.Database, name: str, own_id: int | None) -> None:
     row = db.conn.execute("SELECT id FROM campaigns WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
     if row is not None and int(row[0]) != own_id:
-        raise CampaignOpError(f"Campaign {row[0]} is already called {name!r}; give this one another name.")
+        raise CampaignOpError(
+            _("Campaign {id} is already called {name!r}; give this one another name.").format(id=row[0], name=name)
+        )
 
 
 def create_campaign(

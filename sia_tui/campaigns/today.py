@@ -39,6 +39,7 @@ from sia_tui.campaigns.store import (
     enrolment_from_row,
     find_campaign,
 )
+from sia_tui.i18n import N_, _
 from sia_tui.mail.templates import person_context, render
 from sia_tui.outbox import queue as q
 from sia_tui.outbox.model import iso
@@ -101,7 +102,9 @@ def parse_day(text: str, today: date) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CampaignOpError(f"{text!r} is not a date; write 2026-12-14, tomorrow or +3.") from None
+        raise CampaignOpError(
+            _("{text!r} is not a date; write 2026-12-14, tomorrow or +3.").format(text=text)
+        ) from None
 
 
 def _name(db: sqlite_utils.Database, marketo_id: int | None, fallback: dict[str, Any] | None = None) -> str:
@@ -119,12 +122,12 @@ def _filled(text: str, person: dict[str, Any] | None, seller: dict[str, Any]) ->
 def _step_item(db: sqlite_utils.Database, task: CampaignTask, now: datetime) -> TodayItem:
     step = task.step
     person = get_person(db, task.enrolment.marketo_id)
-    where = f"day {step.day}"
+    where = _("day {day}").format(day=step.day)
     if task.kind == "call":
         phone = str((person or {}).get("phone") or "")
         detail = where + (f" · {phone}" if phone else "")
     elif task.kind == "email":
-        subject = _filled(step.subject, person, task.record.seller.to_json()) if step.subject else "an email"
+        subject = _filled(step.subject, person, task.record.seller.to_json()) if step.subject else _("an email")
         detail = f"{subject} · {where}"
     else:
         detail = f"{task.subject(person)} · {where}"
@@ -327,12 +330,14 @@ def find_item(db: sqlite_utils.Database, ref: str, *, now: datetime, tz: tzinfo 
     """The queue item whose id starts with ``ref`` (ids are shown by ``sia-tui today``)."""
     text = str(ref).strip()
     if len(text) < 6:
-        raise CampaignOpError(f"{ref!r} is too short; give at least the first 6 characters of the id.")
+        raise CampaignOpError(
+            _("{ref!r} is too short; give at least the first 6 characters of the id.").format(ref=ref)
+        )
     matches = [i for i in today_items(db, now=now, tz=tz) if i.id.startswith(text)]
     if not matches:
-        raise CampaignOpError(f"Nothing in today's queue has an id starting with {text!r}.")
+        raise CampaignOpError(_("Nothing in today's queue has an id starting with {text!r}.").format(text=text))
     if len(matches) > 1:
-        raise CampaignOpError(f"Several items start with {text!r}; give more of the id.")
+        raise CampaignOpError(_("Several items start with {text!r}; give more of the id.").format(text=text))
     return matches[0]
 
 
@@ -354,7 +359,7 @@ def skip_next_step(db: sqlite_utils.Database, enrolment_id: str, *, now: datetim
             (iso(now), iso(now), enrolment.id, enrolment.step),
         )
         if not cur.rowcount:
-            raise CampaignOpError("That step has started or the enrolment changed; look at the queue again.")
+            raise CampaignOpError(_("That step has started or the enrolment changed; look at the queue again."))
         after_step(db, record, reload(db, enrolment.id), now)
 
 
@@ -371,48 +376,65 @@ def act(
     from sia_tui.tasks.store import TaskError, complete_task, edit_task
 
     if action not in ("done", "skip", "snooze"):
-        raise CampaignOpError(f"{action!r} is not something the queue can do here; use done, skip or snooze.")
+        raise CampaignOpError(
+            _("{action!r} is not something the queue can do here; use done, skip or snooze.").format(action=action)
+        )
     if action not in item.actions:
-        raise CampaignOpError(f"A {item.kind.replace('_', ' ')} cannot be {_past(action)}.")
+        raise CampaignOpError(_(_CANNOT[action]).format(kind=_(_KINDS.get(item.kind, item.kind.replace("_", " ")))))
     today = seller_today(now, tz)
     if action == "snooze" and (until is None or until <= today):
-        raise CampaignOpError("Snooze to a later day than today.")
-    kind, _, key = item.id.partition(":")
+        raise CampaignOpError(_("Snooze to a later day than today."))
+    kind, _sep, key = item.id.partition(":")
     try:
         if kind == "step":
             if action == "snooze":
                 assert until is not None
                 snooze_step(db, key, until, now=now)
-                return f"Moved to {until.isoformat()}; the later steps moved with it."
+                return _("Moved to {day}; the later steps moved with it.").format(day=until.isoformat())
             finish_step(db, key, how="done" if action == "done" else "skipped", now=now)
-            return "Done; the campaign goes on." if action == "done" else "Skipped; the campaign goes on."
+            return _("Done; the campaign goes on.") if action == "done" else _("Skipped; the campaign goes on.")
         if kind == "task":
             if action == "done":
                 complete_task(db, key)
-                return "Task done."
+                return _("Task done.")
             day = until if action == "snooze" else today + timedelta(days=1)
             assert day is not None
             edit_task(db, key, due=day)
-            return f"Task moved to {day.isoformat()}."
+            return _("Task moved to {day}.").format(day=day.isoformat())
         if kind == "outbox":
             if action == "done":
                 q.retry_item(db, key)
-                return "Sending it again now."
-            q.cancel_item(db, key, reason="cancelled from the Command Center")
-            return "Cancelled: it will not be sent."
+                return _("Sending it again now.")
+            q.cancel_item(db, key, reason=q.CANCELLED_FROM_COMMAND_CENTER)
+            return _("Cancelled: it will not be sent.")
         if kind == "next":
             skip_next_step(db, key, now=now)
-            return "Skipped that step; the campaign goes on."
+            return _("Skipped that step; the campaign goes on.")
         if kind == "engaged":
             _hide(db, item.id, until if action == "snooze" and until else date.max)
-            return f"Hidden until {until.isoformat()}." if action == "snooze" and until else "Dismissed."
+            if action == "snooze" and until:
+                return _("Hidden until {day}.").format(day=until.isoformat())
+            return _("Dismissed.")
     except (TaskError, q.OutboxError) as exc:
         raise CampaignOpError(str(exc)) from None
-    raise CampaignOpError(f"Unknown queue item {item.id!r}.")
+    raise CampaignOpError(_("Unknown queue item {id!r}.").format(id=item.id))
 
 
-def _past(action: str) -> str:
-    return {"done": "marked done", "skip": "skipped", "snooze": "snoozed"}.get(action, action)
+#: "A {kind} cannot be ..." for each queue action, as whole sentences.
+_CANNOT: dict[str, str] = {
+    "done": N_("A {kind} cannot be marked done."),
+    "skip": N_("A {kind} cannot be skipped."),
+    "snooze": N_("A {kind} cannot be snoozed."),
+}
+#: The queue item kinds as that sentence names them.
+_KINDS: dict[str, str] = {
+    "failed_email": N_("failed email"),
+    "scheduled_email": N_("scheduled email"),
+    "task": N_("task"),
+    "engagement": N_("engagement"),
+    "email": N_("email"),
+    "call": N_("call"),
+}
 
 
 def campaign_task_for(db: sqlite_utils.Database, item: TodayItem) -> CampaignTask | None:

@@ -28,6 +28,7 @@ import sqlite_utils
 
 from sia_tui.compliance.optouts import describe_optout, matching_optouts
 from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
+from sia_tui.i18n import _
 from sia_tui.net import ApiError
 from sia_tui.store.email_key import email_key
 
@@ -131,7 +132,7 @@ async def check_batch(
         return decisions
     if live:
         if marketo is None:
-            raise CheckUnavailableError("No Marketo connection is configured to check unsubscribe status.")
+            raise CheckUnavailableError(_("No Marketo connection is configured to check unsubscribe status."))
         decisions.update(await _live(marketo, pending))
     else:
         decisions.update(_cached(db, pending))
@@ -206,7 +207,9 @@ async def _live(marketo: MarketoClient, requests: Sequence[CheckRequest]) -> dic
         if missing:
             leads += await marketo.get_leads("id", missing, LOOKUP_FIELDS)
     except ApiError as exc:
-        raise CheckUnavailableError(f"Marketo could not be asked for unsubscribe status: {exc}") from None
+        raise CheckUnavailableError(
+            _("Marketo could not be asked for unsubscribe status: {error}").format(error=exc)
+        ) from None
     by_email: dict[str, list[dict[str, Any]]] = {}
     by_id: dict[int, dict[str, Any]] = {}
     for lead in leads:

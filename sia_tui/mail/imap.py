@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sia_tui.i18n import _
 from sia_tui.mail.smtp import is_loopback_host
 
 #: Messages are read up to this many bytes; the rest (attachments) is never downloaded.
@@ -83,7 +84,9 @@ def _tls_context(ca_file: str) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=ca_file or None)
     except (OSError, ssl.SSLError) as exc:
         raise ImapError(
-            f"imap.ca_file {ca_file!r} cannot be used ({exc}): give the PEM file of the certificate to trust."
+            _("imap.ca_file {path!r} cannot be used ({error}): give the PEM file of the certificate to trust.").format(
+                path=ca_file, error=exc
+            )
         ) from None
 
 
@@ -96,18 +99,26 @@ def _describe(config: ImapConfig, exc: BaseException) -> str:
         or "name or service not known" in text
         or "nodename nor servname" in text
     ):
-        return f"The host name {host!r} cannot be resolved (DNS): check imap.host."
+        return _("The host name {host!r} cannot be resolved (DNS): check imap.host.").format(host=host)
     if isinstance(exc, ConnectionRefusedError) or "refused" in text:
-        return f"Nothing is listening on {host}:{port} (connection refused): check imap.port (993 for TLS)."
-    if isinstance(exc, ssl.SSLCertVerificationError) or "certificate" in text:
-        return f"The TLS certificate of {host}:{port} is not trusted ({exc}): a self-signed server needs imap.ca_file."
-    if isinstance(exc, ssl.SSLError) or "ssl" in text or "tls" in text or "wrong version" in text:
-        return f"The TLS handshake with {host}:{port} failed ({exc}): check imap.port and imap.tls."
-    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in text:
-        return (
-            f"No answer from {host}:{port} within {config.timeout_s:.0f} s: the port may be wrong or blocked."
+        return _("Nothing is listening on {host}:{port} (connection refused): check imap.port (993 for TLS).").format(
+            host=host, port=port
         )
-    return f"The IMAP session with {host}:{port} failed ({exc or type(exc).__name__})."
+    if isinstance(exc, ssl.SSLCertVerificationError) or "certificate" in text:
+        return _(
+            "The TLS certificate of {host}:{port} is not trusted ({error}): a self-signed server needs imap.ca_file."
+        ).format(host=host, port=port, error=exc)
+    if isinstance(exc, ssl.SSLError) or "ssl" in text or "tls" in text or "wrong version" in text:
+        return _("The TLS handshake with {host}:{port} failed ({error}): check imap.port and imap.tls.").format(
+            host=host, port=port, error=exc
+        )
+    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in text:
+        return _("No answer from {host}:{port} within {seconds:.0f} s: the port may be wrong or blocked.").format(
+            host=host, port=port, seconds=config.timeout_s
+        )
+    return _("The IMAP session with {host}:{port} failed ({error}).").format(
+        host=host, port=port, error=exc or type(exc).__name__
+    )
 
 
 def imap_date(day: date) -> str:
@@ -138,7 +149,7 @@ class ImapReader:
         cfg = self.config
         if not cfg.configured:
             raise ImapError(
-                "No mailbox is configured: set imap.host and imap.username (imap.password as a secret)."
+                _("No mailbox is configured: set imap.host and imap.username (imap.password as a secret).")
             )
         factory = self._factory or IMAPClient
         context = _tls_context(cfg.ca_file) if cfg.tls or not is_loopback_host(cfg.host) else None
@@ -157,16 +168,20 @@ class ImapReader:
                     self.encrypted = True
                 elif not is_loopback_host(cfg.host):
                     raise ImapError(
-                        f"{cfg.host}:{cfg.port} offers no STARTTLS and imap.tls is off: the password would travel "
-                        "unencrypted. Turn imap.tls on and use the server's TLS port (usually 993)."
+                        _(
+                            "{host}:{port} offers no STARTTLS and imap.tls is off: the password would travel "
+                            "unencrypted. Turn imap.tls on and use the server's TLS port (usually 993)."
+                        ).format(host=cfg.host, port=cfg.port)
                     )
             try:
                 client.login(cfg.username, cfg.password)
             except LoginError as exc:
                 detail = " ".join(str(exc).split())[:160]
                 raise ImapLoginError(
-                    f"The server refused the login for {cfg.username!r} ({detail}): check imap.username and "
-                    "imap.password (Gmail and Microsoft 365 need an app password or OAuth; see the README)."
+                    _(
+                        "The server refused the login for {user!r} ({detail}): check imap.username and "
+                        "imap.password (Gmail and Microsoft 365 need an app password or OAuth; see the README)."
+                    ).format(user=cfg.username, detail=detail)
                 ) from None
             self.capabilities = tuple(
                 sorted(c.decode("ascii", "replace").upper() for c in client.capabilities())
@@ -201,7 +216,7 @@ class ImapReader:
         from imapclient.exceptions import IMAPClientError
 
         if self._client is None:
-            raise ImapError("The IMAP session is closed.")
+            raise ImapError(_("The IMAP session is closed."))
         try:
             return fn()
         except ImapError:
@@ -209,7 +224,9 @@ class ImapReader:
         except (OSError, ssl.SSLError, IMAPClientError, imaplib.IMAP4.error) as exc:
             self.close()  # a half-read answer leaves the session unusable: the next pass reconnects
             raise ImapError(
-                f"{what} failed on {self.config.host}: {' '.join(str(exc).split())[:200]}"
+                _("{command} failed on {host}: {error}").format(
+                    command=what, host=self.config.host, error=" ".join(str(exc).split())[:200]
+                )
             ) from None
 
     # ------------------------------------------------------------------------------------------ reading
@@ -220,7 +237,7 @@ class ImapReader:
 
         folder = self.config.folder
         if self._client is None:
-            raise ImapError("The IMAP session is closed.")
+            raise ImapError(_("The IMAP session is closed."))
         try:
             info = self._client.select_folder(folder, readonly=True)
         except (OSError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
@@ -228,15 +245,16 @@ class ImapReader:
             raise ImapError(_describe(self.config, exc)) from None
         except (IMAPClientError, imaplib.IMAP4.error) as exc:  # the server said NO / BAD to this folder
             raise ImapFolderError(
-                f"The folder {folder!r} cannot be opened on {self.config.host} "
-                f"({' '.join(str(exc).split())[:120]}): check imap.folder."
+                _("The folder {folder!r} cannot be opened on {host} ({error}): check imap.folder.").format(
+                    folder=folder, host=self.config.host, error=" ".join(str(exc).split())[:120]
+                )
             ) from None
         uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
         exists = int(info.get(b"EXISTS") or 0)
         uidnext = int(info.get(b"UIDNEXT") or 0)
         if not uidvalidity:
             raise ImapFolderError(
-                f"The server gave no UIDVALIDITY for {folder!r}; it cannot be read reliably."
+                _("The server gave no UIDVALIDITY for {folder!r}; it cannot be read reliably.").format(folder=folder)
             )
         return FolderState(uidvalidity, uidnext, exists)
 

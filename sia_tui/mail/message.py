@@ -13,6 +13,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from sia_tui.i18n import _
+
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line length
 MAX_BODY_BYTES = 256 * 1024
 MAX_RECIPIENTS = 50
@@ -40,7 +42,9 @@ def parse_address_list(raw: str | Sequence[str] | None, what: str) -> list[str]:
         if "<" in text and text.endswith(">"):
             text = text[text.rindex("<") + 1 : -1].strip()
         if not valid_address(text):
-            raise AddressError(f"{what} address {text!r} is not a valid email address.")
+            raise AddressError(
+                _("{what} address {address!r} is not a valid email address.").format(what=what, address=text)
+            )
         if text.lower() not in {o.lower() for o in out}:
             out.append(text)
     return out

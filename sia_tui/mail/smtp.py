@@ -28,6 +28,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.mail.message import needs_smtputf8
 
 
@@ -76,7 +77,9 @@ def ca_file_path(ca_file: str) -> str | None:
     path = os.path.expanduser(ca_file)
     if not os.access(path, os.R_OK):
         raise SmtpTransientError(
-            f"smtp.ca_file {ca_file!r} cannot be read: give the PEM file of the certificate to trust."
+            _("smtp.ca_file {path!r} cannot be read: give the PEM file of the certificate to trust.").format(
+                path=ca_file
+            )
         )
     return path
 
@@ -125,7 +128,7 @@ class SmtpSender:
             return self._client
         cfg = self.config
         if not cfg.host:
-            raise SmtpTransientError("No SMTP server is configured: set smtp.host and smtp.port.")
+            raise SmtpTransientError(_("No SMTP server is configured: set smtp.host and smtp.port."))
         ca_bundle = ca_file_path(cfg.ca_file)
         client = aiosmtplib.SMTP(
             hostname=cfg.host,
@@ -141,12 +144,15 @@ class SmtpSender:
             await client.connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise SmtpTransientError(
-                f"The SMTP server {cfg.host}:{cfg.port} refused the login ({exc.code}); check smtp.username and "
-                "the password."
+                _(
+                    "The SMTP server {host}:{port} refused the login ({code}); check smtp.username and the password."
+                ).format(host=cfg.host, port=cfg.port, code=exc.code)
             ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise SmtpTransientError(
-                f"Cannot connect to the SMTP server {cfg.host}:{cfg.port} ({_short(exc)})."
+                _("Cannot connect to the SMTP server {host}:{port} ({error}).").format(
+                    host=cfg.host, port=cfg.port, error=_short(exc)
+                )
             ) from None
         self._client = client
         return client
@@ -157,7 +163,7 @@ class SmtpSender:
         utf8 = needs_smtputf8([sender, *recipients])
         options = ["SMTPUTF8"] if utf8 and client.supports_extension("smtputf8") else []
         if utf8 and not options:
-            raise SmtpPermanentError("The SMTP server does not accept non-ASCII addresses (no SMTPUTF8).")
+            raise SmtpPermanentError(_("The SMTP server does not accept non-ASCII addresses (no SMTPUTF8)."))
         raw = message.as_bytes(policy=SMTPUTF8_POLICY if options else SMTP_POLICY)
         try:
             await client.mail(sender, options=options, encoding="utf-8" if options else "ascii")
@@ -170,40 +176,54 @@ class SmtpSender:
                     if exc.code < 500:
                         await self._reset(client)
                         raise SmtpTransientError(
-                            f"The SMTP server deferred recipient {rcpt} ({exc.code} {exc.message}); trying later."
+                            _("The SMTP server deferred recipient {address} ({code} {message}); trying later.").format(
+                                address=rcpt, code=exc.code, message=exc.message
+                            )
                         ) from None
             if len(refused) == len(recipients):
                 await self._reset(client)
                 raise SmtpPermanentError(
-                    "The SMTP server refused every recipient: "
-                    + "; ".join(f"{k}: {v}" for k, v in refused.items())
+                    _("The SMTP server refused every recipient: {refusals}").format(
+                        refusals="; ".join(f"{k}: {v}" for k, v in refused.items())
+                    )
                 )
             if refused:
                 await self._reset(client)
                 raise SmtpPermanentError(
-                    "The SMTP server refused some recipients, so nothing was sent: "
-                    + "; ".join(f"{k}: {v}" for k, v in refused.items())
+                    _("The SMTP server refused some recipients, so nothing was sent: {refusals}").format(
+                        refusals="; ".join(f"{k}: {v}" for k, v in refused.items())
+                    )
                 )
         except SmtpError:
             raise
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset(client)
             kind = SmtpPermanentError if exc.code >= 500 else SmtpTransientError
-            raise kind(f"The SMTP server refused the sender ({exc.code} {exc.message}).") from None
+            raise kind(
+                _("The SMTP server refused the sender ({code} {message}).").format(code=exc.code, message=exc.message)
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise SmtpTransientError(f"The SMTP connection failed before sending ({_short(exc)}).") from None
+            raise SmtpTransientError(
+                _("The SMTP connection failed before sending ({error}).").format(error=_short(exc))
+            ) from None
         try:
             reply = await client.data(raw)
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset(client)
             kind = SmtpPermanentError if exc.code >= 500 else SmtpTransientError
-            raise kind(f"The SMTP server did not accept the message ({exc.code} {exc.message}).") from None
+            raise kind(
+                _("The SMTP server did not accept the message ({code} {message}).").format(
+                    code=exc.code, message=exc.message
+                )
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
             raise SmtpOutcomeUnknownError(
-                f"The SMTP connection was lost while the server was taking the message ({_short(exc)}); it may "
-                "have been accepted."
+                _(
+                    "The SMTP connection was lost while the server was taking the message ({error}); it may "
+                    "have been accepted."
+                ).format(error=_short(exc))
             ) from None
         self.sent += 1
         return reply.message
@@ -251,7 +271,9 @@ class SandboxMailLookup:
             reply.raise_for_status()
             found = {str(m.get("message_id") or "").strip() for m in reply.json()}
         except (httpx.HTTPError, ValueError) as exc:
-            raise SmtpTransientError(f"Cannot read the sandbox's mail list ({_short(exc)}).") from None
+            raise SmtpTransientError(
+                _("Cannot read the sandbox's mail list ({error}).").format(error=_short(exc))
+            ) from None
         finally:
             if self._http is None:
                 await client.aclose()

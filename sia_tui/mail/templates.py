@@ -431,6 +431,10 @@ def get_template(config_dir: Path | None, name: str, language: str | None = None
         raise TemplateError([problems[name]])
     if template is None:
         raise TemplateError(
-            [f"There is no template named {name!r}; available: {', '.join(sorted(templates))}."]
+            [
+                _("There is no template named {name!r}; available: {names}.").format(
+                    name=name, names=", ".join(sorted(templates))
+                )
+            ]
         )
     return template

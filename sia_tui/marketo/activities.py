@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sia_tui.i18n import _
 from sia_tui.marketo.models import ActivityType, Page, format_datetime
 from sia_tui.marketo.paging import chunks, unique
 from sia_tui.marketo.session import MarketoSession
@@ -33,7 +34,7 @@ async def paging_token(session: MarketoSession, since: datetime | str) -> str:
     envelope = await session.get("/rest/v1/activities/pagingtoken.json", {"sinceDatetime": since_text})
     if not envelope.next_page_token:
         raise TransientError(
-            "Marketo answered the paging-token request without a nextPageToken.",
+            _("Marketo answered the paging-token request without a nextPageToken."),
             api="marketo",
             endpoint="GET /rest/v1/activities/pagingtoken.json",
         )
@@ -55,7 +56,7 @@ async def _start_token(
         return next_page_token
     if since is None:
         raise ValidationError(
-            "Give either since (a datetime) or next_page_token to page activities.", api="marketo"
+            _("Give either since (a datetime) or next_page_token to page activities."), api="marketo"
         )
     return await paging_token(session, since)
 
@@ -95,8 +96,10 @@ async def _pages(
             stalls += 1
             if stalls >= STALL_LIMIT:
                 raise TransientError(
-                    f"Marketo paging on {path} stopped advancing (the same nextPageToken came back "
-                    f"{STALL_LIMIT} times with no records).",
+                    _(
+                        "Marketo paging on {path} stopped advancing (the same nextPageToken came back "
+                        "{count} times with no records)."
+                    ).format(path=path, count=STALL_LIMIT),
                     api="marketo",
                     endpoint=f"GET {path}",
                 )
@@ -133,11 +136,13 @@ async def iter_activity_pages(
     """
     types = _ids(activity_type_ids)
     if not types:
-        raise ValidationError("At least one activity type id is required to read activities.", api="marketo")
+        raise ValidationError(_("At least one activity type id is required to read activities."), api="marketo")
     if not 1 <= batch_size <= MAX_BATCH:
-        raise ValidationError(f"batchSize must be 1..{MAX_BATCH}, not {batch_size}.", api="marketo")
+        raise ValidationError(
+            _("batchSize must be 1..{max}, not {size}.").format(max=MAX_BATCH, size=batch_size), api="marketo"
+        )
     if asset_ids and len(types) != 1:
-        raise ValidationError("assetIds can only be used with exactly one activity type id.", api="marketo")
+        raise ValidationError(_("assetIds can only be used with exactly one activity type id."), api="marketo")
     leads = _ids(lead_ids)
     start = await _start_token(session, since, next_page_token)
     lead_chunks: list[list[int]] = chunks(leads, MAX_LEAD_IDS) if leads else [[]]
@@ -175,9 +180,13 @@ async def activity_page(
     types = _ids(activity_type_ids)
     leads = _ids(lead_ids)
     if not types or len(types) > MAX_TYPE_IDS:
-        raise ValidationError(f"One activities call takes 1..{MAX_TYPE_IDS} activity type ids.", api="marketo")
+        raise ValidationError(
+            _("One activities call takes 1..{max} activity type ids.").format(max=MAX_TYPE_IDS), api="marketo"
+        )
     if len(leads) > MAX_LEAD_IDS:
-        raise ValidationError(f"One activities call takes at most {MAX_LEAD_IDS} lead ids.", api="marketo")
+        raise ValidationError(
+            _("One activities call takes at most {max} lead ids.").format(max=MAX_LEAD_IDS), api="marketo"
+        )
     envelope = await session.get(
         ACTIVITIES_PATH,
         {
@@ -212,7 +221,7 @@ async def iter_lead_change_pages(
     wanted = [f for f in fields if f]
     if not wanted:
         raise ValidationError(
-            "Lead changes need at least one field name (Marketo requires `fields`).", api="marketo"
+            _("Lead changes need at least one field name (Marketo requires `fields`)."), api="marketo"
         )
     leads = _ids(lead_ids)
     start = await _start_token(session, since, next_page_token)

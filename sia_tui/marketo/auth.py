@@ -205,10 +205,10 @@ class TokenManager:
                 failure = _("no answer within {seconds:g} s").format(seconds=self._timeout_s)
             except httpx.TransportError as exc:
                 failure = (
-                    f"the connection failed ({type(exc).__name__})"
+                    _("the connection failed ({error})")
                     if not request_may_have_been_sent(exc)
-                    else f"the connection dropped ({type(exc).__name__})"
-                )
+                    else _("the connection dropped ({error})")
+                ).format(error=type(exc).__name__)
             else:
                 if response.status_code < 500 and (
                     _is_html(response) or (response.status_code == 200 and not _is_json_object(response))
@@ -228,9 +228,11 @@ class TokenManager:
                 if response.status_code in (400, 401, 403):
                     raise AuthError(
                         self._redact(
-                            "Marketo's Identity service refused the client id and secret "
-                            f"(HTTP {response.status_code}: {_describe_refusal(response)}); check "
-                            "marketo.client_id and marketo.client_secret for this profile."
+                            _(
+                                "Marketo's Identity service refused the client id and secret "
+                                "(HTTP {status}: {refusal}); check marketo.client_id and marketo.client_secret "
+                                "for this profile."
+                            ).format(status=response.status_code, refusal=_describe_refusal(response))
                         ),
                         api=API,
                         code=str(response.status_code),
@@ -255,17 +257,21 @@ class TokenManager:
                         )
                     raise AuthError(
                         self._redact(
-                            "Marketo's Identity service answered without an access token "
-                            f"({_describe_refusal(response)}); check marketo.client_id and marketo.client_secret."
+                            _(
+                                "Marketo's Identity service answered without an access token "
+                                "({refusal}); check marketo.client_id and marketo.client_secret."
+                            ).format(refusal=_describe_refusal(response))
                         ),
                         api=API,
                         http_status=200,
                         endpoint=IDENTITY_ENDPOINT,
                     )
-                failure = f"it answered HTTP {response.status_code}"
+                failure = _("it answered HTTP {status}").format(status=response.status_code)
             if attempt > self._max_retries:
                 raise TransientError(
-                    f"Could not reach Marketo's Identity service at {self._base_url}: {failure}.",
+                    _("Could not reach Marketo's Identity service at {url}: {failure}.").format(
+                        url=self._base_url, failure=failure
+                    ),
                     api=API,
                     endpoint=IDENTITY_ENDPOINT,
                 )

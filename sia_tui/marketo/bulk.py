@@ -25,6 +25,7 @@ from typing import IO, Any, Literal
 
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.marketo.models import ExportJob, format_datetime
 from sia_tui.marketo.session import MarketoSession, RetryableReply
 from sia_tui.net import ApiError, OutcomeUnknownError, TransientError, ValidationError
@@ -38,6 +39,15 @@ MAX_RANGE_DAYS = 31
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 STATUS_REFRESH_S = 60.0  # "The status updates only once every 60 seconds. Do not poll more frequently."
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+class ExportCorruptedError(TransientError):
+    """A downloaded export whose checksum does not match: worth downloading once more (told by type, not by
+    its message, which is in the seller's language)."""
+
+
+class NoExportJobError(TransientError):
+    """Marketo answered a bulk export call without an export job (an expired or unknown export id)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,12 @@ class ExportFilter:
 
 def _window(start: datetime, end: datetime) -> dict[str, str]:
     if end <= start:
-        raise ValidationError("A bulk export date filter must end after it starts.", api="marketo")
+        raise ValidationError(_("A bulk export date filter must end after it starts."), api="marketo")
     if end - start > timedelta(days=MAX_RANGE_DAYS):
         raise ValidationError(
-            f"A bulk export date filter spans at most {MAX_RANGE_DAYS} days; split it with split_date_range().",
+            _("A bulk export date filter spans at most {days} days; split it with split_date_range().").format(
+                days=MAX_RANGE_DAYS
+            ),
             api="marketo",
         )
     return {"startAt": format_datetime(start), "endAt": format_datetime(end)}
@@ -97,7 +109,9 @@ def base(kind: Kind) -> str:
 
 def _job(envelope_first: Mapping[str, Any] | None, what: str) -> ExportJob:
     if not envelope_first or not envelope_first.get("exportId"):
-        raise TransientError(f"Marketo answered the bulk export {what} without an export job.", api="marketo")
+        raise NoExportJobError(
+            _("Marketo answered the bulk export {what} without an export job.").format(what=what), api="marketo"
+        )
     return ExportJob.parse(envelope_first)
 
 
@@ -109,7 +123,7 @@ async def create(
     column_header_names: Mapping[str, str] | None = None,
 ) -> ExportJob:
     if not fields:
-        raise ValidationError("A bulk lead export needs at least one field.", api="marketo")
+        raise ValidationError(_("A bulk lead export needs at least one field."), api="marketo")
     body: dict[str, Any] = {"fields": list(fields), "format": "CSV", "filter": export_filter.body}
     if column_header_names:
         body["columnHeaderNames"] = dict(column_header_names)
@@ -195,15 +209,19 @@ async def wait(
             return job
         if job.status == "Failed":
             raise ApiError(
-                f"Marketo's bulk lead export {export_id} failed: {job.error_msg or 'no reason given'}.",
+                _("Marketo's bulk lead export {id} failed: {reason}.").format(
+                    id=export_id, reason=job.error_msg or _("no reason given")
+                ),
                 api="marketo",
                 endpoint="GET /bulk/v1/leads/export/{exportId}/status.json",
             )
         if job.status in ("Canceled", "Cancelled"):
-            raise ApiError(f"Marketo's bulk lead export {export_id} was cancelled.", api="marketo")
+            raise ApiError(_("Marketo's bulk lead export {id} was cancelled.").format(id=export_id), api="marketo")
         if timeout_s is not None and time.monotonic() - started > timeout_s:
             raise TransientError(
-                f"Marketo's bulk lead export {export_id} was still {job.status} after {timeout_s:.0f} s.",
+                _("Marketo's bulk lead export {id} was still {status} after {seconds:.0f} s.").format(
+                    id=export_id, status=job.status, seconds=timeout_s
+                ),
                 api="marketo",
             )
 
@@ -251,8 +269,9 @@ async def download(
             failures = 0 if pos > before else failures + 1
             if failures > retries_allowed:
                 raise TransientError(
-                    f"Downloading Marketo's bulk export {job.export_id} kept failing at byte {pos} "
-                    f"({_describe(exc)}).",
+                    _("Downloading Marketo's bulk export {id} kept failing at byte {pos} ({error}).").format(
+                        id=job.export_id, pos=pos, error=_describe(exc)
+                    ),
                     api="marketo",
                     endpoint=f"GET {base(kind)}/{{exportId}}/file.json",
                 ) from None
@@ -294,15 +313,17 @@ def _verify(job: ExportJob, hex_digest: str) -> None:
     expected = (job.file_checksum or "").strip()
     if not expected:
         return
-    algorithm, _, value = expected.partition(":")
+    algorithm, _sep, value = expected.partition(":")
     if not value:
         algorithm, value = "sha256", algorithm
     if algorithm.lower() != "sha256":
         log.info("Bulk export %s has a %s checksum; not verified", job.export_id, algorithm)
         return
     if value.lower() != hex_digest:
-        raise TransientError(
-            f"Marketo's bulk export {job.export_id} arrived corrupted: its SHA-256 does not match fileChecksum.",
+        raise ExportCorruptedError(
+            _("Marketo's bulk export {id} arrived corrupted: its SHA-256 does not match fileChecksum.").format(
+                id=job.export_id
+            ),
             api="marketo",
         )
 
@@ -324,7 +345,9 @@ def iter_csv_rows(fileobj: IO[bytes]) -> Iterator[dict[str, str | None]]:
             }
     except UnicodeDecodeError as exc:
         raise ValidationError(
-            f"Marketo's bulk export file is not valid UTF-8 (byte {exc.start}); it cannot be read safely.",
+            _("Marketo's bulk export file is not valid UTF-8 (byte {pos}); it cannot be read safely.").format(
+                pos=exc.start
+            ),
             api="marketo",
         ) from None
     finally:
@@ -356,7 +379,7 @@ async def export_leads(
         try:
             await download(session, job, spool, chunk_bytes=chunk_bytes)
         except TransientError as exc:
-            if "corrupted" not in str(exc):
+            if not isinstance(exc, ExportCorruptedError):
                 raise
             log.info("Bulk export %s failed its checksum; downloading it once more", job.export_id)
             spool.seek(0)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sia_tui.budget.day import central_time, next_reset
+from sia_tui.i18n import _
 from sia_tui.net import (
     AccessDeniedError,
     ApiError,
@@ -86,7 +87,6 @@ def error_for(
 ) -> ApiError:
     """The typed error for a final (non-retried) Marketo failure, with one readable sentence."""
     detail = f" ({message})" if message and message.lower() not in meaning(code).lower() else ""
-    where = f" on {endpoint}" if endpoint else ""
     kwargs: dict[str, Any] = {
         "api": API,
         "code": code,
@@ -94,22 +94,33 @@ def error_for(
         "endpoint": endpoint,
         "request_id": request_id,
     }
-    sentence = (
-        f"Marketo error {code}{where}: {meaning(code)}{detail}." if code else f"Marketo{where}: {message}."
-    )
+    if code:
+        sentence = (
+            _("Marketo error {code} on {endpoint}: {meaning}{detail}.")
+            if endpoint
+            else _("Marketo error {code}: {meaning}{detail}.")
+        ).format(code=code, endpoint=endpoint, meaning=meaning(code), detail=detail)
+    else:
+        sentence = (_("Marketo on {endpoint}: {message}.") if endpoint else _("Marketo: {message}.")).format(
+            endpoint=endpoint, message=message
+        )
     if code == QUOTA_CODE:
         resets = quota_reset_after()
         return QuotaExhaustedError(
-            f"Marketo's daily API quota is used up (error 607); it resets at midnight US Central time, "
-            f"{resets:%Y-%m-%d %H:%M %Z} ({resets.astimezone().strftime('%Y-%m-%d %H:%M')} local).",
+            _(
+                "Marketo's daily API quota is used up (error 607); it resets at midnight US Central time, "
+                "{resets} ({local} local)."
+            ).format(resets=f"{resets:%Y-%m-%d %H:%M %Z}", local=resets.astimezone().strftime("%Y-%m-%d %H:%M")),
             resets_at=resets,
             **kwargs,
         )
     if code == "1029" and "quota" in message.lower():
         resets = quota_reset_after()
         return QuotaExhaustedError(
-            f"Marketo's daily bulk export quota is used up (error 1029: {message}); it resets at midnight US "
-            f"Central time, {resets:%Y-%m-%d %H:%M %Z}.",
+            _(
+                "Marketo's daily bulk export quota is used up (error 1029: {message}); it resets at midnight US "
+                "Central time, {resets}."
+            ).format(message=message, resets=f"{resets:%Y-%m-%d %H:%M %Z}"),
             resets_at=resets,
             **kwargs,
         )
@@ -119,12 +130,20 @@ def error_for(
         return AccessDeniedError(sentence, **kwargs)
     if code in AUTH_CODES:
         return AuthError(
-            f"Marketo refused the access token{where} even after renewing it (error {code}: {meaning(code)}).",
+            (
+                _("Marketo refused the access token on {endpoint} even after renewing it (error {code}: {meaning}).")
+                if endpoint
+                else _("Marketo refused the access token even after renewing it (error {code}: {meaning}).")
+            ).format(endpoint=endpoint, code=code, meaning=meaning(code)),
             **kwargs,
         )
     if code in RATE_CODES:
         return RateLimitedError(
-            f"Marketo kept answering {code} ({meaning(code)}){where} after every retry; try again later.",
+            (
+                _("Marketo kept answering {code} ({meaning}) on {endpoint} after every retry; try again later.")
+                if endpoint
+                else _("Marketo kept answering {code} ({meaning}) after every retry; try again later.")
+            ).format(endpoint=endpoint, code=code, meaning=meaning(code)),
             **kwargs,
         )
     if code in TRANSIENT_CODES or code == "614":

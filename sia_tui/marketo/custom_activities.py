@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sia_tui.i18n import _
 from sia_tui.marketo.models import (
     ActivityWriteResult,
     ApiMessage,
@@ -53,12 +54,16 @@ async def describe_type(
 def _check_spec(spec: CustomActivityTypeSpec) -> None:
     if not spec.api_name.isalnum() or len(spec.api_name) > 255:
         raise ValidationError(
-            f"Custom activity type apiName {spec.api_name!r} must be alphanumeric and at most 255 characters.",
+            _("Custom activity type apiName {name!r} must be alphanumeric and at most 255 characters.").format(
+                name=spec.api_name
+            ),
             api="marketo",
         )
     if len(spec.attributes) > 20:
         raise ValidationError(
-            f"Custom activity type {spec.api_name!r} has {len(spec.attributes)} attributes; Marketo allows 20.",
+            _("Custom activity type {name!r} has {count} attributes; Marketo allows 20.").format(
+                name=spec.api_name, count=len(spec.attributes)
+            ),
             api="marketo",
         )
 
@@ -91,7 +96,7 @@ async def _ensure_once(session: MarketoSession, spec: CustomActivityTypeSpec) ->
         changed = True
     elif current.status == "deleted":
         raise ValidationError(
-            f"Marketo's custom activity type {spec.api_name!r} is deleted; choose another apiName.",
+            _("Marketo's custom activity type {name!r} is deleted; choose another apiName.").format(name=spec.api_name),
             api="marketo",
         )
     primary = (current.primary_attribute or {}).get("apiName")
@@ -112,8 +117,11 @@ async def _ensure_once(session: MarketoSession, spec: CustomActivityTypeSpec) ->
     final = await find_type(session, spec.api_name)
     if final is None or not final.approved:
         raise TransientError(
-            f"Marketo's custom activity type {spec.api_name!r} is still "
-            f"{'missing' if final is None else final.status!r} after creating and approving it.",
+            (
+                _("Marketo's custom activity type {name!r} is still 'missing' after creating and approving it.")
+                if final is None
+                else _("Marketo's custom activity type {name!r} is still {status!r} after creating and approving it.")
+            ).format(name=spec.api_name, status=final.status if final is not None else ""),
             api="marketo",
         )
     return final

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
+from sia_tui.i18n import _
 from sia_tui.marketo.models import RecordResult
 from sia_tui.marketo.paging import chunks, ordered_prefetch, unique
 from sia_tui.marketo.session import MarketoSession
@@ -60,7 +61,9 @@ async def iter_leads(
 ) -> AsyncIterator[dict[str, Any]]:
     """Every lead whose ``filter_type`` matches one of ``values``; any number of values (300 per call)."""
     if not 1 <= batch_size <= MAX_BATCH:
-        raise ValidationError(f"batchSize must be 1..{MAX_BATCH}, not {batch_size}.", api="marketo")
+        raise ValidationError(
+            _("batchSize must be 1..{max}, not {size}.").format(max=MAX_BATCH, size=batch_size), api="marketo"
+        )
     wanted = unique(str(v) for v in values if v is not None and str(v) != "")
     jobs = [
         (lambda chunk=chunk: _one_chunk(session, filter_type, chunk, fields, batch_size))
@@ -97,7 +100,10 @@ async def sync_leads(
     """Create/update leads (≤300 per call); one :class:`RecordResult` per input record, in input order."""
     if action not in SYNC_ACTIONS:
         raise ValidationError(
-            f"Sync Leads action must be one of {', '.join(SYNC_ACTIONS)}, not {action!r}.", api="marketo"
+            _("Sync Leads action must be one of {actions}, not {action!r}.").format(
+                actions=", ".join(SYNC_ACTIONS), action=action
+            ),
+            api="marketo",
         )
     results: list[RecordResult] = []
     for offset, batch in enumerate(chunks(list(records), MAX_BATCH)):

@@ -182,8 +182,10 @@ class MarketoSession:
                 sent = request_may_have_been_sent(exc)
                 if is_write and sent:
                     raise OutcomeUnknownError(
-                        f"Marketo did not answer {endpoint}: the connection dropped ({type(exc).__name__}) after "
-                        "the request was sent, so it may or may not have been applied.",
+                        _(
+                            "Marketo did not answer {endpoint}: the connection dropped ({error}) after "
+                            "the request was sent, so it may or may not have been applied."
+                        ).format(endpoint=endpoint, error=type(exc).__name__),
                         api=codes.API,
                         endpoint=endpoint,
                     ) from None
@@ -201,7 +203,9 @@ class MarketoSession:
                         ) from None
                     failure = _("no answer within {seconds:g} s").format(seconds=seconds)
                 else:
-                    failure = f"the connection {'dropped' if sent else 'failed'} ({type(exc).__name__})"
+                    failure = (_("the connection dropped ({error})") if sent else _("the connection failed ({error})")).format(
+                        error=type(exc).__name__
+                    )
                 await self._backoff_or_raise(endpoint, retries, delays, failure, announce=True)
                 continue
 
@@ -210,8 +214,10 @@ class MarketoSession:
                 code, message, request_id = "601", "HTTP 401", None
             elif status == 414:
                 raise ValidationError(
-                    f"Marketo refused {endpoint}: the URI is longer than 8 KB even though long queries are sent "
-                    "as POST ?_method=GET.",
+                    _(
+                        "Marketo refused {endpoint}: the URI is longer than 8 KB even though long queries are sent "
+                        "as POST ?_method=GET."
+                    ).format(endpoint=endpoint),
                     api=codes.API,
                     code="414",
                     http_status=414,
@@ -219,7 +225,9 @@ class MarketoSession:
                 )
             elif status == 413:
                 raise ValidationError(
-                    f"Marketo refused {endpoint}: the request body is over its size limit (1 MB).",
+                    _("Marketo refused {endpoint}: the request body is over its size limit (1 MB).").format(
+                        endpoint=endpoint
+                    ),
                     api=codes.API,
                     code="413",
                     http_status=413,
@@ -228,7 +236,9 @@ class MarketoSession:
             elif status in RETRY_HTTP_STATUSES:
                 if is_write and not idempotent and status in MAYBE_APPLIED_HTTP_STATUSES:
                     raise OutcomeUnknownError(
-                        f"Marketo answered HTTP {status} to {endpoint}; the write may or may not have been applied.",
+                        _("Marketo answered HTTP {status} to {endpoint}; the write may or may not have been applied.").format(
+                            status=status, endpoint=endpoint
+                        ),
                         api=codes.API,
                         code=str(status),
                         http_status=status,
@@ -236,7 +246,7 @@ class MarketoSession:
                     )
                 retries += 1
                 await self._backoff_or_raise(
-                    endpoint, retries, delays, f"it answered HTTP {status}", announce=True
+                    endpoint, retries, delays, _("it answered HTTP {status}").format(status=status), announce=True
                 )
                 continue
             elif status == 404:
@@ -246,8 +256,10 @@ class MarketoSession:
                 if not isinstance(body, dict) and status >= 500:
                     if is_write and not idempotent:
                         raise OutcomeUnknownError(
-                            f"Marketo answered {endpoint} with HTTP {status} and no readable JSON; the write may or "
-                            "may not have been applied.",
+                            _(
+                                "Marketo answered {endpoint} with HTTP {status} and no readable JSON; the write may or "
+                                "may not have been applied."
+                            ).format(endpoint=endpoint, status=status),
                             api=codes.API,
                             http_status=status,
                             endpoint=endpoint,
@@ -257,7 +269,7 @@ class MarketoSession:
                         endpoint,
                         retries,
                         delays,
-                        f"it answered HTTP {status} without a JSON body",
+                        _("it answered HTTP {status} without a JSON body").format(status=status),
                         announce=True,
                     )
                     continue
@@ -306,8 +318,10 @@ class MarketoSession:
                 self.tokens.invalidate(token)
                 if auth_refusals > MAX_AUTH_REFUSALS:
                     raise AuthError(
-                        f"Marketo kept refusing the access token on {endpoint} (error {code}: "
-                        f"{codes.meaning(code)}) even right after renewing it; check the API user and its role.",
+                        _(
+                            "Marketo kept refusing the access token on {endpoint} (error {code}: {meaning}) even "
+                            "right after renewing it; check the API user and its role."
+                        ).format(endpoint=endpoint, code=code, meaning=codes.meaning(code)),
                         api=codes.API,
                         code=code,
                         http_status=status,
@@ -322,7 +336,7 @@ class MarketoSession:
                     endpoint,
                     retries,
                     delays,
-                    f"error {code} ({codes.meaning(code)})",
+                    _("error {code} ({meaning})").format(code=code, meaning=codes.meaning(code)),
                     final_code=code,
                     request_id=request_id,
                     pause_code=code,  # the instance is over its limit (someone else shares it): all wait
@@ -331,8 +345,10 @@ class MarketoSession:
             if code in codes.TRANSIENT_CODES:
                 if is_write and not idempotent and code in codes.MAYBE_APPLIED_CODES:
                     raise OutcomeUnknownError(
-                        f"Marketo answered error {code} ({codes.meaning(code)}) to {endpoint}; the write may or may "
-                        "not have been applied.",
+                        _(
+                            "Marketo answered error {code} ({meaning}) to {endpoint}; the write may or may "
+                            "not have been applied."
+                        ).format(code=code, meaning=codes.meaning(code), endpoint=endpoint),
                         api=codes.API,
                         code=code,
                         http_status=status,
@@ -344,7 +360,7 @@ class MarketoSession:
                     endpoint,
                     retries,
                     delays,
-                    f"error {code} ({codes.meaning(code)})",
+                    _("error {code} ({meaning})").format(code=code, meaning=codes.meaning(code)),
                     final_code=code,
                     request_id=request_id,
                 )
@@ -395,7 +411,9 @@ class MarketoSession:
             if final_code is not None:
                 raise codes.error_for(final_code, failure, endpoint=endpoint, request_id=request_id)
             raise TransientError(
-                f"Marketo {endpoint} failed {retries} times in a row; the last time {failure}.",
+                _("Marketo {endpoint} failed {count} times in a row; the last time {failure}.").format(
+                    endpoint=endpoint, count=retries, failure=failure
+                ),
                 api=codes.API,
                 endpoint=endpoint,
             )
@@ -490,8 +508,10 @@ class MarketoSession:
                 self.tokens.invalidate(token)
                 if auth_refusals > MAX_AUTH_REFUSALS:
                     raise AuthError(
-                        f"Marketo kept refusing the access token on {endpoint} (error {code}) even right after "
-                        "renewing it.",
+                        _(
+                            "Marketo kept refusing the access token on {endpoint} (error {code}) even right after "
+                            "renewing it."
+                        ).format(endpoint=endpoint, code=code),
                         api=codes.API,
                         code=code,
                         endpoint=endpoint,

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.mail.language import email_language
 from sia_tui.mail.message import (
     MAX_BODY_BYTES,
@@ -87,8 +87,10 @@ def load_person(db: sqlite_utils.Database, marketo_id: int) -> dict[str, Any]:
     person = get_person(db, int(marketo_id))
     if person is None:
         raise OutboxInputError(
-            f"There is no person with Marketo id {marketo_id} in the local cache; check the id, or run "
-            "`sia-tui sync` if they were added recently."
+            _(
+                "There is no person with Marketo id {id} in the local cache; check the id, or run "
+                "`sia-tui sync` if they were added recently."
+            ).format(id=marketo_id)
         )
     return person
 
@@ -149,8 +151,9 @@ def _check_size(body: str) -> None:
     size = len(body.encode("utf-8"))
     if size > MAX_BODY_BYTES:
         raise OutboxInputError(
-            f"The body is {size / 1024:,.0f} KB; the limit is {MAX_BODY_BYTES // 1024} KB. Send large content as a "
-            "link instead."
+            _("The body is {size:,.0f} KB; the limit is {limit} KB. Send large content as a link instead.").format(
+                size=size / 1024, limit=MAX_BODY_BYTES // 1024
+            )
         )
 
 
@@ -306,20 +309,37 @@ class CallDraft:
         }
 
 
+#: What :func:`_pick` says about a call's outcome or reason, as whole sentences: (missing, not allowed).
+_PICK_PROBLEMS: dict[str, tuple[str, str]] = {
+    "outcome": (
+        N_("A call needs an outcome; choose one of: {choices}."),
+        N_(
+            "{text!r} is not one of the outcomes your admin allows ({choices}); admins change the list with "
+            "`sia-tui settings set {setting} ...`."
+        ),
+    ),
+    "reason": (
+        N_("A call needs a reason; choose one of: {choices}."),
+        N_(
+            "{text!r} is not one of the reasons your admin allows ({choices}); admins change the list with "
+            "`sia-tui settings set {setting} ...`."
+        ),
+    ),
+}
+
+
 def _pick(value: str | None, allowed: Sequence[str], what: str, setting: str, required: bool) -> str:
     text = (value or "").strip()
+    missing, not_allowed = _PICK_PROBLEMS[what]
     if not text:
         if required:
-            raise OutboxInputError(
-                f"A call needs a{'n' if what[0] in 'aeiou' else ''} {what}; choose one of: {', '.join(allowed)}."
-            )
+            raise OutboxInputError(_(missing).format(choices=", ".join(allowed)))
         return ""
     for choice in allowed:
         if choice.casefold() == text.casefold():
             return choice
     raise OutboxInputError(
-        f"{text!r} is not one of the {what}s your admin allows ({', '.join(allowed) or 'none'}); "
-        f"admins change the list with `sia-tui settings set {setting} ...`."
+        _(not_allowed).format(text=text, choices=", ".join(allowed) or _("none"), setting=setting)
     )
 
 
@@ -347,18 +367,28 @@ def prepare_call(
     if status_key == "canceled":
         status_key = "cancelled"
     if status_key not in CALL_STATUSES:
-        raise OutboxInputError(f"The call status must be one of {', '.join(CALL_STATUSES)}, not {status!r}.")
+        raise OutboxInputError(
+            _("The call status must be one of {choices}, not {status!r}.").format(
+                choices=", ".join(CALL_STATUSES), status=status
+            )
+        )
     duration = 0 if duration_s is None else int(duration_s)
     if not 0 <= duration <= MAX_DURATION_S:
         raise OutboxInputError(
-            f"The duration must be between 0 and {MAX_DURATION_S} seconds, not {duration}."
+            _("The duration must be between 0 and {max} seconds, not {duration}.").format(
+                max=MAX_DURATION_S, duration=duration
+            )
         )
     text = (notes or "").strip()
     if len(text) > MAX_NOTES_CHARS:
-        raise OutboxInputError(f"The notes are {len(text):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
+        raise OutboxInputError(
+            _("The notes are {count:,} characters; the limit is {limit:,}.").format(
+                count=len(text), limit=MAX_NOTES_CHARS
+            )
+        )
     number = (phone if phone is not None else str(person.get("phone") or "")).strip()
     if len(number) > 40:
-        raise OutboxInputError("The phone number called is longer than 40 characters.")
+        raise OutboxInputError(_("The phone number called is longer than 40 characters."))
     return CallDraft(
         person=person_snapshot(person),
         seller=seller,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sia_tui.clock import system_clock
+from sia_tui.i18n import _
 from sia_tui.names import display_name
 
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
@@ -151,17 +152,21 @@ class OutboxItem:
             notes.append(bounce_sentence(self.bounce))
         smtp = self.destinations.get("smtp")
         if self.send_at and smtp is not None and smtp.state == PENDING and not smtp.attempts:
-            notes.append(f"scheduled for {_when(self.send_at)}")
+            notes.append(_("scheduled for {when}").format(when=_when(self.send_at)))
         for name in DESTINATIONS:
             dest = self.destinations.get(name)
             if dest is None:
                 continue
             if dest.state in {BLOCKED, DEAD, SKIPPED, DONE} and dest.reason:
-                notes.append(f"{name} {dest.state}: {dest.reason}")
+                notes.append(f"{name} {dest.state}: {shown_reason(dest.reason)}")
             elif dest.held:
-                notes.append(f"{name}: held until {_when(dest.next_attempt_at)}: {dest.held_reason}")
+                notes.append(
+                    _("{destination}: held until {when}: {reason}").format(
+                        destination=name, when=_when(dest.next_attempt_at), reason=dest.held_reason
+                    )
+                )
             elif dest.state in OPEN_STATES and dest.last_error:
-                notes.append(f"{name}: {dest.last_error}")
+                notes.append(f"{name}: {shown_reason(dest.last_error)}")
         return "; ".join(dict.fromkeys(notes))
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
@@ -192,6 +197,13 @@ def bounce_sentence(bounce: dict[str, Any]) -> str:
     who = f" for {bounce['recipient']}" if bounce.get("recipient") else ""
     why = f": {bounce['diagnostic']}" if bounce.get("diagnostic") else ""
     return f"bounced ({bounce.get('type') or 'bounce'}{code}){who}{why}"
+
+
+def shown_reason(text: str | None) -> str:
+    """A stored reason or error in the seller's language: the fixed ones (marked with ``N_`` where they are
+    stored, e.g. :data:`sia_tui.outbox.queue.CANCELLED_REASON`) are stored in English and translated here; any
+    other text (an API's or a server's own words, or a sentence already written in a language) is shown as it is."""
+    return _(text) if text else ""
 
 
 def _when(stamp: str) -> str:

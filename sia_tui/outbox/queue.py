@@ -18,7 +18,7 @@ import sqlite_utils
 from sia_tui.compliance.ledger import record_decision
 from sia_tui.compliance.optouts import describe_optout, matching_optouts
 from sia_tui.compliance.suppressions import describe_suppression, matching_suppressions
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import CallDraft, EmailDraft
 from sia_tui.outbox.model import (
@@ -56,6 +56,14 @@ _DEST_COLUMNS = (
     "held_reason"
 )
 _OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN_ITEM_STATES)
+
+# Fixed reasons stored in English (SQLite rows are data): shown in the seller's language by
+# :func:`sia_tui.outbox.model.shown_reason`, which looks them up in the catalogue.
+RECORD_ONLY_REASON = N_("the seller sent this email outside sia-tui; it is only logged")
+CANCELLED_REASON = N_("cancelled by the seller")
+CANCELLED_FROM_COMMAND_CENTER = N_("cancelled from the Command Center")
+BLOCKED_NOT_LOGGED_REASON = N_("not logged: the email was blocked")
+STOPPED_NOTE = N_("the worker stopped during this write; checking whether it happened")
 
 
 class OutboxError(ValueError):
@@ -123,7 +131,7 @@ def _insert(
                 marketo_id=int(marketo_id),
                 email=", ".join(payload.get("to") or []),
                 decision="recorded",
-                reason="the seller sent this email outside sia-tui; it is only logged",
+                reason=RECORD_ONLY_REASON,
                 source="record only",
                 at=moment,
             )
@@ -202,7 +210,7 @@ def enqueue_activity(
     same transaction as the change it records, so the activity exists if and only if that change happened.
     """
     if kind not in CAMPAIGN_KINDS:
-        raise OutboxError(f"{kind!r} is not an activity-only outbox kind.")
+        raise OutboxError(_("{kind!r} is not an activity-only outbox kind.").format(kind=kind))
     return _insert(
         db,
         kind=kind,
@@ -234,7 +242,7 @@ def enqueue_inbox_event(
     ``occurred_at`` (when the reply or bounce arrived) becomes the activity's date.
     """
     if kind not in INBOX_KINDS:
-        raise OutboxError(f"{kind!r} is not an inbox outbox kind.")
+        raise OutboxError(_("{kind!r} is not an inbox outbox kind.").format(kind=kind))
     if db.conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,)).fetchone() is not None:
         return None
     destinations: dict[str, tuple[str, str | None]] = {"marketo": (PENDING, None)}
@@ -329,12 +337,14 @@ def _destinations(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, di
 def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
     text = prefix.strip().lower()
     if len(text) < 4 or not all(c in "0123456789abcdef" for c in text):
-        raise OutboxError(f"{prefix!r} is not an outbox id (use at least the first 4 characters shown).")
+        raise OutboxError(
+            _("{prefix!r} is not an outbox id (use at least the first 4 characters shown).").format(prefix=prefix)
+        )
     rows = db.conn.execute("SELECT id FROM outbox WHERE id LIKE ? LIMIT 2", (text + "%",)).fetchall()
     if not rows:
-        raise OutboxError(f"No outbox item has an id starting with {prefix!r}.")
+        raise OutboxError(_("No outbox item has an id starting with {prefix!r}.").format(prefix=prefix))
     if len(rows) > 1:
-        raise OutboxError(f"Several outbox items start with {prefix!r}; give more characters.")
+        raise OutboxError(_("Several outbox items start with {prefix!r}; give more characters.").format(prefix=prefix))
     return str(rows[0][0])
 
 
@@ -408,7 +418,7 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
     with transaction(db) as conn:
         item = conn.execute("SELECT cancelled_at, send_at FROM outbox WHERE id = ?", (key,)).fetchone()
         if item[0] is not None:
-            raise OutboxError(f"Outbox item {key[:8]} was cancelled; queue a new one instead.")
+            raise OutboxError(_("Outbox item {id} was cancelled; queue a new one instead.").format(id=key[:8]))
         # A scheduled email keeps its time: "retry" never sends it early.
         due_at = item[1] if item[1] and item[1] > stamp else stamp
         cur = conn.execute(
@@ -419,7 +429,9 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
             (due_at, stamp, stamp, key),
         )
         if cur.rowcount == 0:
-            raise OutboxError(f"Outbox item {key[:8]} has nothing to retry (it is done or being sent).")
+            raise OutboxError(
+                _("Outbox item {id} has nothing to retry (it is done or being sent).").format(id=key[:8])
+            )
         _refresh(conn, [key], now=moment)
     item_now = get_item(db, key)
     assert item_now is not None
@@ -427,7 +439,7 @@ def retry_item(db: sqlite_utils.Database, item_id: str) -> OutboxItem:
 
 
 def cancel_item(
-    db: sqlite_utils.Database, item_id: str, *, reason: str = "cancelled by the seller"
+    db: sqlite_utils.Database, item_id: str, *, reason: str = CANCELLED_REASON
 ) -> OutboxItem:
     """Stop what has not happened yet. Refused while a write is in flight or in doubt (it may have happened)."""
     key = resolve_id(db, item_id)
@@ -439,8 +451,10 @@ def cancel_item(
         ).fetchall()
         if busy:
             raise OutboxError(
-                f"Outbox item {key[:8]} is being delivered to {', '.join(r[0] for r in busy)} right now; "
-                "try again once the worker has settled it."
+                _(
+                    "Outbox item {id} is being delivered to {destinations} right now; "
+                    "try again once the worker has settled it."
+                ).format(id=key[:8], destinations=", ".join(r[0] for r in busy))
             )
         cur = conn.execute(
             "UPDATE outbox_destinations SET state = 'cancelled', reason = ?, updated_at = ? "
@@ -448,7 +462,7 @@ def cancel_item(
             (reason, stamp, key),
         )
         if cur.rowcount == 0:
-            raise OutboxError(f"Outbox item {key[:8]} has nothing left to cancel.")
+            raise OutboxError(_("Outbox item {id} has nothing left to cancel.").format(id=key[:8]))
         conn.execute("UPDATE outbox SET cancelled_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, key))
         _refresh(conn, [key])
     item_now = get_item(db, key)
@@ -502,9 +516,8 @@ def recover_inflight(db: sqlite_utils.Database, *, now: datetime | None = None) 
         ids = [r[0] for r in conn.execute("SELECT item_id FROM outbox_destinations WHERE state = 'sending'")]
         conn.execute(
             "UPDATE outbox_destinations SET state = 'unknown', next_attempt_at = ?, updated_at = ?, "
-            "last_error = COALESCE(last_error, 'the worker stopped during this write; checking whether it happened') "
-            "WHERE state = 'sending'",
-            (stamp, stamp),
+            "last_error = COALESCE(last_error, ?) WHERE state = 'sending'",
+            (stamp, stamp, STOPPED_NOTE),
         )
         _refresh(conn, ids, now=now)
     return len(ids)
@@ -746,7 +759,11 @@ def mark_failed(
             ).fetchone()
             attempts = int(row[0]) if row else 0
             if permanent or attempts >= max_attempts:
-                reason = error if permanent else f"gave up after {attempts} attempts; last error: {error}"
+                reason = (
+                    error
+                    if permanent
+                    else _("gave up after {count} attempts; last error: {error}").format(count=attempts, error=error)
+                )
                 if _set(
                     conn, destination, item_id, from_states, state=DEAD, reason=reason, last_error=error,
                     held_reason=None, updated_at=stamp,
@@ -856,7 +873,7 @@ def _block(
                 item_id,
                 (PENDING,),
                 state=BLOCKED,
-                reason="not logged: the email was blocked",
+                reason=BLOCKED_NOT_LOGGED_REASON,
                 done_at=stamp,
                 updated_at=stamp,
             )

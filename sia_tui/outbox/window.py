@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sia_tui.i18n import _
+
 MINUTES_PER_DAY = 24 * 60
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -28,7 +30,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(str(name).strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise WindowError(
-            f"{name!r} is not a time zone name; use an IANA name such as Asia/Tokyo or America/New_York."
+            _("{name!r} is not a time zone name; use an IANA name such as Asia/Tokyo or America/New_York.").format(
+                name=name
+            )
         ) from None
 
 
@@ -36,10 +40,10 @@ def parse_minute(text: str) -> int:
     """``"09:30"`` → 570; ``"24:00"`` → 1440 (the end of the day)."""
     match = _HHMM.match(str(text))
     if not match:
-        raise WindowError(f"{text!r} is not a time of day; write it as HH:MM, e.g. 09:00.")
+        raise WindowError(_("{text!r} is not a time of day; write it as HH:MM, e.g. 09:00.").format(text=text))
     hours, minutes = int(match.group(1)), int(match.group(2))
     if minutes > 59 or hours > 24 or (hours == 24 and minutes):
-        raise WindowError(f"{text!r} is not a time of day between 00:00 and 24:00.")
+        raise WindowError(_("{text!r} is not a time of day between 00:00 and 24:00.").format(text=text))
     return hours * 60 + minutes
 
 
@@ -68,8 +72,9 @@ class SendWindow:
         zone(self.timezone)
         if not 0 <= self.start < self.end <= MINUTES_PER_DAY:
             raise WindowError(
-                f"The send window {minute_text(self.start)}-{minute_text(self.end)} must start before it ends "
-                "within one day."
+                _("The send window {start}-{end} must start before it ends within one day.").format(
+                    start=minute_text(self.start), end=minute_text(self.end)
+                )
             )
 
     @classmethod
@@ -77,7 +82,7 @@ class SendWindow:
         """``"09:00-17:00"`` in ``timezone``."""
         parts = str(text).split("-")
         if len(parts) != 2:
-            raise WindowError(f"The send window {text!r} must look like 09:00-17:00.")
+            raise WindowError(_("The send window {text!r} must look like 09:00-17:00.").format(text=text))
         return cls(timezone, parse_minute(parts[0]), parse_minute(parts[1]), weekdays_only)
 
     @property
@@ -137,4 +142,4 @@ class SendWindow:
                 return moment
             if moment < opens:
                 return opens
-        raise WindowError("The send window never opens.")  # unreachable: some weekday opens every week
+        raise WindowError(_("The send window never opens."))  # unreachable: some weekday opens every week

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.net import AuthError, CallCounter, RateLimitedError, Redactor, TransientError
 from sia_tui.salesforce.errors import API
 
@@ -44,7 +45,7 @@ class OAuthSession:
         expiry_margin_s: float = 60.0,
     ) -> None:
         if not (client_secret or refresh_token):
-            raise AuthError("Salesforce needs a client secret or a refresh token.", api=API)
+            raise AuthError(_("Salesforce needs a client secret or a refresh token."), api=API)
         self.login_url = login_url.rstrip("/")
         self.instance_url = self.login_url
         self.client_id = client_id
@@ -125,11 +126,12 @@ class OAuthSession:
             try:
                 resp = await self._http().post(url, data=self._form(), headers={"Accept": "application/json"})
             except httpx.TransportError as exc:
-                problem = f"the connection failed ({type(exc).__name__})"
+                problem = _("the connection failed ({error})").format(error=type(exc).__name__)
             except httpx.HTTPError as exc:
                 raise AuthError(
-                    f"Cannot log in to Salesforce at {self.login_url} ({type(exc).__name__}); "
-                    "check salesforce.instance_url.",
+                    _("Cannot log in to Salesforce at {url} ({error}); check salesforce.instance_url.").format(
+                        url=self.login_url, error=type(exc).__name__
+                    ),
                     api=API,
                     endpoint=TOKEN_ENDPOINT,
                 ) from None
@@ -146,7 +148,9 @@ class OAuthSession:
             if delay is None:
                 cls = RateLimitedError if "rate_limit_exceeded" in problem else TransientError
                 raise cls(
-                    f"Cannot log in to Salesforce at {self.login_url} after {attempts} attempts: {problem}.",
+                    _("Cannot log in to Salesforce at {url} after {count} attempts: {problem}.").format(
+                        url=self.login_url, count=attempts, problem=problem
+                    ),
                     api=API,
                     code="rate_limit_exceeded" if cls is RateLimitedError else None,
                     endpoint=TOKEN_ENDPOINT,
@@ -183,8 +187,10 @@ class OAuthSession:
     def _refusal(self, status: int, body: Any) -> AuthError:
         if not isinstance(body, dict):
             return AuthError(
-                f"{self.login_url} did not answer like a Salesforce token endpoint (HTTP {status}); "
-                "check salesforce.instance_url (your My Domain URL, e.g. https://acme.my.salesforce.com).",
+                _(
+                    "{url} did not answer like a Salesforce token endpoint (HTTP {status}); "
+                    "check salesforce.instance_url (your My Domain URL, e.g. https://acme.my.salesforce.com)."
+                ).format(url=self.login_url, status=status),
                 api=API,
                 http_status=status,
                 endpoint=TOKEN_ENDPOINT,
@@ -192,7 +198,9 @@ class OAuthSession:
         error = str(body.get("error") or status)
         desc = str(body.get("error_description") or "no details")
         return AuthError(
-            f"Salesforce refused the login ({error}: {desc}); {self._hint(error, desc)}",
+            _("Salesforce refused the login ({error}: {detail}); {hint}").format(
+                error=error, detail=desc, hint=self._hint(error, desc)
+            ),
             api=API,
             code=error,
             http_status=status,
@@ -202,24 +210,24 @@ class OAuthSession:
     def _hint(self, error: str, desc: str) -> str:
         low = desc.lower()
         if "not supported on this domain" in low:
-            return (
+            return _(
                 "the client-credentials flow only works on the org's My Domain URL "
                 "(https://<MyDomain>.my.salesforce.com), not login/test.salesforce.com: fix salesforce.instance_url."
             )
         if error in ("invalid_client_id", "invalid_client"):
-            return "check salesforce.client_id and the client secret."
+            return _("check salesforce.client_id and the client secret.")
         if error == "invalid_grant" and self._refresh_token:
-            return "the refresh token is expired or revoked: authorise sia-tui again and store the new one."
+            return _("the refresh token is expired or revoked: authorise sia-tui again and store the new one.")
         if error == "invalid_grant":
-            return (
+            return _(
                 "check salesforce.client_id and the client secret, and that the app enables the "
                 "client-credentials flow with a Run As user."
             )
         if error in ("inactive_user", "inactive_org"):
-            return "the integration user or the org is inactive: ask the Salesforce admin."
+            return _("the integration user or the org is inactive: ask the Salesforce admin.")
         if error == "unsupported_grant_type":
-            return "the connected app does not allow this OAuth flow: ask the Salesforce admin."
-        return "check salesforce.client_id and the client secret or refresh token."
+            return _("the connected app does not allow this OAuth flow: ask the Salesforce admin.")
+        return _("check salesforce.client_id and the client secret or refresh token.")
 
 
 def _json_or_none(resp: httpx.Response) -> Any:

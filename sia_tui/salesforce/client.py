@@ -28,6 +28,7 @@ from urllib.parse import quote as quote_path
 
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.net import (
     ApiError,
     CallCounter,
@@ -248,16 +249,19 @@ class SalesforceClient:
             except httpx.TransportError as exc:
                 if not idempotent and request_may_have_been_sent(exc):
                     raise OutcomeUnknownError(
-                        f"The connection to Salesforce dropped during {method} {name} "
-                        f"({type(exc).__name__}): the write may or may not have been applied.",
+                        _(
+                            "The connection to Salesforce dropped during {method} {name} ({error}): the write may "
+                            "or may not have been applied."
+                        ).format(method=method, name=name, error=type(exc).__name__),
                         api=API,
                         endpoint=name,
                     ) from None
                 delay = next(delays, None)
                 if delay is None:
                     raise TransientError(
-                        f"Salesforce could not be reached for {method} {name} after {attempts} attempts "
-                        f"({type(exc).__name__}).",
+                        _("Salesforce could not be reached for {method} {name} after {count} attempts ({error}).").format(
+                            method=method, name=name, count=attempts, error=type(exc).__name__
+                        ),
                         api=API,
                         endpoint=name,
                     ) from None
@@ -266,7 +270,11 @@ class SalesforceClient:
                 continue
             except httpx.HTTPError as exc:
                 raise TransientError(
-                    f"Salesforce {method} {name} failed ({type(exc).__name__}).", api=API, endpoint=name
+                    _("Salesforce {method} {name} failed ({error}).").format(
+                        method=method, name=name, error=type(exc).__name__
+                    ),
+                    api=API,
+                    endpoint=name,
                 ) from None
             self._note_limits(resp)
             status = resp.status_code
@@ -300,8 +308,10 @@ class SalesforceClient:
                     continue
             elif not idempotent and write_outcome_unknown(status, entry):
                 raise OutcomeUnknownError(
-                    f"Salesforce answered HTTP {status} to {method} {name} from a gateway: "
-                    "the write may or may not have been applied.",
+                    _(
+                        "Salesforce answered HTTP {status} to {method} {name} from a gateway: "
+                        "the write may or may not have been applied."
+                    ).format(status=status, method=method, name=name),
                     api=API,
                     code=str(status),
                     http_status=status,
@@ -323,7 +333,9 @@ class SalesforceClient:
         body = _json_or_none(resp)
         if not isinstance(body, dict) or not body.get("id"):
             raise OutcomeUnknownError(
-                f"Salesforce accepted the new {sobject} (HTTP {resp.status_code}) but its reply has no id.",
+                _("Salesforce accepted the new {sobject} (HTTP {status}) but its reply has no id.").format(
+                    sobject=sobject, status=resp.status_code
+                ),
                 api=API,
                 http_status=resp.status_code,
                 endpoint=f"sobjects/{sobject}",
@@ -409,7 +421,9 @@ class SalesforceClient:
         )
         if not found:
             raise NotFoundError(
-                f"Salesforce updated {sobject} {external_field} = {value!r} but the record cannot be found.",
+                _("Salesforce updated {sobject} {field} = {value!r} but the record cannot be found.").format(
+                    sobject=sobject, field=external_field, value=value
+                ),
                 api=API,
                 endpoint=endpoint,
             )
@@ -632,7 +646,7 @@ class SalesforceClient:
             page = _json(resp)
             if not isinstance(page, dict):
                 raise TransientError(
-                    "Salesforce answered a query with something that is not a result page.",
+                    _("Salesforce answered a query with something that is not a result page."),
                     api=API,
                     endpoint=resource,
                 )
@@ -717,7 +731,7 @@ def _json(resp: httpx.Response) -> Any:
     body = _json_or_none(resp)
     if body is None:
         raise TransientError(
-            f"Salesforce answered HTTP {resp.status_code} with a body that is not JSON.",
+            _("Salesforce answered HTTP {status} with a body that is not JSON.").format(status=resp.status_code),
             api=API,
             http_status=resp.status_code,
         )
@@ -743,8 +757,17 @@ def _multiple(
     urls = [str(u) for u in body] if isinstance(body, list) else []
     ids = [_id(u.rstrip("/").rsplit("/", 1)[-1]) for u in urls if u]
     return MultipleMatchesError(
-        f"Salesforce found {len(ids) or 'several'} {sobject} records with {field} = {value!r}; "
-        "an external id must match at most one record.",
+        (
+            _(
+                "Salesforce found {count} {sobject} records with {field} = {value!r}; "
+                "an external id must match at most one record."
+            )
+            if ids
+            else _(
+                "Salesforce found several {sobject} records with {field} = {value!r}; "
+                "an external id must match at most one record."
+            )
+        ).format(count=len(ids), sobject=sobject, field=field, value=value),
         api=API,
         code="MULTIPLE_CHOICES",
         http_status=300,

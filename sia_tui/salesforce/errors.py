@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from sia_tui.i18n import _
 from sia_tui.net import (
     AccessDeniedError,
     ApiError,
@@ -116,26 +117,36 @@ def typed_error(
     """The typed error for a final non-success reply: one sentence naming the call, the code and the message."""
     code = (entry.code if entry else None) or str(status)
     message = one_line(entry.message).rstrip(".") if entry and entry.message else f"HTTP {status}"
-    fields = f" (fields: {', '.join(entry.fields)})" if entry and entry.fields else ""
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    text = f"Salesforce refused {method} {endpoint}{tried}: {code}: {message}{fields}"
+    fields = _(" (fields: {fields})").format(fields=", ".join(entry.fields)) if entry and entry.fields else ""
+    text = (
+        _("Salesforce refused {method} {endpoint} after {count} attempts: {code}: {message}{fields}")
+        if attempts > 1
+        else _("Salesforce refused {method} {endpoint}: {code}: {message}{fields}")
+    ).format(method=method, endpoint=endpoint, count=attempts, code=code, message=message, fields=fields)
     kwargs: dict[str, Any] = {"api": API, "code": code, "http_status": status, "endpoint": endpoint}
     if status == 401:
-        return AuthError(text + " (the session was refused again right after logging in anew).", **kwargs)
+        return AuthError(
+            _("{problem} (the session was refused again right after logging in anew).").format(problem=text),
+            **kwargs,
+        )
     if code == "REQUEST_LIMIT_EXCEEDED":
         if is_daily_limit(entry):
-            text += (
-                " (the org's daily API request allocation is used up; it frees up over a rolling 24 hours)."
-            )
+            text = _(
+                "{problem} (the org's daily API request allocation is used up; it frees up over a rolling 24 hours)."
+            ).format(problem=text)
         else:
-            text += " (too many concurrent requests; try again shortly)."
+            text = _("{problem} (too many concurrent requests; try again shortly).").format(problem=text)
         return RateLimitedError(text, **kwargs)
     if status == 404 or code in NOT_FOUND_CODES:
-        return NotFoundError(text + ".", **kwargs)
+        return NotFoundError(_("{problem}.").format(problem=text), **kwargs)
     if status == 403:
-        return AccessDeniedError(text + " (the integration user lacks a permission).", **kwargs)
+        return AccessDeniedError(
+            _("{problem} (the integration user lacks a permission).").format(problem=text), **kwargs
+        )
     if status == 412:
-        return PreconditionFailedError(text + " (the record changed in Salesforce meanwhile).", **kwargs)
+        return PreconditionFailedError(
+            _("{problem} (the record changed in Salesforce meanwhile).").format(problem=text), **kwargs
+        )
     if status >= 500 or code in REFUSED_CODES or code in TRANSIENT_CODES:
-        return TransientError(text + ".", **kwargs)
-    return ValidationError(text + ".", **kwargs)
+        return TransientError(_("{problem}.").format(problem=text), **kwargs)
+    return ValidationError(_("{problem}.").format(problem=text), **kwargs)

@@ -161,8 +161,10 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = RECORDS_
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(migrations):
         raise StoreError(
-            f"This database was written by a newer sia-tui (schema {version}, this one knows {len(migrations)}). "
-            "Upgrade sia-tui."
+            _(
+                "This database was written by a newer sia-tui (schema {version}, this one knows {known}). "
+                "Upgrade sia-tui."
+            ).format(version=version, known=len(migrations))
         )
     for number, migration in enumerate(migrations[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
@@ -179,14 +181,18 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = RECORDS_
 def _damaged(path: str | Path, why: str, kind: Kind = "records") -> StoreError:
     if kind == "cache":
         return StoreError(
-            f"The cache {path} is damaged ({why}); sia-tui left it untouched. It holds only what comes from "
-            f"Marketo: delete it and run `sia-tui sync` to rebuild it (your opt-outs, ledger, outbox and tasks "
-            f"are in {records_path_of(path)} and are kept)."
+            _(
+                "The cache {path} is damaged ({why}); sia-tui left it untouched. It holds only what comes from "
+                "Marketo: delete it and run `sia-tui sync` to rebuild it (your opt-outs, ledger, outbox and tasks "
+                "are in {records} and are kept)."
+            ).format(path=path, why=why, records=records_path_of(path))
         )
     return StoreError(
-        f"The records file {path} is damaged ({why}); sia-tui left it untouched. It holds your opt-outs, "
-        "compliance ledger, outbox and tasks, which cannot be rebuilt: do not delete it; copy it somewhere safe "
-        "and restore it from a backup, or recover what SQLite can with `sqlite3 FILE .recover`."
+        _(
+            "The records file {path} is damaged ({why}); sia-tui left it untouched. It holds your opt-outs, "
+            "compliance ledger, outbox and tasks, which cannot be rebuilt: do not delete it; copy it somewhere safe "
+            "and restore it from a backup, or recover what SQLite can with `sqlite3 FILE .recover`."
+        ).format(path=path, why=why)
     )
 
 
@@ -209,13 +215,17 @@ def check_header(path: str | Path, kind: Kind = "records") -> None:
     except FileNotFoundError:
         return
     if p.is_dir():
-        raise StoreError(f"{path} is a folder, not a database file; move it away or choose another SIA_HOME.")
+        raise StoreError(
+            _("{path} is a folder, not a database file; move it away or choose another SIA_HOME.").format(path=path)
+        )
     if size == 0:
         return  # a new, empty database
     try:
         fd = os.open(p, os.O_RDONLY)
     except PermissionError:
-        raise StoreError(f"sia-tui may not read {path}: check the file's owner and permissions.") from None
+        raise StoreError(
+            _("sia-tui may not read {path}: check the file's owner and permissions.").format(path=path)
+        ) from None
     try:
         header = os.pread(fd, 100, 0)
     finally:

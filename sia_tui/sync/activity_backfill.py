@@ -37,7 +37,8 @@ from typing import Any
 import sqlite_utils
 
 from sia_tui.clock import parse_time
-from sia_tui.marketo.bulk import iter_csv_rows
+from sia_tui.i18n import _
+from sia_tui.marketo.bulk import ExportCorruptedError, NoExportJobError, iter_csv_rows
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import ExportJob
 from sia_tui.net import ApiError, OutcomeUnknownError, TransientError
@@ -251,7 +252,7 @@ async def run_rest(run: BackfillRun) -> None:
                     stalls += 1
                     if stalls >= STALL_LIMIT:
                         raise TransientError(
-                            "Marketo's activity paging stopped advancing during the backfill.", api="marketo"
+                            _("Marketo's activity paging stopped advancing during the backfill."), api="marketo"
                         )
                 else:
                     stalls = 0
@@ -327,7 +328,7 @@ async def run_bulk(run: BackfillRun) -> None:
                 try:
                     await client.download_activity_export(job, spool)
                 except TransientError as exc:
-                    if attempt == 1 and "corrupted" in str(exc):
+                    if attempt == 1 and isinstance(exc, ExportCorruptedError):
                         continue
                     raise
                 _store_file(run, index, spool)
@@ -356,10 +357,11 @@ async def run_bulk(run: BackfillRun) -> None:
                 if job is None or job.status in ("Failed", "Canceled", "Cancelled"):
                     window["failures"] = int(window.get("failures") or 0) + 1
                     if window["failures"] >= MAX_JOB_FAILURES:
-                        reason = job.error_msg if job is not None else "the job disappeared"
+                        reason = job.error_msg if job is not None else _("the job disappeared")
                         raise ApiError(
-                            f"Marketo's bulk activity export for {window['start'][:10]} failed "
-                            f"{MAX_JOB_FAILURES} times ({reason}).",
+                            _("Marketo's bulk activity export for {day} failed {count} times ({reason}).").format(
+                                day=window["start"][:10], count=MAX_JOB_FAILURES, reason=reason
+                            ),
                             api="marketo",
                         )
                     window["job"] = None
@@ -382,7 +384,7 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
         return await client.activity_export_status(export_id)
     except ApiError as exc:
         if exc.code in ("1003", "610") or (
-            isinstance(exc, TransientError) and "without an export job" in str(exc)
+            isinstance(exc, NoExportJobError)
         ):
             return None  # expired or unknown: export it again
         raise
@@ -391,7 +393,7 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
 def _raise_if_unavailable(exc: ApiError) -> None:
     text = str(exc).lower()
     if exc.code in BULK_UNAVAILABLE_CODES or (exc.code == "1029" and "quota" in text):
-        raise BulkUnavailableError(f"bulk activity extract unavailable: {exc}") from exc
+        raise BulkUnavailableError(_("bulk activity extract unavailable: {error}").format(error=exc)) from exc
 
 
 def _store_file(run: BackfillRun, index: int, spool: Any) -> None:

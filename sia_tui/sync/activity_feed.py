@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from sia_tui.clock import Clock, parse_time
+from sia_tui.i18n import _
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.net import TransientError
 from sia_tui.store.activities import Chain, FeedState, add_activities, save_feed_state, store_time
@@ -100,8 +101,10 @@ async def cycle(
                 stalls += 1
                 if stalls >= STALL_LIMIT:
                     raise TransientError(
-                        "Marketo's activity paging stopped advancing (the same nextPageToken came back "
-                        f"{STALL_LIMIT} times with no activities).",
+                        _(
+                            "Marketo's activity paging stopped advancing (the same nextPageToken came back "
+                            "{count} times with no activities)."
+                        ).format(count=STALL_LIMIT),
                         api="marketo",
                         endpoint="GET /rest/v1/activities.json",
                     )

@@ -26,7 +26,8 @@ from typing import Any
 
 import sqlite_utils
 
-from sia_tui.marketo.bulk import ExportFilter, iter_csv_rows
+from sia_tui.i18n import _
+from sia_tui.marketo.bulk import ExportCorruptedError, ExportFilter, NoExportJobError, iter_csv_rows
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import ExportJob
 from sia_tui.net import ApiError, OutcomeUnknownError, TransientError
@@ -241,7 +242,7 @@ async def run_bulk(run: InitialRun) -> None:
                 try:
                     await client.download_lead_export(job, spool)
                 except TransientError as exc:
-                    if attempt == 1 and "corrupted" in str(exc):
+                    if attempt == 1 and isinstance(exc, ExportCorruptedError):
                         continue
                     raise
                 _store_file(run, key, spool)
@@ -270,9 +271,11 @@ async def run_bulk(run: InitialRun) -> None:
                 if job is None or job.status in ("Failed", "Canceled", "Cancelled"):
                     failures[key] = failures.get(key, 0) + 1
                     if failures[key] >= MAX_JOB_FAILURES:
-                        reason = job.error_msg if job is not None else "the job disappeared"
+                        reason = job.error_msg if job is not None else _("the job disappeared")
                         raise ApiError(
-                            f"Marketo's bulk export for {key} failed {MAX_JOB_FAILURES} times ({reason}).",
+                            _("Marketo's bulk export for {key} failed {count} times ({reason}).").format(
+                                key=key, count=MAX_JOB_FAILURES, reason=reason
+                            ),
                             api="marketo",
                         )
                     jobs.pop(key)
@@ -303,7 +306,7 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
         return await client.lead_export_status(export_id)
     except ApiError as exc:
         if exc.code in ("1003", "610") or (
-            isinstance(exc, TransientError) and "without an export job" in str(exc)
+            isinstance(exc, NoExportJobError)
         ):
             return None  # expired or unknown: export it again
         raise
@@ -312,7 +315,7 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
 def _raise_if_unavailable(exc: ApiError) -> None:
     text = str(exc).lower()
     if exc.code in BULK_UNAVAILABLE_CODES or (exc.code == "1029" and "quota" in text):
-        raise BulkUnavailableError(f"bulk extract unavailable: {exc}") from exc
+        raise BulkUnavailableError(_("bulk extract unavailable: {error}").format(error=exc)) from exc
 
 
 def _store_file(run: InitialRun, key: str, spool: Any) -> None:

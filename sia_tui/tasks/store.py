@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from sia_tui.i18n import _
 from sia_tui.store.db import transaction
 from sia_tui.store.state import get_state
 
@@ -107,7 +108,7 @@ def parse_due(value: str | date | None) -> str | None:
     try:
         return date.fromisoformat(value.strip()).isoformat()
     except ValueError:
-        raise TaskError(f"The due date must be YYYY-MM-DD, got {value!r}.") from None
+        raise TaskError(_("The due date must be YYYY-MM-DD, got {value!r}.").format(value=value)) from None
 
 
 def parse_priority(value: str | None) -> Priority:
@@ -116,21 +117,27 @@ def parse_priority(value: str | None) -> Priority:
         return "High"
     if text == "normal":
         return "Normal"
-    raise TaskError(f"The priority is Normal or High, got {value!r}.")
+    raise TaskError(_("The priority is Normal or High, got {value!r}.").format(value=value))
 
 
 def _check_subject(subject: str) -> str:
     text = " ".join((subject or "").split())
     if not text:
-        raise TaskError("A task needs a subject.")
+        raise TaskError(_("A task needs a subject."))
     if len(text) > MAX_SUBJECT:
-        raise TaskError(f"The subject is {len(text)} characters; Salesforce allows {MAX_SUBJECT}.")
+        raise TaskError(
+            _("The subject is {count} characters; Salesforce allows {limit}.").format(count=len(text), limit=MAX_SUBJECT)
+        )
     return text
 
 
 def _check_details(details: str) -> str:
     if len(details) > MAX_DETAILS:
-        raise TaskError(f"The details are {len(details)} characters; at most {MAX_DETAILS} are allowed.")
+        raise TaskError(
+            _("The details are {count} characters; at most {limit} are allowed.").format(
+                count=len(details), limit=MAX_DETAILS
+            )
+        )
     return details
 
 
@@ -146,9 +153,9 @@ def find_task(db: sqlite_utils.Database, prefix: str) -> Task:
         (prefix.strip().lower() + "%",),
     ).fetchall()
     if not rows or not prefix.strip():
-        raise TaskError(f"No task {prefix!r}; `sia-tui task list` shows the ids.")
+        raise TaskError(_("No task {prefix!r}; `sia-tui task list` shows the ids.").format(prefix=prefix))
     if len(rows) > 1:
-        raise TaskError(f"{prefix!r} matches several tasks; type more of the id.")
+        raise TaskError(_("{prefix!r} matches several tasks; type more of the id.").format(prefix=prefix))
     return row_to_task(rows[0])
 
 
@@ -164,7 +171,9 @@ def add_task(
     if marketo_id is not None:
         found = db.conn.execute("SELECT 1 FROM people WHERE marketo_id = ?", (marketo_id,)).fetchone()
         if not found:
-            raise TaskError(f"No person with Marketo id {marketo_id} in the local cache; run `sia-tui sync`.")
+            raise TaskError(
+                _("No person with Marketo id {id} in the local cache; run `sia-tui sync`.").format(id=marketo_id)
+            )
     stamp = now_iso()
     values = {
         "id": uuid.uuid4().hex,
@@ -215,10 +224,10 @@ def edit_task(
         changes["details"] = _check_details(details)
     if status is not None:
         if status not in ("open", "done"):
-            raise TaskError(f"The status is open or done, got {status!r}.")
+            raise TaskError(_("The status is open or done, got {status!r}.").format(status=status))
         changes["status"] = status
     if not changes:
-        raise TaskError("Nothing to change: give at least one of --subject, --due, --priority, --details.")
+        raise TaskError(_("Nothing to change: give at least one of --subject, --due, --priority, --details."))
     changes["updated_at"] = now_iso()
     changes["dirty"] = 1
     sets = ", ".join(f"{k} = ?" for k in changes)

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui import budget
+from sia_tui.i18n import _
 from sia_tui.net import ApiError, OutcomeUnknownError, ValidationError
 from sia_tui.salesforce.soql import quote_list, soql
 from sia_tui.store.db import transaction
@@ -156,7 +157,9 @@ async def _sync_locked(
         lock.acquire()
     except WorkerBusyError:
         raise TaskSyncBusyError(
-            f"Another reminder-task sync is running for profile {settings.profile!r} (pid {lock.holder()})."
+            _("Another reminder-task sync is running for profile {profile!r} (pid {pid}).").format(
+                profile=settings.profile, pid=lock.holder()
+            )
         ) from None
     try:
         run = _Run(settings, db, salesforce)

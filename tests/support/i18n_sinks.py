@@ -54,6 +54,16 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 ALLOWED: dict[tuple[str, str], str] = {
     ("sia_tui/cli/outbox_cmd.py", "apiName"): "Marketo's own field name (marketo provision-activity-types), as the "
     "API spells it",
+    # Migrations carry frozen SQL and import nothing of sia_tui (tests/unit/test_store.py); these refusals stop a
+    # migration of a schema that was edited by hand, and reach the user inside the store's "damaged" sentence.
+    (
+        "sia_tui/store/migrations.py",
+        "the outbox table's kind constraint is not the one this migration expects",
+    ): "a frozen migration imports nothing of sia_tui",
+    (
+        "sia_tui/store/migrations.py",
+        "f'the {table}.{column} constraint is not the one this migration expects'",
+    ): "a frozen migration imports nothing of sia_tui",
 }
 
 # Sinks: callee name → positions and keywords that carry user-facing text ("*" = every positional argument).
