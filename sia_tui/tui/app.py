@@ -468,6 +468,11 @@ class SiaApp(App[int]):
                 self._arm_sync(first="sync.enabled" in changed and self.sync_enabled)
         if "ui.theme" in changed:
             self._apply_theme()
+        if "ui.locale" in changed:
+            from sia_tui.i18n import resolve_locale
+            from sia_tui.tui.i18n_runtime import apply_locale
+
+            apply_locale(self, resolve_locale(self.settings.get("ui.locale"), self.settings.env))
         if "seller.email" in changed:
             for screen in self.screen_stack:
                 if isinstance(screen, PeopleScreen):

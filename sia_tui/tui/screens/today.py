@@ -20,7 +20,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sia_tui.i18n import _, ngettext
+from sia_tui.i18n import N_, _, current_locale, ngettext
+from sia_tui.i18n_dates import format_month_day
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.today_view import KIND_STYLES, actions_text, kind_label, when_text
@@ -38,8 +39,8 @@ class TodayTable(DataTable[Text]):
     """The queue, one row per item, columns cut to the width."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
     ]
     DEFAULT_CSS = "TodayTable { height: 1fr; overflow-x: hidden; }"
 
@@ -110,13 +111,13 @@ class TodayScreen(Screen[None]):
     """See the module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("today-write"), "write", "Write", id="today-write"),
-        Binding(keys_for("today-call"), "call", "Call", id="today-call"),
-        Binding(keys_for("today-done"), "done", "Done", id="today-done", key_display="d"),
-        Binding(keys_for("today-skip"), "skip", "Skip", id="today-skip"),
-        Binding(keys_for("today-snooze"), "snooze", "Snooze", id="today-snooze"),
-        Binding(keys_for("today-refresh"), "refresh", "Refresh", id="today-refresh", show=False),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("today-write"), "write", N_("Write"), id="today-write"),
+        Binding(keys_for("today-call"), "call", N_("Call"), id="today-call"),
+        Binding(keys_for("today-done"), "done", N_("Done"), id="today-done", key_display="d"),
+        Binding(keys_for("today-skip"), "skip", N_("Skip"), id="today-skip"),
+        Binding(keys_for("today-snooze"), "snooze", N_("Snooze"), id="today-snooze"),
+        Binding(keys_for("today-refresh"), "refresh", N_("Refresh"), id="today-refresh", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -176,7 +177,8 @@ class TodayScreen(Screen[None]):
     def _update_bar(self, items: list[TodayItem]) -> None:
         bar = Text("", end="", no_wrap=True, overflow="ellipsis")
         bar.append(_("Today"), style="bold")
-        bar.append(" · " + self.sia.today().strftime("%a %d %b"))
+        day = self.sia.today()
+        bar.append(" · " + (day.strftime("%a %d %b") if current_locale() == "en" else format_month_day(day)))
         counts: dict[str, int] = {}
         for item in items:
             counts[item.kind] = counts.get(item.kind, 0) + 1
