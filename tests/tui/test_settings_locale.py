@@ -43,7 +43,9 @@ async def choose_language(pilot, screen: SettingsScreen, value: object) -> None:
     await settle(pilot)
 
 
-async def test_choosing_japanese_on_the_settings_screen_switches_the_app_without_a_restart(people_cache, make_app):
+async def test_choosing_japanese_on_the_settings_screen_switches_the_app_without_a_restart(
+    people_cache, make_app
+):
     people_cache(5)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
