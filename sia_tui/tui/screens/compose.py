@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -148,6 +149,12 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
+        # The labels share one width, wide enough for the longest in this language (テンプレート is 12 cells).
+        labels = [label for label in self.query(".row > Label") if label.id != "send_at_label"]
+        width = max(9, *(cell_len(str(label.render())) + 1 for label in labels))
+        if width != 9:
+            for label in labels:
+                label.styles.width = width
         subject, body = self.initial
         if subject:
             self.query_one("#subject", Input).value = subject

@@ -61,6 +61,15 @@ def check_lines(checks: Iterable[dict[str, Any]]) -> list[tuple[bool, str]]:
     return [(bool(c.get("ok")), f"{c.get('check')}: {c.get('detail') or ''}".rstrip(": ")) for c in checks]
 
 
+#: The label column's width in cells (with one of padding): 21, or wider when a translated label needs it.
+LABEL_WIDTH = 21
+
+
+def label_width() -> int:
+    """The label column's width in the current language, so no label is cut mid-word (クライアントシークレット)."""
+    return max(LABEL_WIDTH, *(cell_len(_(field.label)) + 1 for field in FIELDS.values()))
+
+
 def result_text(lines: list[tuple[bool, str]]) -> Text:
     out = Text("", end="")
     for i, (ok, line) in enumerate(lines):
@@ -156,6 +165,10 @@ class SettingRow(Vertical):
         yield Static(id=f"msg-{widget_id(field.key)}", classes="setting-msg")
 
     def on_mount(self) -> None:
+        width = label_width()
+        if width != LABEL_WIDTH:
+            self.query_one(".setting-label").styles.width = width
+            self.query_one(".setting-msg").styles.padding = (0, 0, 0, width)
         note = env_note(self.settings, self.field.key)
         if note:
             self.say(note, "note")
@@ -267,6 +280,11 @@ class SettingsScreen(Screen[None]):
         self.query_one(f"#{widget_id('marketo.base_url')}", Input).focus()
 
     def _composed(self) -> None:
+        width = label_width()
+        if width != LABEL_WIDTH:
+            for line in self.query(".test-line"):
+                line.styles.margin = (0, 0, 0, width)
+            self.query_one("#subject-preview").styles.padding = (0, 0, 0, width)
         self.sia.attach_header(self.query_one(StatusHeader))
         self._update_preview(str(self.sia.settings.get("salesforce.subject_template")))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
     from sia_tui.tui.app import SiaApp
 
 REFRESH_S = 5.0
+#: Cells of space the When and What columns keep inside themselves after their text. The table's own cell padding
+#: is drawn as unstyled blank cells, which text exports of the screen (the SVG screenshots) drop, so a time that
+#: filled its column ran into the next one ("tomorrow 00:00Scheduled"); a space of the cell's own style stays.
+GAP = 1
+
+
+def gapped(text: Text, width: int) -> Text:
+    """``text`` cut to ``width - GAP`` cells, then the gap in the text's own style."""
+    out = fit(text, width - GAP)
+    out.append(" " * GAP, style=text.style)
+    return out
 
 
 class TodayTable(DataTable[Text]):
@@ -54,10 +66,12 @@ class TodayTable(DataTable[Text]):
 
     def widths(self) -> tuple[int, int, int, int, int]:
         width = max(50, (self.size.width or 100) - 11)
-        when, kind = 14, 9
+        when, kind = 14 + GAP, 9 + GAP
         rest = width - when - kind
         person = max(10, min(24, rest * 28 // 100))
         campaign = max(0, min(18, rest * 18 // 100)) if width >= 80 else 0
+        if campaign:  # never cut the heading mid-word (キャンペーン is 12 cells)
+            campaign = max(campaign, cell_len(_("Campaign")))
         return when, kind, person, campaign, rest - person - campaign
 
     def _columns(self) -> None:
@@ -83,8 +97,8 @@ class TodayTable(DataTable[Text]):
         for item in self.items:
             when, style = when_text(item, self._now, self._tz)
             cells = [
-                fit(Text(when, style=style, end=""), when_w),
-                fit(Text(kind_label(item.kind), style=KIND_STYLES.get(item.kind, ""), end=""), kind_w),
+                gapped(Text(when, style=style, end=""), when_w),
+                gapped(Text(kind_label(item.kind), style=KIND_STYLES.get(item.kind, ""), end=""), kind_w),
                 fit(safe_text(item.person), person_w),
             ]
             if campaign_w:
