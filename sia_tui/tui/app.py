@@ -440,6 +440,19 @@ class SiaApp(App[int]):
         self.settings_changed()
         return value
 
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """Push as Textual does; in Chinese or Japanese, first bring the key descriptions of widget classes imported
+        since the language was set (screens are imported when first opened) into it, so the footer speaks it."""
+        from sia_tui.i18n import current_locale
+
+        if current_locale() != "en":
+            from sia_tui.tui.i18n_runtime import localize_bindings, localize_map
+
+            localize_bindings(self)  # the app's own keys too: it was built before the first switch
+            if not isinstance(screen, str):
+                localize_map(screen._bindings)
+        return super().push_screen(screen, *args, **kwargs)
+
     def settings_changed(self, also: Iterable[str] = ()) -> set[str]:
         """Reload the settings and apply what changed without a restart; returns the changed keys.
 
@@ -468,6 +481,11 @@ class SiaApp(App[int]):
                 self._arm_sync(first="sync.enabled" in changed and self.sync_enabled)
         if "ui.theme" in changed:
             self._apply_theme()
+        if "ui.locale" in changed:
+            from sia_tui.i18n import resolve_locale
+            from sia_tui.tui.i18n_runtime import apply_locale
+
+            apply_locale(self, resolve_locale(self.settings.get("ui.locale"), self.settings.env))
         if "seller.email" in changed:
             for screen in self.screen_stack:
                 if isinstance(screen, PeopleScreen):

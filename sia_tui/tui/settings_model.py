@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sia_tui.config import SPECS, Settings
-from sia_tui.i18n import N_
+from sia_tui.i18n import LOCALE_NAMES, LOCALES, N_, _
 
-Kind = Literal["text", "int", "bool", "list", "secret"]
+Kind = Literal["text", "int", "bool", "list", "secret", "choice"]
 
 
 @dataclass(frozen=True)
 class Field:
+    """One setting on the screen; ``label`` and ``placeholder`` are English (marked with ``N_``) and translated
+    where they are shown, so a language switch reaches them."""
+
     key: str
     label: str
     kind: Kind = "text"
@@ -37,9 +40,15 @@ SECTIONS: tuple[Section, ...] = (
         "marketo",
         "Marketo",
         (
-            Field("marketo.base_url", "REST base URL", placeholder="e.g. https://123-ABC-456.mktorest.com"),
-            Field("marketo.client_id", "Client id", placeholder="the LaunchPoint service's client id"),
-            Field("marketo.client_secret", "Client secret", "secret"),
+            Field(
+                "marketo.base_url",
+                N_("REST base URL"),
+                placeholder=N_("e.g. https://123-ABC-456.mktorest.com"),
+            ),
+            Field(
+                "marketo.client_id", N_("Client id"), placeholder=N_("the LaunchPoint service's client id")
+            ),
+            Field("marketo.client_secret", N_("Client secret"), "secret"),
         ),
         test="marketo",
     ),
@@ -49,25 +58,29 @@ SECTIONS: tuple[Section, ...] = (
         (
             Field(
                 "salesforce.instance_url",
-                "Instance URL",
-                placeholder="e.g. https://yourcompany.my.salesforce.com",
+                N_("Instance URL"),
+                placeholder=N_("e.g. https://yourcompany.my.salesforce.com"),
             ),
-            Field("salesforce.client_id", "Client id", placeholder="the connected app's consumer key"),
-            Field("salesforce.client_secret", "Client secret", "secret"),
-            Field("salesforce.refresh_token", "Refresh token", "secret"),
+            Field(
+                "salesforce.client_id", N_("Client id"), placeholder=N_("the connected app's consumer key")
+            ),
+            Field("salesforce.client_secret", N_("Client secret"), "secret"),
+            Field("salesforce.refresh_token", N_("Refresh token"), "secret"),
         ),
         test="salesforce",
-        note="A client secret (client-credentials flow) or a refresh token; the refresh token wins when both are set.",
+        note=N_(
+            "A client secret (client-credentials flow) or a refresh token; the refresh token wins when both are set."
+        ),
     ),
     Section(
         "smtp",
-        "SMTP (sending email)",
+        N_("SMTP (sending email)"),
         (
-            Field("smtp.host", "Host", placeholder="e.g. smtp.example.com"),
-            Field("smtp.port", "Port", "int"),
-            Field("smtp.starttls", "STARTTLS", "bool"),
-            Field("smtp.username", "User"),
-            Field("smtp.password", "Password", "secret"),
+            Field("smtp.host", N_("Host"), placeholder=N_("e.g. smtp.example.com")),
+            Field("smtp.port", N_("Port"), "int"),
+            Field("smtp.starttls", N_("STARTTLS"), "bool"),
+            Field("smtp.username", N_("User")),
+            Field("smtp.password", N_("Password"), "secret"),
         ),
         test="smtp",
     ),
@@ -90,79 +103,96 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "sync",
-        "People sync",
+        N_("People sync"),
         (
-            Field("sync.enabled", "Sync in the app", "bool"),
-            Field("sync.interval_s", "Every (seconds)", "int"),
+            Field("sync.enabled", N_("Sync in the app"), "bool"),
+            Field("sync.interval_s", N_("Every (seconds)"), "int"),
         ),
     ),
     Section(
         "compliance",
-        "Compliance",
-        (Field("compliance.unsubscribe_check", "Unsubscribe check", "bool"),),
-        note="Checks the person's unsubscribe status in Marketo right before each email is sent.",
+        N_("Compliance"),
+        (Field("compliance.unsubscribe_check", N_("Unsubscribe check"), "bool"),),
+        note=N_("Checks the person's unsubscribe status in Marketo right before each email is sent."),
     ),
     Section(
         "throttle",
-        "Send rate",
+        N_("Send rate"),
         (
-            Field("throttle.emails_per_window", "Emails per window", "int"),
-            Field("throttle.window_s", "Window (seconds)", "int"),
-            Field("throttle.emails_per_day", "Emails per day", "int"),
+            Field("throttle.emails_per_window", N_("Emails per window"), "int"),
+            Field("throttle.window_s", N_("Window (seconds)"), "int"),
+            Field("throttle.emails_per_day", N_("Emails per day"), "int"),
         ),
-        note="Every email the outbox sends counts (0 = no such limit); the others wait, showing when they go.",
+        note=N_(
+            "Every email the outbox sends counts (0 = no such limit); the others wait, showing when they go."
+        ),
     ),
     Section(
         "logging",
-        "Salesforce logging",
+        N_("Salesforce logging"),
         (
-            Field("salesforce.log_emails", "Log emails", "bool"),
-            Field("salesforce.log_calls", "Log calls", "bool"),
+            Field("salesforce.log_emails", N_("Log emails"), "bool"),
+            Field("salesforce.log_calls", N_("Log calls"), "bool"),
             Field("salesforce.log_replies", N_("Log replies"), "bool"),
-            Field("salesforce.sync_tasks", "Sync reminder tasks", "bool"),
+            Field("salesforce.sync_tasks", N_("Sync reminder tasks"), "bool"),
             Field(
                 "salesforce.subject_template",
-                "Task subject",
-                placeholder="e.g. {{activity_type}}: {{activity_subject}}",
+                N_("Task subject"),
+                placeholder=N_("e.g. {{activity_type}}: {{activity_subject}}"),
             ),
             Field(
                 "salesforce.external_id_field",
-                "External-id field",
-                placeholder="optional, e.g. Sia_Activity_Id__c",
+                N_("External-id field"),
+                placeholder=N_("optional, e.g. Sia_Activity_Id__c"),
             ),
             Field(
                 "salesforce.call_outcome_field",
-                "Call outcome field",
-                placeholder="e.g. mktosales_call_outcome__c",
+                N_("Call outcome field"),
+                placeholder=N_("e.g. mktosales_call_outcome__c"),
             ),
             Field(
                 "salesforce.call_reason_field",
-                "Call reason field",
-                placeholder="e.g. mktosales_call_reason__c",
+                N_("Call reason field"),
+                placeholder=N_("e.g. mktosales_call_reason__c"),
             ),
-            Field("salesforce.optout_field", "Opt-out field", placeholder="e.g. HasOptedOutOfEmail"),
+            Field("salesforce.optout_field", N_("Opt-out field"), placeholder=N_("e.g. HasOptedOutOfEmail")),
         ),
-        note="Subject fields: {{activity_type}} {{activity_subject}} {{call_outcome}} {{call_reason}} "
-        "{{sales_campaign_name}} {{sales_campaign_day}} {{sales_campaign_step}}",
+        note=N_(
+            "Subject fields: {{activity_type}} {{activity_subject}} {{call_outcome}} {{call_reason}} "
+            "{{sales_campaign_name}} {{sales_campaign_day}} {{sales_campaign_step}}"
+        ),
     ),
     Section(
         "calls",
-        "Calls",
+        N_("Calls"),
         (
-            Field("calls.outcomes", "Outcomes", "list", "comma-separated, at most 15"),
-            Field("calls.outcome_required", "Outcome required", "bool"),
-            Field("calls.reasons", "Reasons", "list", "comma-separated, at most 15"),
-            Field("calls.reason_required", "Reason required", "bool"),
+            Field("calls.outcomes", N_("Outcomes"), "list", N_("comma-separated, at most 15")),
+            Field("calls.outcome_required", N_("Outcome required"), "bool"),
+            Field("calls.reasons", N_("Reasons"), "list", N_("comma-separated, at most 15")),
+            Field("calls.reason_required", N_("Reason required"), "bool"),
         ),
     ),
     Section(
         "seller",
-        "You (the seller)",
+        N_("You (the seller)"),
         (
-            Field("seller.name", "Name", placeholder="used by {{my_name}} and Sent By"),
-            Field("seller.title", "Title", placeholder="used by {{my_title}}"),
-            Field("seller.email", "Email", placeholder="the From address"),
-            Field("seller.timezone", "Time zone", placeholder="e.g. Europe/Paris (empty: this machine's)"),
+            Field("seller.name", N_("Name"), placeholder=N_("used by {{my_name}} and Sent By")),
+            Field("seller.title", N_("Title"), placeholder=N_("used by {{my_title}}")),
+            Field("seller.email", N_("Email"), placeholder=N_("the From address")),
+            Field(
+                "seller.timezone",
+                N_("Time zone"),
+                placeholder=N_("e.g. Europe/Paris (empty: this machine's)"),
+            ),
+        ),
+    ),
+    Section(
+        "ui",
+        N_("Language"),
+        # Translators: the empty choice of the language setting (each language is named in itself).
+        (Field("ui.locale", N_("Language"), "choice", placeholder=N_("From the environment (LANG)")),),
+        note=N_(
+            "Menus, messages and dates change at once. Emails follow the recipient's language where known."
         ),
     ),
 )
@@ -182,10 +212,17 @@ def widget_id(key: str) -> str:
     return "set-" + key.replace(".", "--").replace("_", "-")
 
 
+def choices(key: str) -> list[tuple[str, str]]:
+    """(shown, value) of a ``choice`` setting: each language in itself (English, 繁體中文, 日本語)."""
+    if key == "ui.locale":
+        return [(LOCALE_NAMES[code], code) for code in LOCALES]
+    return []
+
+
 def display(value: Any) -> str:
     """A value as the input shows it (lists comma-separated, booleans as words)."""
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return _("on") if value else _("off")
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
@@ -195,10 +232,10 @@ def secret_status(settings: Settings, key: str) -> tuple[str, str]:
     """Where a secret comes from, never its value: (text, kind) with kind env, keyring or unset."""
     source = settings.source(key)
     if source == "env":
-        return "from environment", "env"
+        return _("from environment"), "env"
     if source == "keyring":
-        return "set in keyring", "keyring"
-    return "not set", "unset"
+        return _("set in keyring"), "keyring"
+    return _("not set"), "unset"
 
 
 def env_note(settings: Settings, key: str) -> str:
@@ -208,10 +245,14 @@ def env_note(settings: Settings, key: str) -> str:
     spec = SPECS[key]
     if spec.env_var in settings.env:
         if spec.secret:
-            return f"Read from {spec.env_var}; that variable wins over the keyring."
-        return f"{spec.env_var} is set in the environment and overrides this value."
+            return _("Read from {variable}; that variable wins over the keyring.").format(
+                variable=spec.env_var
+            )
+        return _("{variable} is set in the environment and overrides this value.").format(
+            variable=spec.env_var
+        )
     if spec.secret and not keyring_available():
-        return f"No OS keyring here: set {spec.env_var} instead."
+        return _("No OS keyring here: set {variable} instead.").format(variable=spec.env_var)
     return ""
 
 
@@ -262,5 +303,5 @@ def subject_preview(template: str, settings: Settings) -> SubjectPreview:
     )
     problems = tuple(rendered.problems)
     if not template.strip():
-        problems = ("the subject template cannot be empty", *problems)
+        problems = (_("the subject template cannot be empty"), *problems)
     return SubjectPreview(subjects["email"], subjects["call"], problems)

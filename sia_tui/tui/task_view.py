@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sia_tui.i18n import N_
+from sia_tui.i18n import N_, _
 from sia_tui.tasks.due import due_text, resolve_due  # the due-date service, shared with `task add --due`
 
 __all__ = ["BUCKET_LABELS", "BUCKET_STYLES", "SyncState", "due_text", "resolve_due", "sync_state", "today_in"]
@@ -45,26 +45,32 @@ class SyncState:
 def sync_state(task: Any, sync_enabled: bool) -> SyncState:
     """Whether the task is in Salesforce, waits to be pushed, or stays local (and why)."""
     if task.sf_id and not task.dirty:
-        return SyncState("✓ synced", "green", f"In Salesforce as Task {task.sf_id}.")
+        return SyncState(_("✓ synced"), "green", _("In Salesforce as Task {id}.").format(id=task.sf_id))
     if not sync_enabled:
         if task.sf_id:
             return SyncState(
-                "paused",
+                _("paused"),
                 "dim",
-                f"Linked to Task {task.sf_id}; salesforce.sync_tasks is off, so edits stay local.",
+                _("Linked to Task {id}; salesforce.sync_tasks is off, so edits stay local.").format(
+                    id=task.sf_id
+                ),
             )
-        return SyncState("local", "dim", "Local only: salesforce.sync_tasks is off (Settings → Salesforce).")
+        return SyncState(
+            _("local"), "dim", _("Local only: salesforce.sync_tasks is off (Settings → Salesforce).")
+        )
     if task.sf_id:
         return SyncState(
-            "↑ changed", "yellow", f"Changed here; the next worker cycle updates Task {task.sf_id}."
+            _("↑ changed"),
+            "yellow",
+            _("Changed here; the next worker cycle updates Task {id}.").format(id=task.sf_id),
         )
     if not task.push_allowed:
         return SyncState(
-            "local only",
+            _("local only"),
             "dim",
-            "Created before the task sync was turned on: kept local, as MSIA does.",
+            _("Created before the task sync was turned on: kept local, as MSIA does."),
         )
-    return SyncState("↑ to push", "yellow", "New here; the next worker cycle creates it in Salesforce.")
+    return SyncState(_("↑ to push"), "yellow", _("New here; the next worker cycle creates it in Salesforce."))
 
 
 def today_in(clock_now: Any, tz: Any) -> date:

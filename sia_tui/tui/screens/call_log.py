@@ -20,11 +20,20 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
+from sia_tui.i18n import N_, _
 from sia_tui.outbox.compose import CallDraft, OutboxInputError, prepare_call, seller_from_settings
 from sia_tui.outbox.model import CALL_STATUSES, OutboxItem
 from sia_tui.outbox.queue import enqueue_call
 from sia_tui.textsafe import literal, printable
 from sia_tui.tui.keys import keys_for
+
+#: The call statuses as the form shows them (the value stays the CLI's).
+STATUS_LABELS = {
+    "completed": N_("completed"),
+    "no-answer": N_("no answer"),
+    "cancelled": N_("cancelled"),
+    "failed": N_("failed"),
+}
 
 
 def format_duration(seconds: int) -> str:
@@ -50,9 +59,9 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
     CallLogScreen #buttons Button { margin-left: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("call-save"), "log", "Log the call", id="call-save", priority=True),
-        Binding(keys_for("call-timer"), "timer", "Start/stop timer", id="call-timer", priority=True),
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("call-save"), "log", N_("Log the call"), id="call-save", priority=True),
+        Binding(keys_for("call-timer"), "timer", N_("Start/stop timer"), id="call-timer", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
 
     def __init__(
@@ -85,41 +94,46 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         outcomes = list(self.settings.get("calls.outcomes"))
         reasons = list(self.settings.get("calls.reasons"))
         with Vertical():
-            yield Static(Text(f"Call with {printable(name) or 'this person'}", end=""), id="call-with")
+            yield Static(
+                Text(_("Call with {name}").format(name=printable(name) or _("this person")), end=""),
+                id="call-with",
+            )
             with Horizontal(classes="row"):
-                yield Label("Number")
+                yield Label(_("Number"))
                 yield Input(str(self.person.get("phone") or ""), id="phone", compact=True)
             with Horizontal(classes="row"):
-                yield Label("Outcome")
+                yield Label(_("Outcome"))
                 yield Select(
                     [(literal(o), o) for o in outcomes],
-                    prompt="choose an outcome",
+                    prompt=_("choose an outcome"),
                     id="outcome",
                     compact=True,
                 )
             with Horizontal(classes="row"):
-                yield Label("Reason")
-                yield Select([(literal(r), r) for r in reasons], prompt="(none)", id="reason", compact=True)
-            with Horizontal(classes="row"):
-                yield Label("Status")
+                yield Label(_("Reason"))
                 yield Select(
-                    [(s, s) for s in CALL_STATUSES],
+                    [(literal(r), r) for r in reasons], prompt=_("(none)"), id="reason", compact=True
+                )
+            with Horizontal(classes="row"):
+                yield Label(_("Status"))
+                yield Select(
+                    [(_(STATUS_LABELS.get(s, s)), s) for s in CALL_STATUSES],
                     value="completed",
                     allow_blank=False,
                     id="status",
                     compact=True,
                 )
             with Horizontal(classes="row"):
-                yield Label("Duration")
+                yield Label(_("Duration"))
                 yield Static(format_duration(0), id="timer")
-                yield Button("Start timer", id="timer_button", compact=True)
-                yield Input(placeholder="or type the seconds", id="duration", type="integer", compact=True)
-            yield Label("Notes")
+                yield Button(_("Start timer"), id="timer_button", compact=True)
+                yield Input(placeholder=_("or type the seconds"), id="duration", type="integer", compact=True)
+            yield Label(_("Notes"))
             yield TextArea(id="notes", soft_wrap=True)
             yield Static(id="error")
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Log the call", id="log", variant="primary", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
+                yield Button(_("Log the call"), id="log", variant="primary", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -142,11 +156,11 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         button = self.query_one("#timer_button", Button)
         if self._started is None:
             self._started = self.stopwatch()
-            button.label = "Stop timer"
+            button.label = _("Stop timer")
         else:
             self._elapsed += self.stopwatch() - self._started
             self._started = None
-            button.label = "Start timer"
+            button.label = _("Start timer")
         self._tick()
 
     # ------------------------------------------------------------------------------------------------ actions
@@ -157,7 +171,9 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
             try:
                 return int(typed)
             except ValueError:
-                raise OutboxInputError(f"The duration must be a number of seconds, not {typed!r}.") from None
+                raise OutboxInputError(
+                    _("The duration must be a number of seconds, not {typed!r}.").format(typed=typed)
+                ) from None
         return self.seconds()
 
     @on(Button.Pressed, "#log")
@@ -182,7 +198,9 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
                 reason_required=self.settings.get("calls.reason_required"),
             )
         except OutboxInputError as exc:
-            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was logged.", end=""))
+            self.query_one("#error", Static).update(
+                Text(_("✗ {problem} Nothing was logged.").format(problem=printable(exc)), end="")
+            )
             return
         if self.queue is None:
             self.dismiss(enqueue_call(self.db, draft))
@@ -190,7 +208,9 @@ class CallLogScreen(ModalScreen[OutboxItem | None]):
         try:
             self.dismiss(self.queue(draft))
         except ValueError as exc:  # e.g. the campaign step was finished elsewhere meanwhile
-            self.query_one("#error", Static).update(Text(f"✗ {printable(exc)} Nothing was logged.", end=""))
+            self.query_one("#error", Static).update(
+                Text(_("✗ {problem} Nothing was logged.").format(problem=printable(exc)), end="")
+            )
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

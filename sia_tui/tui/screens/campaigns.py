@@ -19,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from sia_tui.i18n import _, ngettext
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import fit, safe_text
@@ -30,6 +30,26 @@ if TYPE_CHECKING:
     from sia_tui.tui.app import SiaApp
 
 STATE_STYLES = {"active": "green", "waiting": "bold yellow", "paused": "cyan", "ended": "dim"}
+#: Campaign and enrolment states as shown (the stored value stays English; translated where shown).
+STATE_LABELS = {
+    "active": N_("active"),
+    "waiting": N_("waiting"),
+    "paused": N_("paused"),
+    "ended": N_("ended"),
+    "enrolled": N_("enrolled"),
+    "refused": N_("refused"),
+    "removed": N_("removed"),
+    "resumed": N_("resumed"),
+    "not_enrolled": N_("not enrolled"),
+}
+
+
+def state_label(state: str) -> str:
+    """A campaign or enrolment state in the UI's language (an unknown one as stored)."""
+    label = STATE_LABELS.get(state)
+    return _(label) if label else state
+
+
 NEW_CAMPAIGN = """name = "New campaign"
 timezone = "{timezone}"        # yours; `campaign add --timezone` sets a person's own
 send_window = "09:00-17:00"    # auto emails only inside it, in the person's zone
@@ -56,8 +76,8 @@ class ListTable(DataTable[Any]):
     """A row-cursor table that also moves with j / k, like the other lists of the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -83,11 +103,11 @@ class CampaignsScreen(Screen[None]):
     """Every campaign with its state and people; enter opens one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("campaign-open"), "open", "Open", id="campaign-open", key_display="enter"),
-        Binding(keys_for("campaign-new"), "new", "New", id="campaign-new"),
-        Binding(keys_for("campaign-edit"), "edit", "Edit", id="campaign-edit"),
-        Binding(keys_for("campaign-pause"), "pause", "Pause/resume", id="campaign-pause"),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("campaign-open"), "open", N_("Open"), id="campaign-open", key_display="enter"),
+        Binding(keys_for("campaign-new"), "new", N_("New"), id="campaign-new"),
+        Binding(keys_for("campaign-edit"), "edit", N_("Edit"), id="campaign-edit"),
+        Binding(keys_for("campaign-pause"), "pause", N_("Pause/resume"), id="campaign-pause"),
     ]
     DEFAULT_CSS = """
     CampaignsScreen #campaigns-bar { height: 1; padding: 0 1; }
@@ -145,7 +165,9 @@ class CampaignsScreen(Screen[None]):
         table.clear()
         for r in self.records:
             c = counts.get(r.id, {"active": 0, "paused": 0, "ended": 0})
-            state = r.state + (f" → {r.paused_until.date().isoformat()}" if r.paused_until else "")
+            state = state_label(r.state) + (
+                f" → {r.paused_until.date().isoformat()}" if r.paused_until else ""
+            )
             table.add_row(
                 Text(str(r.id), end=""),
                 safe_text(r.name, "bold"),
@@ -257,15 +279,15 @@ class CampaignScreen(Screen[None]):
     """One campaign: its settings and steps, and every enrolment (``v``: every remaining step's time instead)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("campaign-edit"), "edit", "Edit", id="campaign-edit"),
-        Binding(keys_for("campaign-pause"), "pause", "Pause/resume", id="campaign-pause"),
-        Binding(keys_for("campaign-preview"), "preview", "Preview", id="campaign-preview"),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("campaign-edit"), "edit", N_("Edit"), id="campaign-edit"),
+        Binding(keys_for("campaign-pause"), "pause", N_("Pause/resume"), id="campaign-pause"),
+        Binding(keys_for("campaign-preview"), "preview", N_("Preview"), id="campaign-preview"),
         Binding(
-            keys_for("campaign-remove"), "remove", "Remove person", id="campaign-remove", key_display="x"
+            keys_for("campaign-remove"), "remove", N_("Remove person"), id="campaign-remove", key_display="x"
         ),
         Binding(
-            keys_for("campaign-pause-person"), "pause_person", "Pause person", id="campaign-pause-person"
+            keys_for("campaign-pause-person"), "pause_person", N_("Pause person"), id="campaign-pause-person"
         ),
     ]
     DEFAULT_CSS = """
@@ -315,7 +337,7 @@ class CampaignScreen(Screen[None]):
         out = Text("", end="")
         out.append_text(safe_text(record.name, "bold"))
         out.append(f"  #{record.id}  ", style="dim")
-        state = record.state
+        state = state_label(record.state)
         if record.paused_until:
             state += " " + _("until {day}").format(day=record.paused_until.astimezone().date().isoformat())
         out.append(state, style=STATE_STYLES.get(record.state, ""))
@@ -367,7 +389,7 @@ class CampaignScreen(Screen[None]):
             why = " · ".join(x for x in (s.reason, s.detail) if x)
             table.add_row(
                 fit(safe_text(s.person), 24),
-                Text(s.state, style=STATE_STYLES.get(s.state, ""), end=""),
+                Text(state_label(s.state), style=STATE_STYLES.get(s.state, ""), end=""),
                 Text(f"{s.step}/{len(record.campaign.steps)}", end=""),
                 safe_text(when),
                 fit(safe_text(why, "dim"), 60),
@@ -423,7 +445,7 @@ class CampaignScreen(Screen[None]):
             return
         out = Text("", end="")
         out.append_text(safe_text(row.person, "bold"))
-        out.append(f" (#{row.marketo_id}) · {row.state}")
+        out.append(f" (#{row.marketo_id}) · {state_label(row.state)}")
         for part in (row.reason, row.detail):
             if part:
                 out.append(" · ")
@@ -489,7 +511,9 @@ class CampaignScreen(Screen[None]):
         if enrolment is not None and enrolment.person_paused:
             [outcome] = resume_people(db, self.campaign_id, [row.marketo_id], now=self.sia.clock())
             self.notify(
-                _("{person}: {state}.").format(person=printable(row.person), state=outcome.state),
+                _("{person}: {state}.").format(
+                    person=printable(row.person), state=state_label(outcome.state)
+                ),
                 markup=False,
             )
             self.sia.wake_worker()
@@ -535,8 +559,8 @@ class CampaignEditScreen(Screen["CampaignRecord | None"]):
     """Write or change a campaign's TOML; ctrl+s saves it if it is valid, else lists every problem (kept as typed)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("campaign-save"), "save", "Save", id="campaign-save", priority=True),
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("campaign-save"), "save", N_("Save"), id="campaign-save", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
     DEFAULT_CSS = """
     CampaignEditScreen #edit-title { height: 1; padding: 0 1; text-style: bold; }
@@ -617,7 +641,7 @@ class CampaignPickerScreen(ModalScreen["int | None"]):
     CampaignPickerScreen OptionList { height: auto; max-height: 20; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
 
     def __init__(self, title: str, records: list[CampaignRecord]) -> None:
@@ -631,7 +655,12 @@ class CampaignPickerScreen(ModalScreen["int | None"]):
             options = []
             for r in self.records:
                 label = safe_text(r.name, "bold")
-                label.append(f"  {len(r.campaign.steps)} " + _("steps") + f" · {r.state}", style="dim")
+                steps = len(r.campaign.steps)
+                label.append("  ")
+                label.append(
+                    ngettext("{n} step", "{n} steps", steps).format(n=steps) + " · " + state_label(r.state),
+                    style="dim",
+                )
                 options.append(Option(label, id=str(r.id)))
             yield OptionList(*options, id="picker")
         yield Footer()
@@ -651,6 +680,7 @@ def enrol_people(screen: Screen[Any], marketo_ids: list[int], what: str) -> None
     """Pick a campaign, enrol ``marketo_ids``, and show who was enrolled and who was refused (with the reason)."""
     from sia_tui.campaigns.enrolment import enrol
     from sia_tui.campaigns.store import CampaignOpError, list_campaigns
+    from sia_tui.names import display_name
     from sia_tui.tui.screens.dialogs import InfoScreen
 
     sia: SiaApp = screen.app  # type: ignore[assignment]
@@ -685,10 +715,7 @@ def enrol_people(screen: Screen[Any], marketo_ids: list[int], what: str) -> None
         )
         for o in refused[:200]:
             person = sia.backend.person(o.marketo_id) or {}
-            name = (
-                " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p)
-                or f"#{o.marketo_id}"
-            )
+            name = display_name(person) or f"#{o.marketo_id}"  # family first for CJK names
             body.append("\n• ")
             body.append(printable(name), style="bold")
             body.append(f" (#{o.marketo_id}): " + printable(o.reason or ""))

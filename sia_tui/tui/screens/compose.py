@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -29,7 +30,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from sia_tui.clock import system_clock
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.mail.language import email_language
 from sia_tui.mail.templates import load_templates, person_context, render
 from sia_tui.outbox.compose import (
@@ -65,10 +66,12 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
     ComposeScreen #buttons Button { margin-left: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("compose-send"), "send", "Send", id="compose-send", priority=True),
-        Binding(keys_for("compose-record"), "record", "Record only", id="compose-record", priority=True),
-        Binding(keys_for("compose-editor"), "editor", "Edit in $EDITOR", id="compose-editor", priority=True),
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("compose-send"), "send", N_("Send"), id="compose-send", priority=True),
+        Binding(keys_for("compose-record"), "record", N_("Record only"), id="compose-record", priority=True),
+        Binding(
+            keys_for("compose-editor"), "editor", N_("Edit in $EDITOR"), id="compose-editor", priority=True
+        ),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
 
     def __init__(
@@ -99,11 +102,17 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         from sia_tui.names import display_name  # the one name function: family first for CJK names
 
         name = display_name(self.person)
-        email = self.person.get("email") or "no email"
+        email = self.person.get("email") or _("no email")
         with Vertical():
             # Names, subjects and bodies are shown as Text, never parsed as markup: "[/]" in a body is text.
             yield Static(
-                Text(f"Email to {printable(name) or 'this person'} <{printable(email)}>", end=""), id="to"
+                Text(
+                    _("Email to {name} <{email}>").format(
+                        name=printable(name) or _("this person"), email=printable(email)
+                    ),
+                    end="",
+                ),
+                id="to",
             )
             warnings = cached_warnings(self.person)
             warning = Static(
@@ -112,19 +121,21 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             warning.display = bool(warnings)  # no blank line when the cache has nothing to warn about
             yield warning
             with Horizontal(classes="row"):
-                yield Label("Template")
-                yield Select([(n, n) for n in self.templates], prompt="(none)", id="template", compact=True)
-            with Horizontal(classes="row"):
-                yield Label("Subject")
-                yield Input(
-                    placeholder="Subject; fields like {{first_name}} work here", id="subject", compact=True
+                yield Label(_("Template"))
+                yield Select(
+                    [(n, n) for n in self.templates], prompt=_("(none)"), id="template", compact=True
                 )
             with Horizontal(classes="row"):
-                yield Label("CC")
-                yield Input(placeholder="a@x.com, b@y.com", id="cc", compact=True)
+                yield Label(_("Subject"))
+                yield Input(
+                    placeholder=_("Subject; fields like {{first_name}} work here"), id="subject", compact=True
+                )
             with Horizontal(classes="row"):
-                yield Label("BCC")
-                yield Input(placeholder="optional", id="bcc", compact=True)
+                yield Label(_("CC"))
+                yield Input(placeholder=_("a@x.com, b@y.com"), id="cc", compact=True)
+            with Horizontal(classes="row"):
+                yield Label(_("BCC"))
+                yield Input(placeholder=_("optional"), id="bcc", compact=True)
                 # On the BCC line, so the body keeps its height on a 24-line terminal.
                 yield Label(_("Send at"), id="send_at_label")
                 yield Input(placeholder=_("now, or e.g. 2026-12-08 09:00"), id="send_at", compact=True)
@@ -132,12 +143,18 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             yield Static(id="preview")
             yield Static(id="error")
             with Horizontal(id="buttons"):
-                yield Checkbox("Record only (sent elsewhere)", id="record_only", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Send", id="send", variant="primary", compact=True)
+                yield Checkbox(_("Record only (sent elsewhere)"), id="record_only", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
+                yield Button(_("Send"), id="send", variant="primary", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
+        # The labels share one width, wide enough for the longest in this language (テンプレート is 12 cells).
+        labels = [label for label in self.query(".row > Label") if label.id != "send_at_label"]
+        width = max(9, *(cell_len(str(label.render())) + 1 for label in labels))
+        if width != 9:
+            for label in labels:
+                label.styles.width = width
         subject, body = self.initial
         if subject:
             self.query_one("#subject", Input).value = subject
@@ -175,11 +192,13 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
     def _refresh_preview(self) -> None:
         values = self._values()
         chosen = self.templates.get(values["template"] or "")
-        context = person_context(self.person, self.seller.to_json(), (chosen and chosen.language) or self.language)
+        context = person_context(
+            self.person, self.seller.to_json(), (chosen and chosen.language) or self.language
+        )
         subject = render(values["subject"], context, what="subject")
         body = render(values["body"], context, what="body")
         problems = [*subject.problems, *body.problems]
-        text = f"Subject: {subject.text}\n\n{body.text}".rstrip()
+        text = (_("Subject: {subject}").format(subject=subject.text) + f"\n\n{body.text}").rstrip()
         if problems:
             text += "\n\n✗ " + "\n✗ ".join(problems)
         self.query_one("#preview", Static).update(Text(printable(text, single_line=False), end=""))
@@ -209,7 +228,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 config_dir=self.settings.paths.config_dir,
             )
         except OutboxInputError as exc:
-            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
+            error.update(Text(_("✗ {problem} Nothing was queued.").format(problem=printable(exc)), end=""))
             return
         draft = replace(draft, template=values["template"])
         if self.queue is None:
@@ -217,13 +236,16 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
             return
         if when is not None:
             error.update(
-                Text(_("✗ A campaign step's email goes when you send it; snooze the step to do it later."), end="")
+                Text(
+                    _("✗ A campaign step's email goes when you send it; snooze the step to do it later."),
+                    end="",
+                )
             )
             return
         try:
             self.dismiss(self.queue(draft))
         except ValueError as exc:  # e.g. the campaign step was finished elsewhere meanwhile
-            error.update(Text(f"✗ {printable(exc)} Nothing was queued.", end=""))
+            error.update(Text(_("✗ {problem} Nothing was queued.").format(problem=printable(exc)), end=""))
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
@@ -240,7 +262,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
         """Write the body in $VISUAL/$EDITOR (the terminal is handed over while it runs)."""
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
-            self.notify("Set $EDITOR to write the body in your editor.", severity="warning")
+            self.notify(_("Set $EDITOR to write the body in your editor."), severity="warning")
             return
         area = self.query_one("#body", TextArea)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
@@ -251,7 +273,7 @@ class ComposeScreen(ModalScreen[OutboxItem | None]):
                 subprocess.run([*shlex.split(editor), str(path)], check=False)
             area.text = path.read_text(encoding="utf-8")
         except Exception as exc:  # the app may not support suspending (e.g. in tests)
-            self.notify(f"Could not run the editor: {exc}", severity="error")
+            self.notify(_("Could not run the editor: {error}").format(error=exc), severity="error")
         finally:
             path.unlink(missing_ok=True)
         self._refresh_preview()

@@ -14,7 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, current_locale
+from sia_tui.i18n_dates import format_date
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 
@@ -35,15 +36,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("confirm-yes"), "answer(True)", "Yes", id="confirm-yes", show=False),
-        Binding(keys_for("confirm-no"), "answer(False)", "No", id="confirm-no"),
+        Binding(keys_for("confirm-yes"), "answer(True)", N_("Yes"), id="confirm-yes", show=False),
+        Binding(keys_for("confirm-no"), "answer(False)", N_("No"), id="confirm-no"),
     ]
 
-    def __init__(self, title: str, body: Text | str, yes: str = "Yes") -> None:
+    def __init__(self, title: str, body: Text | str, yes: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.body = body
-        self.yes = yes
+        self.yes = yes if yes is not None else _("Yes")
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -52,8 +53,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 self.body if isinstance(self.body, Text) else Text(self.body, end=""), classes="dialog-body"
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("No (n)", id="no", compact=True)
-                yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
+                yield Button(_("No (n)"), id="no", compact=True)
+                yield Button(
+                    _("{answer} (y)").format(answer=self.yes), id="yes", variant="error", compact=True
+                )
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -72,8 +75,8 @@ class OptOutScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="OptOutScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
-        Binding(keys_for("optout-record"), "record", "Record", id="optout-record", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
+        Binding(keys_for("optout-record"), "record", N_("Record"), id="optout-record", priority=True),
     ]
 
     def __init__(self, name: str, email: str, optout_field: str) -> None:
@@ -83,22 +86,28 @@ class OptOutScreen(ModalScreen[str | None]):
         self.optout_field = optout_field
 
     def compose(self) -> ComposeResult:
-        body = Text("", end="")
-        body.append(printable(self.person_name), style="bold")
+        who = Text(printable(self.person_name), style="bold", end="")
         if self.email:
-            body.append(f" <{printable(self.email)}>")
-        body.append(
-            " asked not to be emailed. From now on sia-tui blocks every email to them (the send-time check), and "
-            f"the next worker cycle sets {self.optout_field} on their Salesforce lead or contact. "
-            "This cannot be undone from sia-tui."
+            who.append(f" <{printable(self.email)}>")
+        # The person's name is bold inside the translated sentence, wherever the language puts it.
+        sentence = _(
+            "{person} asked not to be emailed. From now on sia-tui blocks every email to them (the send-time "
+            "check), and the next worker cycle sets {field} on their Salesforce lead or contact. This cannot be "
+            "undone from sia-tui."
         )
+        before, _sep, after = sentence.partition("{person}")
+        body = Text(before.format(field=self.optout_field), end="")
+        body.append_text(who)
+        body.append(after.format(field=self.optout_field))
         with Vertical():
-            yield Static(Text("Record an opt-out", end=""), classes="dialog-title")
+            yield Static(Text(_("Record an opt-out"), end=""), classes="dialog-title")
             yield Static(body, classes="dialog-body")
-            yield Input(placeholder="Reason (optional), e.g. asked on the phone", id="reason", compact=True)
+            yield Input(
+                placeholder=_("Reason (optional), e.g. asked on the phone"), id="reason", compact=True
+            )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Record opt-out", id="record", variant="error", compact=True)
+                yield Button(_("Cancel (esc)"), id="cancel", compact=True)
+                yield Button(_("Record opt-out"), id="record", variant="error", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -124,7 +133,7 @@ class DateScreen(ModalScreen["date | None"]):
         DIALOG_CSS.format(name="DateScreen") + "DateScreen #date-hint { height: auto; color: $text-muted; }"
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
 
     def __init__(self, title: str, body: str, today: date, *, allow_empty: bool = False) -> None:
@@ -166,7 +175,7 @@ class DateScreen(ModalScreen["date | None"]):
         elif day <= self.today:
             text = _("{day}: pick a later day than today.").format(day=day.isoformat())
         else:
-            text = "→ " + day.strftime("%a %Y-%m-%d")
+            text = "→ " + (day.strftime("%a %Y-%m-%d") if current_locale() == "en" else format_date(day))
         self.query_one("#date-hint", Static).update(Text(text, end=""))
 
     @on(Input.Submitted, "#date")
@@ -195,7 +204,7 @@ class InfoScreen(ModalScreen[None]):
         "InfoScreen .dialog-body { height: auto; max-height: 30; overflow-y: auto; }"
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("info-close"), "close", "Close", id="info-close"),
+        Binding(keys_for("info-close"), "close", N_("Close"), id="info-close"),
     ]
 
     def __init__(self, title: str, body: Text | str) -> None:

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from sia_tui.compliance.ledger import ledger_entries
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 from sia_tui.outbox.model import OutboxItem
 from sia_tui.outbox.queue import OutboxError, cancel_item, counts, get_item, list_items, retry_item
 from sia_tui.outbox.schedule import local_text, seller_zone
@@ -27,6 +27,25 @@ from sia_tui.textsafe import clip, literal, printable
 from sia_tui.tui.keys import keys_for
 
 COLUMNS = ("id", "kind", "state", "person", "subject", "smtp", "marketo", "salesforce")
+#: Column headings (the destination columns keep their protocol and product names).
+COLUMN_LABELS = {"id": N_("id"), "kind": N_("kind"), "state": N_("state"), "person": N_("person"),
+                 "subject": N_("subject")}  # fmt: skip
+#: Item kinds and states, item and destination, as shown; stored values stay English.
+WORDS = {
+    "email": N_("email"), "call": N_("call"), "campaign_add": N_("campaign_add"),
+    "campaign_remove": N_("campaign_remove"), "reply": N_("reply"), "bounce": N_("bounce"),
+    "scheduled": N_("scheduled"), "queued": N_("queued"), "sending": N_("sending"), "retrying": N_("retrying"),
+    "done": N_("done"), "bounced": N_("bounced"), "blocked": N_("blocked"), "dead": N_("dead"),
+    "cancelled": N_("cancelled"), "pending": N_("pending"), "unknown": N_("unknown"), "skipped": N_("skipped"),
+}  # fmt: skip
+
+
+def word(value: str) -> str:
+    """An outbox kind or state in the UI's language (an unknown one as stored)."""
+    label = WORDS.get(value)
+    return _(label) if label else value
+
+
 REFRESH_S = 2.0
 
 
@@ -37,10 +56,10 @@ class OutboxScreen(Screen[None]):
     OutboxScreen #detail { height: auto; max-height: 12; border-top: solid $secondary; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("outbox-retry"), "retry", "Retry", id="outbox-retry"),
-        Binding(keys_for("outbox-cancel"), "cancel_item", "Cancel item", id="outbox-cancel"),
-        Binding(keys_for("outbox-refresh"), "refresh", "Refresh", id="outbox-refresh"),
-        Binding(keys_for("outbox-close"), "close", "Back", id="outbox-close"),
+        Binding(keys_for("outbox-retry"), "retry", N_("Retry"), id="outbox-retry"),
+        Binding(keys_for("outbox-cancel"), "cancel_item", N_("Cancel item"), id="outbox-cancel"),
+        Binding(keys_for("outbox-refresh"), "refresh", N_("Refresh"), id="outbox-refresh"),
+        Binding(keys_for("outbox-close"), "close", N_("Back"), id="outbox-close"),
     ]
 
     def __init__(
@@ -62,24 +81,24 @@ class OutboxScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#items", DataTable)
         for column in COLUMNS:
-            table.add_column(column, key=column)
+            table.add_column(_(COLUMN_LABELS[column]) if column in COLUMN_LABELS else column, key=column)
         self.action_refresh()
         self.set_interval(REFRESH_S, self.action_refresh)
         table.focus()
 
     def _title(self) -> str:
         if self.person is None:
-            return "Outbox"
+            return _("Outbox")
         from sia_tui.names import display_name  # the one name function: family first for CJK names
 
         name = display_name(self.person)
-        return f"Outbox · {printable(name) or self.person.get('marketo_id')}"
+        return _("Outbox · {name}").format(name=printable(name) or self.person.get("marketo_id"))
 
     def action_refresh(self) -> None:
         marketo_id = int(self.person["marketo_id"]) if self.person else None
         items = list_items(self.db, marketo_id=marketo_id, limit=500)
         self.items = {i.id: i for i in items}
-        summary = ", ".join(f"{k} {v}" for k, v in counts(self.db).items() if v) or "empty"
+        summary = ", ".join(f"{word(k)} {v}" for k, v in counts(self.db).items() if v) or _("empty")
         self.query_one("#summary", Static).update(Text(f"{self._title()} — {summary}", end=""))
         table = self.query_one("#items", DataTable)
         current = self._current_id()
@@ -89,13 +108,13 @@ class OutboxScreen(Screen[None]):
                 dest = item.destinations
                 table.add_row(
                     item.id[:8],
-                    item.kind,
-                    item.state,
+                    word(item.kind),
+                    word(item.state),
                     literal(item.person_name),  # names and subjects are text, never markup
                     literal(clip(printable(item.subject), 50)),
-                    dest["smtp"].state if "smtp" in dest else "—",
-                    dest["marketo"].state if "marketo" in dest else "—",
-                    dest["salesforce"].state if "salesforce" in dest else "—",
+                    word(dest["smtp"].state) if "smtp" in dest else "—",
+                    word(dest["marketo"].state) if "marketo" in dest else "—",
+                    word(dest["salesforce"].state) if "salesforce" in dest else "—",
                     key=item.id,
                 )
             if current in self.items:
@@ -120,19 +139,19 @@ class OutboxScreen(Screen[None]):
         detail = self.query_one("#detail", Static)
         item = self.items.get(self._current_id() or "")
         if item is None:
-            detail.update("Nothing queued." if not self.items else "")
+            detail.update(_("Nothing queued.") if not self.items else "")
             return
         # Each value is made printable on its own line's terms: a CR/LF inside a name or an API error is folded,
         # so it cannot fake a line of this panel.
         where = seller_zone(self.settings)
-        lines = [f"{item.kind} {item.id} · {item.state} · {printable(item.person_name)}"]
+        lines = [f"{word(item.kind)} {item.id} · {word(item.state)} · {printable(item.person_name)}"]
         if item.send_at:
             lines.append("  " + _("scheduled for {when}").format(when=local_text(item.send_at, where)))
         for name, dest in item.destinations.items():
             why = printable(dest.reason or dest.last_error or "")
-            extra = f" · attempts {dest.attempts}" if dest.attempts else ""
+            extra = " · " + _("attempts {n}").format(n=dest.attempts) if dest.attempts else ""
             when = (
-                f" · next {dest.next_attempt_at[11:19]} UTC"
+                " · " + _("next {time} UTC").format(time=dest.next_attempt_at[11:19])
                 if dest.state in ("pending", "unknown") and dest.attempts
                 else ""
             )
@@ -141,14 +160,19 @@ class OutboxScreen(Screen[None]):
                     when=local_text(dest.next_attempt_at, where), reason=dest.held_reason
                 )
                 when = ""
-            lines.append(f"  {name:<10} {dest.state}{extra}{when}{' · ' + why if why else ''}")
+            lines.append(f"  {name:<10} {word(dest.state)}{extra}{when}{' · ' + why if why else ''}")
         entries = ledger_entries(self.db, item_id=item.id, limit=1)
         if entries:
             e = entries[0]
-            lines.append(f"  compliance: {e['decision']} ({e['source']}): {printable(e['reason'])}")
+            lines.append(
+                "  "
+                + _("compliance: {decision} ({source}): {reason}").format(
+                    decision=e["decision"], source=e["source"], reason=printable(e["reason"])
+                )
+            )
         detail.update(literal("\n".join(lines), single_line=False))
 
-    def _act(self, fn: Any, verb: str) -> None:
+    def _act(self, fn: Any, done: str) -> None:
         item_id = self._current_id()
         if item_id is None:
             return
@@ -157,17 +181,17 @@ class OutboxScreen(Screen[None]):
         except OutboxError as exc:
             self.notify(str(exc), severity="warning")
             return
-        self.notify(f"{verb} {item_id[:8]}")
+        self.notify(_(done).format(id=item_id[:8]))
         refreshed = get_item(self.db, item_id)
         if refreshed is not None:
             self.items[item_id] = refreshed
         self.action_refresh()
 
     def action_retry(self) -> None:
-        self._act(retry_item, "retrying")
+        self._act(retry_item, N_("retrying {id}"))
 
     def action_cancel_item(self) -> None:
-        self._act(cancel_item, "cancelled")
+        self._act(cancel_item, N_("cancelled {id}"))
 
     def action_close(self) -> None:
         self.app.pop_screen()

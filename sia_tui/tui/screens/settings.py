@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -21,9 +22,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from sia_tui.config import SPECS, SettingError, parse_value
+from sia_tui.i18n import N_, _
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.settings_model import (
@@ -31,6 +33,7 @@ from sia_tui.tui.settings_model import (
     SECTIONS,
     Field,
     Section,
+    choices,
     display,
     env_note,
     secret_status,
@@ -58,6 +61,15 @@ def check_lines(checks: Iterable[dict[str, Any]]) -> list[tuple[bool, str]]:
     return [(bool(c.get("ok")), f"{c.get('check')}: {c.get('detail') or ''}".rstrip(": ")) for c in checks]
 
 
+#: The label column's width in cells (with one of padding): 21, or wider when a translated label needs it.
+LABEL_WIDTH = 21
+
+
+def label_width() -> int:
+    """The label column's width in the current language, so no label is cut mid-word (クライアントシークレット)."""
+    return max(LABEL_WIDTH, *(cell_len(_(field.label)) + 1 for field in FIELDS.values()))
+
+
 def result_text(lines: list[tuple[bool, str]]) -> Text:
     out = Text("", end="")
     for i, (ok, line) in enumerate(lines):
@@ -72,8 +84,8 @@ class SettingsBody(VerticalScroll, can_focus=False, inherit_bindings=False):
     """The scrolling form. Its own up/down would scroll a line; here they move between settings instead."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
+        Binding("pagedown", "page_down", N_("Page down"), show=False),
     ]
 
 
@@ -94,6 +106,7 @@ class SettingRow(Vertical):
     SettingRow > Horizontal { height: auto; }
     SettingRow .setting-label { width: 21; padding: 0 1 0 0; color: $text-muted; }
     SettingRow Input { width: 1fr; }
+    SettingRow Select { width: 1fr; }
     SettingRow .secret-status { width: 18; padding: 0 1 0 0; }
     SettingRow .secret-status.-keyring { color: $success; }
     SettingRow .secret-status.-env { color: $accent; }
@@ -114,34 +127,48 @@ class SettingRow(Vertical):
     def compose(self) -> ComposeResult:
         field, settings = self.field, self.settings
         with Horizontal():
-            yield Label(field.label, classes="setting-label")
-            if field.kind == "bool":
+            yield Label(_(field.label), classes="setting-label")
+            if field.kind == "choice":
+                current = str(settings.get(field.key) or "")
+                options = choices(field.key)
+                yield Select(
+                    options,
+                    value=current if current in {v for _shown, v in options} else Select.NULL,
+                    prompt=_(field.placeholder) if field.placeholder else "",
+                    id=widget_id(field.key),
+                    compact=True,
+                )
+            elif field.kind == "bool":
                 value = bool(settings.get(field.key))
                 yield OnOff(display(value), value, id=widget_id(field.key), compact=True)
             elif field.kind == "secret":
                 text, kind = secret_status(settings, field.key)
                 yield Static(text, classes=f"secret-status -{kind}", id=f"status-{widget_id(field.key)}")
                 yield Input(
-                    placeholder="a new value; enter stores it in the keyring",
+                    placeholder=_("a new value; enter stores it in the keyring"),
                     password=True,
                     id=widget_id(field.key),
                     compact=True,
                 )
                 remove = Button(
-                    "Remove", id=f"remove-{widget_id(field.key)}", classes="remove-secret", compact=True
+                    _("Remove"), id=f"remove-{widget_id(field.key)}", classes="remove-secret", compact=True
                 )
                 remove.display = kind == "keyring"
                 yield remove
             else:
                 yield Input(
                     display(settings.get(field.key)),
-                    placeholder=field.placeholder,
+                    placeholder=_(field.placeholder) if field.placeholder else "",
                     id=widget_id(field.key),
                     compact=True,
                 )
         yield Static(id=f"msg-{widget_id(field.key)}", classes="setting-msg")
 
     def on_mount(self) -> None:
+        width = label_width()
+        if width != LABEL_WIDTH:
+            self.query_one(".setting-label").styles.width = width
+            self.query_one(".setting-msg").styles.padding = (0, 0, 0, width)
         note = env_note(self.settings, self.field.key)
         if note:
             self.say(note, "note")
@@ -165,12 +192,17 @@ class SettingRow(Vertical):
 class SettingsScreen(Screen[None]):
     """See the module docstring."""
 
+    #: A language switch recomposes the screen: every label, note and button is composed in the new language.
+    RECOMPOSE_ON_LOCALE = True
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("settings-next"), "app.focus_next", "Next", id="settings-next", show=False),
-        Binding(keys_for("settings-prev"), "app.focus_previous", "Previous", id="settings-prev", show=False),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("settings-next"), "app.focus_next", N_("Next"), id="settings-next", show=False),
         Binding(
-            keys_for("test-connections"), "test_all", "Test all", id="test-connections", key_display="^t"
+            keys_for("settings-prev"), "app.focus_previous", N_("Previous"), id="settings-prev", show=False
+        ),
+        Binding(
+            keys_for("test-connections"), "test_all", N_("Test all"), id="test-connections", key_display="^t"
         ),
     ]
 
@@ -203,31 +235,33 @@ class SettingsScreen(Screen[None]):
             yield Static(self._profile_note(), id="profile-note")
             for index, section in enumerate(SECTIONS):
                 yield from self._section(section, settings, first=index == 0)
-            yield Static("Marketo activity types", classes="section-title")
+            yield Static(_("Marketo activity types"), classes="section-title")
             yield Static(
-                "sia-tui logs emails and calls to Marketo as two custom activity types; create and approve them "
-                "once per Marketo instance (safe to run again).",
+                _(
+                    "sia-tui logs emails and calls to Marketo as two custom activity types; create and approve "
+                    "them once per Marketo instance (safe to run again)."
+                ),
                 classes="section-note",
             )
             with Horizontal(classes="test-line"):
-                yield Button("Provision types", id="provision", compact=True)
+                yield Button(_("Provision types"), id="provision", compact=True)
                 yield Static(id="result-provision", classes="test-result")
         yield Footer()
 
     def _profile_note(self) -> Text:
         settings = self.sia.settings
-        text = Text(f"Profile {printable(settings.profile)}", style="bold", end="")
+        text = Text(_("Profile {name}").format(name=printable(settings.profile)), style="bold", end="")
         if settings.uses_sandbox:
-            text.append(" · built-in sandbox until a Marketo URL is set", style="not bold")
-        text.append(" · enter saves", style="not bold dim")
+            text.append(" · " + _("built-in sandbox until a Marketo URL is set"), style="not bold")
+        text.append(" · " + _("enter saves"), style="not bold dim")
         return text
 
     def _section(self, section: Section, settings: Any, *, first: bool) -> ComposeResult:
         yield Static(
-            section.title, classes="section-title" + (" -first" if first else ""), id=f"sec-{section.id}"
+            _(section.title), classes="section-title" + (" -first" if first else ""), id=f"sec-{section.id}"
         )
         if section.note:
-            yield Static(Text(section.note, end=""), classes="section-note")
+            yield Static(Text(_(section.note), end=""), classes="section-note")
         for field in section.fields:
             yield SettingRow(field, settings)
             if field.key == "salesforce.subject_template":
@@ -235,14 +269,41 @@ class SettingsScreen(Screen[None]):
         if section.test:
             with Horizontal(classes="test-line"):
                 yield Button(
-                    f"Test {CONNECTION_LABELS[section.test]}", id=f"test-{section.test}", compact=True
+                    _("Test {service}").format(service=CONNECTION_LABELS[section.test]),
+                    id=f"test-{section.test}",
+                    compact=True,
                 )
                 yield Static(id=f"result-{section.test}", classes="test-result")
 
     def on_mount(self) -> None:
+        self._composed()
+        self.query_one(f"#{widget_id('marketo.base_url')}", Input).focus()
+
+    def _composed(self) -> None:
+        width = label_width()
+        if width != LABEL_WIDTH:
+            for line in self.query(".test-line"):
+                line.styles.margin = (0, 0, 0, width)
+            self.query_one("#subject-preview").styles.padding = (0, 0, 0, width)
         self.sia.attach_header(self.query_one(StatusHeader))
         self._update_preview(str(self.sia.settings.get("salesforce.subject_template")))
-        self.query_one(f"#{widget_id('marketo.base_url')}", Input).focus()
+
+    async def recompose(self) -> None:
+        """After a language switch: the same screen in the new words, the focus and scroll where they were, and
+        the language row saying it was saved (what was typed but not saved is lost, as on leaving the screen)."""
+        focused = self.focused.id if self.focused is not None else None
+        scroll_y = self.query_one("#settings-body").scroll_y if self.is_mounted else 0
+        await super().recompose()
+        if not self.is_attached:
+            return
+        self._composed()
+        if focused:
+            found = self.query(f"#{focused}")
+            if found:
+                found.first().focus(scroll_visible=False)
+        body = self.query_one("#settings-body")
+        body.call_after_refresh(body.scroll_to, y=scroll_y, animate=False)
+        self._say_saved("ui.locale")
 
     # ------------------------------------------------------------------------------------------------ values
 
@@ -302,6 +363,16 @@ class SettingsScreen(Screen[None]):
         if event.value != bool(self.sia.settings.get(key)):
             self.commit(key, event.value)
 
+    @on(Select.Changed)
+    def _chosen(self, event: Select.Changed) -> None:
+        key = self._key_of(event.select)
+        if key is None:
+            return
+        event.stop()
+        value = event.value if isinstance(event.value, str) else ""
+        if value != str(self.sia.settings.get(key) or ""):
+            self.commit(key, value)
+
     def commit(self, key: str, raw: Any) -> bool:
         """Validate and save one setting; on refusal say why and keep the stored value."""
         settings = self.sia.settings
@@ -311,12 +382,24 @@ class SettingsScreen(Screen[None]):
         try:
             self.sia.save_setting(key, raw)
         except (SettingError, OSError) as exc:
-            why = f"Could not write the settings file: {exc}" if isinstance(exc, OSError) else str(exc)
-            row.say(f"✗ {why} — not saved; the setting stays {display(old) or '(empty)'}.", "error")
+            why = (
+                _("Could not write the settings file: {error}").format(error=exc)
+                if isinstance(exc, OSError)
+                else str(exc)
+            )
+            row.say(
+                _("✗ {problem} — not saved; the setting stays {value}.").format(
+                    problem=why, value=display(old) or _("(empty)")
+                ),
+                "error",
+            )
             if isinstance(editor, Checkbox):
                 with editor.prevent(Checkbox.Changed):
                     editor.value = bool(old)
                 editor.label = display(bool(old))
+            if isinstance(editor, Select):
+                with editor.prevent(Select.Changed):
+                    editor.value = old if old in {v for _shown, v in choices(key)} else Select.NULL
             return False
         new = self.sia.settings.get(key)
         if isinstance(editor, Input):
@@ -325,13 +408,24 @@ class SettingsScreen(Screen[None]):
                 with editor.prevent(Input.Changed):
                     editor.value = display(new)
         note = env_note(self.sia.settings, key)
-        shown = "" if FIELDS[key].kind == "bool" else f": {display(new) or '(empty)'}"
-        row.say(f"✓ saved{shown}" + (f" — {note}" if note else ""), "ok")
+        self._say_saved(key, note)
         if key == "salesforce.subject_template":
             self._update_preview(str(new))
         if key in ("marketo.base_url",):
             self.query_one("#profile-note", Static).update(self._profile_note())
         return True
+
+    def _say_saved(self, key: str, note: str = "") -> None:
+        new = self.sia.settings.get(key)
+        field = FIELDS[key]
+        if field.kind == "bool":
+            said = _("✓ saved")
+        elif field.kind == "choice":
+            shown = dict((v, s) for s, v in choices(key)).get(str(new or ""), "") or _(field.placeholder)
+            said = _("✓ saved: {value}").format(value=shown)
+        else:
+            said = _("✓ saved: {value}").format(value=display(new) or _("(empty)"))
+        self.row(key).say(said + (" — " + note if note else ""), "ok")
 
     def store_secret(self, key: str, value: str) -> None:
         from sia_tui.secrets import SecretStoreError, set_secret
@@ -344,18 +438,21 @@ class SettingsScreen(Screen[None]):
         try:
             cleaned = str(parse_value(key, value))
             if not cleaned:
-                row.say("✗ The value is empty; nothing was stored.", "error")
+                row.say(_("✗ The value is empty; nothing was stored."), "error")
                 return
             set_secret(self.sia.settings.profile, key, cleaned)
         except (SecretStoreError, SettingError) as exc:
-            row.say(f"✗ {exc}", "error")
+            row.say(_("✗ {problem}").format(problem=exc), "error")
             return
         self.sia.settings_changed(also={key})
         self._refresh_secret(key)
-        note = (
-            "" if SPECS[key].env_var not in self.sia.settings.env else f" ({SPECS[key].env_var} still wins)"
-        )
-        row.say(f"✓ stored in the OS keyring{note}", "ok")
+        if SPECS[key].env_var in self.sia.settings.env:
+            row.say(
+                _("✓ stored in the OS keyring ({variable} still wins)").format(variable=SPECS[key].env_var),
+                "ok",
+            )
+        else:
+            row.say(_("✓ stored in the OS keyring"), "ok")
 
     def remove_secret(self, key: str) -> None:
         from sia_tui.secrets import delete_secret
@@ -363,7 +460,7 @@ class SettingsScreen(Screen[None]):
         delete_secret(self.sia.settings.profile, key)
         self.sia.settings_changed(also={key})
         self._refresh_secret(key)
-        self.row(key).say("Removed from the OS keyring.", "note")
+        self.row(key).say(_("Removed from the OS keyring."), "note")
 
     def _refresh_secret(self, key: str) -> None:
         text, kind = secret_status(self.sia.settings, key)
@@ -375,9 +472,12 @@ class SettingsScreen(Screen[None]):
 
     def _update_preview(self, template: str) -> None:
         preview = subject_preview(template, self.sia.settings)
-        text = Text("Preview  email → ", style="dim", end="")
+        # Translators: the two labels are padded to the same width in cells, so both arrows line up.
+        email_label, call_label = _("Preview  email"), _("call")
+        pad = max(cell_len(email_label), cell_len(call_label))
+        text = Text(" " * (pad - cell_len(email_label)) + email_label + " → ", style="dim", end="")
         text.append(printable(preview.email), style="bold")
-        text.append("\n          call → ", style="dim")
+        text.append("\n" + " " * (pad - cell_len(call_label)) + call_label + " → ", style="dim")
         text.append(printable(preview.call), style="bold")
         for problem in preview.problems:
             text.append("\n⚠ " + printable(problem), style="yellow")
@@ -398,13 +498,13 @@ class SettingsScreen(Screen[None]):
                 self.remove_secret(key)
 
     def run_test(self, connection: str) -> None:
-        self.query_one(f"#result-{connection}", Static).update(Text("testing…", style="italic"))
+        self.query_one(f"#result-{connection}", Static).update(Text(_("testing…"), style="italic"))
         self.run_worker(
             self._test(connection),
             group=f"test-{connection}",
             exclusive=True,
             exit_on_error=False,
-            description=f"Testing {CONNECTION_LABELS[connection]}",
+            description=_("Testing {service}").format(service=CONNECTION_LABELS[connection]),
         )
 
     def action_test_all(self) -> None:
@@ -421,7 +521,14 @@ class SettingsScreen(Screen[None]):
             endpoints = await asyncio.to_thread(self.sia.backend.resolve_endpoints)
             url = {"marketo": endpoints.marketo_url, "salesforce": endpoints.salesforce_url}.get(connection)
             if url and not await tcp_reachable(url, REACH_TIMEOUT_S):
-                lines = [(False, f"connect: nothing answers at {url} (check the URL and the network).")]
+                lines = [
+                    (
+                        False,
+                        _("connect: nothing answers at {url} (check the URL and the network).").format(
+                            url=url
+                        ),
+                    )
+                ]
             elif connection == "marketo":
                 lines = check_lines(
                     await asyncio.wait_for(cc.check_marketo(settings, endpoints), TEST_TIMEOUT_S)
@@ -440,7 +547,9 @@ class SettingsScreen(Screen[None]):
             lines = [
                 (
                     False,
-                    f"no complete answer within {TEST_TIMEOUT_S:.0f} s; the service is slow or unreachable.",
+                    _("no complete answer within {seconds} s; the service is slow or unreachable.").format(
+                        seconds=f"{TEST_TIMEOUT_S:.0f}"
+                    ),
                 )
             ]
         except Exception as exc:
@@ -450,7 +559,7 @@ class SettingsScreen(Screen[None]):
         self.post_message(ChecksDone(connection, lines))
 
     def action_provision(self) -> None:
-        self.query_one("#result-provision", Static).update(Text("provisioning…", style="italic"))
+        self.query_one("#result-provision", Static).update(Text(_("provisioning…"), style="italic"))
         self._provision()
 
     @work(exclusive=True, group="provision", exit_on_error=False, description="Provisioning activity types")
@@ -470,11 +579,23 @@ class SettingsScreen(Screen[None]):
                 lines.append(
                     (
                         str(found.status or "").lower() != "draft",
-                        f"{kind}: {found.api_name} (id {found.id}, {found.status or 'unknown status'})",
+                        _("{kind}: {api_name} (id {id}, {status})").format(
+                            kind=kind,
+                            api_name=found.api_name,
+                            id=found.id,
+                            status=found.status or _("unknown status"),
+                        ),
                     )
                 )
         except TimeoutError:
-            lines = [(False, f"Marketo did not finish within {TEST_TIMEOUT_S:.0f} s; try again.")]
+            lines = [
+                (
+                    False,
+                    _("Marketo did not finish within {seconds} s; try again.").format(
+                        seconds=f"{TEST_TIMEOUT_S:.0f}"
+                    ),
+                )
+            ]
         except Exception as exc:
             lines = [(False, describe_error(exc))]
         self.post_message(ChecksDone("provision", lines))
@@ -491,7 +612,7 @@ class SettingsScreen(Screen[None]):
         ]
         if pending:
             self.notify(
-                "Not saved (refused): " + ", ".join(pending) + ". The stored values stay.",
+                _("Not saved (refused): {keys}. The stored values stay.").format(keys=", ".join(pending)),
                 severity="warning",
                 timeout=5,
             )
@@ -507,21 +628,25 @@ class SettingsScreen(Screen[None]):
     def palette_commands(self) -> Iterable[SystemCommand]:
         for connection, label in CONNECTION_LABELS.items():
             yield SystemCommand(
-                f"Test {label}", f"Check the {label} connection now", _bind(self.run_test, connection)
+                _("Test {service}").format(service=label),
+                _("Check the {service} connection now").format(service=label),
+                _bind(self.run_test, connection),
             )
         yield SystemCommand(
-            "Test all connections", "Marketo, Salesforce, SMTP and IMAP (ctrl+t)", self.action_test_all
+            _("Test all connections"), _("Marketo, Salesforce, SMTP and IMAP (ctrl+t)"), self.action_test_all
         )
         yield SystemCommand(
-            "Provision Marketo activity types",
-            "Create and approve the custom activity types sia-tui logs to",
+            _("Provision Marketo activity types"),
+            _("Create and approve the custom activity types sia-tui logs to"),
             self.action_provision,
         )
         for section in SECTIONS:
             yield SystemCommand(
-                f"Go to {section.title}", "Settings section", _bind(self.focus_section, section.id)
+                _("Go to {section}").format(section=_(section.title)),
+                _("Settings section"),
+                _bind(self.focus_section, section.id),
             )
-        yield SystemCommand("Back", "Leave the settings (esc)", self.action_back)
+        yield SystemCommand(_("Back"), _("Leave the settings (esc)"), self.action_back)
 
 
 def _bind(fn: Any, arg: str) -> Any:

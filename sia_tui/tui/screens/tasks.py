@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static, TextArea
 
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import literal, markup_literal, printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.task_view import BUCKET_LABELS, BUCKET_STYLES, due_text, resolve_due, sync_state
@@ -33,12 +33,23 @@ if TYPE_CHECKING:
     from sia_tui.tui.app import SiaApp
 
 
+#: "3 overdue", "1 today" … in the tasks bar, one plural sentence per bucket (word order and plurals differ).
+BUCKET_COUNTS = {
+    "overdue": lambda n: ngettext("{n} overdue", "{n} overdue", n).format(n=n),
+    "today": lambda n: ngettext("{n} today", "{n} today", n).format(n=n),
+    "tomorrow": lambda n: ngettext("{n} tomorrow", "{n} tomorrow", n).format(n=n),
+    "later": lambda n: ngettext("{n} later", "{n} later", n).format(n=n),
+    "someday": lambda n: ngettext("{n} no date", "{n} no date", n).format(n=n),
+    "done": lambda n: ngettext("{n} done", "{n} done", n).format(n=n),
+}
+
+
 class TaskTable(DataTable[Text]):
     """The tasks, one row each, columns cut to the width (no sideways scrolling)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
     ]
 
     DEFAULT_CSS = """
@@ -67,10 +78,11 @@ class TaskTable(DataTable[Text]):
     def _columns(self) -> None:
         self.clear(columns=True)
         when, pri, subject, person, sf = self.widths()
-        self.add_column("When", key="when", width=when)
-        self.add_column("Pri", key="priority", width=pri)
-        self.add_column("Subject", key="subject", width=subject)
-        self.add_column("Person", key="person", width=person)
+        self.add_column(_("When"), key="when", width=when)
+        # Translators: the priority column's heading, 3 cells wide at most.
+        self.add_column(_("Pri"), key="priority", width=pri)
+        self.add_column(_("Subject"), key="subject", width=subject)
+        self.add_column(_("Person"), key="person", width=person)
         self.add_column("Salesforce", key="salesforce", width=sf)
         self._width = self.size.width
 
@@ -92,7 +104,7 @@ class TaskTable(DataTable[Text]):
             done = task.status == "done"
             self.add_row(
                 fit(Text(due_text(task, self.today), style=style, end=""), when),
-                Text("High" if task.priority == "High" else "", style="bold red", end=""),
+                Text(_("High") if task.priority == "High" else "", style="bold red", end=""),
                 fit(safe_text(task.subject, "dim strike" if done else ""), subject),
                 fit(safe_text(who, "dim" if done else ""), person),
                 fit(Text(state.label, style=state.style, end=""), sf),
@@ -126,13 +138,17 @@ class TasksScreen(Screen[None]):
     """See the module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("task-new"), "new", "New", id="task-new", key_display="n"),
-        Binding(keys_for("task-edit"), "edit", "Edit", id="task-edit", key_display="e"),
-        Binding(keys_for("task-done"), "toggle_done", "Done", id="task-done", key_display="space"),
-        Binding(keys_for("task-delete"), "delete", "Delete", id="task-delete", key_display="del"),
-        Binding(keys_for("task-show-done"), "show_done", "Show done", id="task-show-done", key_display="h"),
-        Binding(keys_for("task-scope"), "scope", "Everyone", id="task-scope", key_display="p", show=False),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("task-new"), "new", N_("New"), id="task-new", key_display="n"),
+        Binding(keys_for("task-edit"), "edit", N_("Edit"), id="task-edit", key_display="e"),
+        Binding(keys_for("task-done"), "toggle_done", N_("Done"), id="task-done", key_display="space"),
+        Binding(keys_for("task-delete"), "delete", N_("Delete"), id="task-delete", key_display="del"),
+        Binding(
+            keys_for("task-show-done"), "show_done", N_("Show done"), id="task-show-done", key_display="h"
+        ),
+        Binding(
+            keys_for("task-scope"), "scope", N_("Everyone"), id="task-scope", key_display="p", show=False
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -192,12 +208,12 @@ class TasksScreen(Screen[None]):
         out: dict[int, str] = {}
         for marketo_id in ids:
             person = get_person(self.sia.backend.db, marketo_id)
-            out[marketo_id] = person_name(person) if person else f"#{marketo_id} (not cached)"
+            out[marketo_id] = person_name(person) if person else _("#{id} (not cached)").format(id=marketo_id)
         return out
 
     def _update_bar(self, tasks: list[Task], today: date, sync_on: bool) -> None:
         bar = Text("", end="", no_wrap=True, overflow="ellipsis")
-        bar.append("Tasks", style="bold")
+        bar.append(_("Tasks"), style="bold")
         if self.only_person and self.person is not None:
             bar.append(" · ")
             bar.append(person_name(self.person), style="bold")
@@ -205,27 +221,27 @@ class TasksScreen(Screen[None]):
         for task in tasks:
             bucket = task.bucket(today)
             counts[bucket] = counts.get(bucket, 0) + 1
-        for bucket, label in BUCKET_LABELS.items():
+        for bucket in BUCKET_LABELS:
             if counts.get(bucket):
                 bar.append("  ·  ")
-                bar.append(f"{counts[bucket]} {label.lower()}", style=BUCKET_STYLES[bucket] or "bold")
+                bar.append(BUCKET_COUNTS[bucket](counts[bucket]), style=BUCKET_STYLES[bucket] or "bold")
         if not self.show_done:
-            bar.append("  ·  done hidden (h)", style="dim")
-        bar.append("  ·  Salesforce sync " + ("on" if sync_on else "off"), style="dim")
+            bar.append("  ·  " + _("done hidden (h)"), style="dim")
+        bar.append("  ·  " + (_("Salesforce sync on") if sync_on else _("Salesforce sync off")), style="dim")
         self.query_one("#tasks-bar", Static).update(bar)
 
     def _update_empty(self) -> None:
         text = Text("", end="")
         if self.only_person and self.person is not None:
-            text.append(f"No {'' if self.show_done else 'open '}tasks for ", style="bold")
-            text.append(person_name(self.person), style="bold")
-            text.append(".\n")
-            text.append("Press n for a new one, p for everyone's tasks.", style="dim")
+            sentence = _("No tasks for {name}.") if self.show_done else _("No open tasks for {name}.")
+            text.append(sentence.format(name=person_name(self.person)), style="bold")
+            text.append("\n")
+            text.append(_("Press n for a new one, p for everyone's tasks."), style="dim")
         else:
-            text.append("No open tasks." if not self.show_done else "No tasks.", style="bold")
-            text.append("\nPress n for a new one (or t on a person).", style="dim")
+            text.append(_("No open tasks.") if not self.show_done else _("No tasks."), style="bold")
+            text.append("\n" + _("Press n for a new one (or t on a person)."), style="dim")
             if not self.show_done:
-                text.append(" h shows the done ones.", style="dim")
+                text.append(" " + _("h shows the done ones."), style="dim")
         self.query_one("#tasks-empty", Static).update(text)
 
     @on(DataTable.RowHighlighted)
@@ -249,16 +265,16 @@ class TasksScreen(Screen[None]):
         out.append_text(safe_text(task.subject, "bold"))
         bucket = task.bucket(table.today)
         out.append("\n")
-        out.append(BUCKET_LABELS[bucket], style=BUCKET_STYLES[bucket] or "bold")
+        out.append(_(BUCKET_LABELS[bucket]), style=BUCKET_STYLES[bucket] or "bold")
         if task.due_date:
-            out.append(f" · due {task.due_date}")
-        out.append(f" · {task.priority} priority")
+            out.append(" · " + _("due {day}").format(day=task.due_date))
+        out.append(" · " + (_("High priority") if task.priority == "High" else _("Normal priority")))
         if task.marketo_id:
             out.append(" · ")
             out.append_text(safe_text(table.names.get(task.marketo_id, ""), "bold"))
             out.append(f" (#{task.marketo_id})", style="dim")
         state = sync_state(task, table.sync_on)
-        out.append("\nSalesforce: ", style="dim")
+        out.append("\n" + _("Salesforce: "), style="dim")
         out.append(state.detail, style=state.style if state.style != "dim" else "")
         if task.details:
             out.append("\n")
@@ -279,14 +295,14 @@ class TasksScreen(Screen[None]):
     def action_edit(self) -> None:
         task = self.query_one(TaskTable).current
         if task is None:
-            self.notify("No task here to edit; n makes a new one.", timeout=3)
+            self.notify(_("No task here to edit; n makes a new one."), timeout=3)
             return
         person = self.sia.backend.person(task.marketo_id) if task.marketo_id else None
         self.app.push_screen(TaskFormScreen(task=task, person=person), self._saved)
 
     def _saved(self, task: Task | None) -> None:
         if task is not None:
-            self._changed(f"Saved: {printable(task.subject)}", select=task.id)
+            self._changed(_("Saved: {subject}").format(subject=printable(task.subject)), select=task.id)
 
     def action_toggle_done(self) -> None:
         from sia_tui.tasks.store import TaskError, complete_task, edit_task
@@ -297,14 +313,14 @@ class TasksScreen(Screen[None]):
         try:
             if task.status == "done":
                 updated = edit_task(self.sia.backend.db, task.id, status="open")
-                verb = "Reopened"
+                said = _("Reopened: {subject}")
             else:
                 updated = complete_task(self.sia.backend.db, task.id)
-                verb = "Done"
+                said = _("Done: {subject}")
         except TaskError as exc:
             self.notify(str(exc), severity="error")
             return
-        self._changed(f"{verb}: {printable(updated.subject)}", select=updated.id)
+        self._changed(said.format(subject=printable(updated.subject)), select=updated.id)
 
     def action_delete(self) -> None:
         from sia_tui.tui.screens.dialogs import ConfirmScreen
@@ -314,16 +330,17 @@ class TasksScreen(Screen[None]):
             return
         body = Text("", end="")
         body.append_text(safe_text(task.subject, "bold"))
-        body.append("\nwill be deleted")
+        body.append("\n")
         if task.sf_id and self.query_one(TaskTable).sync_on:
-            body.append(", here and (at the next worker cycle) in Salesforce")
-        body.append(".")
+            body.append(_("will be deleted, here and (at the next worker cycle) in Salesforce."))
+        else:
+            body.append(_("will be deleted."))
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._delete(task.id)
 
-        self.app.push_screen(ConfirmScreen("Delete this task?", body, yes="Delete"), answered)
+        self.app.push_screen(ConfirmScreen(_("Delete this task?"), body, yes=_("Delete")), answered)
 
     def _delete(self, task_id: str) -> None:
         from sia_tui.tasks.store import TaskError, delete_task
@@ -333,7 +350,7 @@ class TasksScreen(Screen[None]):
         except TaskError as exc:
             self.notify(str(exc), severity="error")
             return
-        self._changed(f"Deleted: {printable(task.subject)}")
+        self._changed(_("Deleted: {subject}").format(subject=printable(task.subject)))
 
     def action_show_done(self) -> None:
         self.show_done = not self.show_done
@@ -341,7 +358,7 @@ class TasksScreen(Screen[None]):
 
     def action_scope(self) -> None:
         if self.person is None:
-            self.notify("Open a person first to see just their tasks.", timeout=3)
+            self.notify(_("Open a person first to see just their tasks."), timeout=3)
             return
         self.only_person = not self.only_person
         self.refresh_tasks(self.query_one(TaskTable).current_id)
@@ -350,27 +367,29 @@ class TasksScreen(Screen[None]):
         self.app.pop_screen()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("New task", "Subject, due date, priority, details, person (n)", self.action_new)
-        yield SystemCommand("Edit task", "Change the highlighted task (e)", self.action_edit)
         yield SystemCommand(
-            "Complete or reopen task", "The highlighted task (space)", self.action_toggle_done
+            _("New task"), _("Subject, due date, priority, details, person (n)"), self.action_new
         )
-        yield SystemCommand("Delete task", "Asks first (delete)", self.action_delete)
+        yield SystemCommand(_("Edit task"), _("Change the highlighted task (e)"), self.action_edit)
         yield SystemCommand(
-            "Hide done tasks" if self.show_done else "Show done tasks",
-            "Done tasks at the end (h)",
+            _("Complete or reopen task"), _("The highlighted task (space)"), self.action_toggle_done
+        )
+        yield SystemCommand(_("Delete task"), _("Asks first (delete)"), self.action_delete)
+        yield SystemCommand(
+            _("Hide done tasks") if self.show_done else _("Show done tasks"),
+            _("Done tasks at the end (h)"),
             self.action_show_done,
         )
         if self.person is not None:
             yield SystemCommand(
                 # Palette titles are markup strings: the name is escaped there, never parsed.
-                "Everyone's tasks"
+                _("Everyone's tasks")
                 if self.only_person
                 else _("Only {name}'s tasks").format(name=markup_literal(person_name(self.person))),
-                "Switch the list (p)",
+                _("Switch the list (p)"),
                 self.action_scope,
             )
-        yield SystemCommand("Back", "Leave the tasks (esc)", self.action_back)
+        yield SystemCommand(_("Back"), _("Leave the tasks (esc)"), self.action_back)
 
 
 class TaskFormScreen(ModalScreen["Task | None"]):
@@ -392,8 +411,8 @@ class TaskFormScreen(ModalScreen["Task | None"]):
     TaskFormScreen #form-buttons Button { margin-left: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("task-save"), "save", "Save", id="task-save", priority=True),
-        Binding(keys_for("dialog-cancel"), "cancel", "Cancel", id="dialog-cancel"),
+        Binding(keys_for("task-save"), "save", N_("Save"), id="task-save", priority=True),
+        Binding(keys_for("dialog-cancel"), "cancel", N_("Cancel"), id="dialog-cancel"),
     ]
 
     def __init__(self, *, task: Task | None = None, person: dict[str, Any] | None = None) -> None:
@@ -407,53 +426,56 @@ class TaskFormScreen(ModalScreen["Task | None"]):
 
     def compose(self) -> ComposeResult:
         task = self.editing
-        title = "Edit task" if task else "New task"
         if self.person is not None:
-            title += " for " + person_name(self.person)
+            title = (_("Edit task for {name}") if task else _("New task for {name}")).format(
+                name=person_name(self.person)
+            )
+        else:
+            title = _("Edit task") if task else _("New task")
         with Vertical():
             yield Static(Text(title, end=""), id="form-title")
             with Horizontal(classes="row"):
-                yield Label("Subject")
+                yield Label(_("Subject"))
                 yield Input(
                     task.subject if task else "",
-                    placeholder="e.g. Send the pricing deck",
+                    placeholder=_("e.g. Send the pricing deck"),
                     id="subject",
                     compact=True,
                 )
             with Horizontal(classes="row"):
-                yield Label("Due")
+                yield Label(_("Due"))
                 yield Input(
                     (task.due_date or "") if task else "",
-                    placeholder="YYYY-MM-DD, today, tomorrow, +3, friday",
+                    placeholder=_("YYYY-MM-DD, today, tomorrow, +3, friday"),
                     id="due",
                     compact=True,
                 )
                 yield Static(id="due-hint", classes="hint")
             with Horizontal(classes="row"):
-                yield Label("Priority")
+                yield Label(_("Priority"))
                 yield Select(
-                    [("Normal", "Normal"), ("High", "High")],
+                    [(_("Normal"), "Normal"), (_("High"), "High")],
                     value=task.priority if task else "Normal",
                     allow_blank=False,
                     id="priority",
                     compact=True,
                 )
             with Horizontal(classes="row"):
-                yield Label("Person")
+                yield Label(_("Person"))
                 yield Input(
                     str(self.person["marketo_id"]) if self.person else "",
-                    placeholder="Marketo id or email (optional)",
+                    placeholder=_("Marketo id or email (optional)"),
                     id="person",
                     compact=True,
                     disabled=task is not None,
                 )
                 yield Static(id="person-hint", classes="hint")
-            yield Label("Details")
+            yield Label(_("Details"))
             yield TextArea(task.details if task else "", id="details", soft_wrap=True)
             yield Static(id="form-error")
             with Horizontal(id="form-buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button(_("Cancel (esc)"), id="cancel", compact=True)
+                yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
         yield Footer()  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
@@ -467,7 +489,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
         resolved = resolve_due(typed, self.sia.today())
         hint = self.query_one("#due-hint", Static)
         if not typed.strip():
-            hint.update("no due date")
+            hint.update(_("no due date"))
         elif resolved != typed.strip():
             hint.update(literal(f"→ {resolved}"))
         else:
@@ -492,13 +514,17 @@ class TaskFormScreen(ModalScreen["Task | None"]):
         db = self.sia.backend.db
         if typed.isdigit():
             person = self.sia.backend.person(int(typed))
-            return (person, "") if person else (None, f"no cached person with Marketo id {typed}")
+            return (
+                (person, "")
+                if person
+                else (None, _("no cached person with Marketo id {id}").format(id=typed))
+            )
         if "@" in typed:
             for row in search_people(db, typed, limit=20):
                 if str(row.get("email") or "").lower() == typed.lower():
                     return row, ""
-            return None, f"no cached person with the email {typed}"
-        return None, "type a Marketo id or an email address"
+            return None, _("no cached person with the email {email}").format(email=typed)
+        return None, _("type a Marketo id or an email address")
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
@@ -514,7 +540,7 @@ class TaskFormScreen(ModalScreen["Task | None"]):
             if self.editing is None:
                 person, problem = self._person()
                 if problem:
-                    raise TaskError(problem[0].upper() + problem[1:] + ".")
+                    raise TaskError(_("{problem}.").format(problem=problem[0].upper() + problem[1:]))
                 saved = add_task(
                     db,
                     subject=subject,
@@ -543,7 +569,9 @@ class TaskFormScreen(ModalScreen["Task | None"]):
                     details=changes["details"],
                 )
         except TaskError as exc:
-            error.update(literal(f"✗ {exc} Nothing was saved."))  # the reason may quote the input
+            error.update(
+                literal(_("✗ {problem} Nothing was saved.").format(problem=exc))
+            )  # the reason may quote the input
             return
         self.dismiss(saved)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
@@ -20,7 +21,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sia_tui.i18n import _, ngettext
+from sia_tui.i18n import N_, _, current_locale, ngettext
+from sia_tui.i18n_dates import format_month_day
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.today_view import KIND_STYLES, actions_text, kind_label, when_text
@@ -32,14 +34,25 @@ if TYPE_CHECKING:
     from sia_tui.tui.app import SiaApp
 
 REFRESH_S = 5.0
+#: Cells of space the When and What columns keep inside themselves after their text. The table's own cell padding
+#: is drawn as unstyled blank cells, which text exports of the screen (the SVG screenshots) drop, so a time that
+#: filled its column ran into the next one ("tomorrow 00:00Scheduled"); a space of the cell's own style stays.
+GAP = 1
+
+
+def gapped(text: Text, width: int) -> Text:
+    """``text`` cut to ``width - GAP`` cells, then the gap in the text's own style."""
+    out = fit(text, width - GAP)
+    out.append(" " * GAP, style=text.style)
+    return out
 
 
 class TodayTable(DataTable[Text]):
     """The queue, one row per item, columns cut to the width."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
     ]
     DEFAULT_CSS = "TodayTable { height: 1fr; overflow-x: hidden; }"
 
@@ -53,10 +66,12 @@ class TodayTable(DataTable[Text]):
 
     def widths(self) -> tuple[int, int, int, int, int]:
         width = max(50, (self.size.width or 100) - 11)
-        when, kind = 14, 9
+        when, kind = 14 + GAP, 9 + GAP
         rest = width - when - kind
         person = max(10, min(24, rest * 28 // 100))
         campaign = max(0, min(18, rest * 18 // 100)) if width >= 80 else 0
+        if campaign:  # never cut the heading mid-word (キャンペーン is 12 cells)
+            campaign = max(campaign, cell_len(_("Campaign")))
         return when, kind, person, campaign, rest - person - campaign
 
     def _columns(self) -> None:
@@ -82,8 +97,8 @@ class TodayTable(DataTable[Text]):
         for item in self.items:
             when, style = when_text(item, self._now, self._tz)
             cells = [
-                fit(Text(when, style=style, end=""), when_w),
-                fit(Text(kind_label(item.kind), style=KIND_STYLES.get(item.kind, ""), end=""), kind_w),
+                gapped(Text(when, style=style, end=""), when_w),
+                gapped(Text(kind_label(item.kind), style=KIND_STYLES.get(item.kind, ""), end=""), kind_w),
                 fit(safe_text(item.person), person_w),
             ]
             if campaign_w:
@@ -110,13 +125,13 @@ class TodayScreen(Screen[None]):
     """See the module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back", key_display="esc"),
-        Binding(keys_for("today-write"), "write", "Write", id="today-write"),
-        Binding(keys_for("today-call"), "call", "Call", id="today-call"),
-        Binding(keys_for("today-done"), "done", "Done", id="today-done", key_display="d"),
-        Binding(keys_for("today-skip"), "skip", "Skip", id="today-skip"),
-        Binding(keys_for("today-snooze"), "snooze", "Snooze", id="today-snooze"),
-        Binding(keys_for("today-refresh"), "refresh", "Refresh", id="today-refresh", show=False),
+        Binding(keys_for("back"), "back", N_("Back"), id="back", key_display="esc"),
+        Binding(keys_for("today-write"), "write", N_("Write"), id="today-write"),
+        Binding(keys_for("today-call"), "call", N_("Call"), id="today-call"),
+        Binding(keys_for("today-done"), "done", N_("Done"), id="today-done", key_display="d"),
+        Binding(keys_for("today-skip"), "skip", N_("Skip"), id="today-skip"),
+        Binding(keys_for("today-snooze"), "snooze", N_("Snooze"), id="today-snooze"),
+        Binding(keys_for("today-refresh"), "refresh", N_("Refresh"), id="today-refresh", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -176,7 +191,8 @@ class TodayScreen(Screen[None]):
     def _update_bar(self, items: list[TodayItem]) -> None:
         bar = Text("", end="", no_wrap=True, overflow="ellipsis")
         bar.append(_("Today"), style="bold")
-        bar.append(" · " + self.sia.today().strftime("%a %d %b"))
+        day = self.sia.today()
+        bar.append(" · " + (day.strftime("%a %d %b") if current_locale() == "en" else format_month_day(day)))
         counts: dict[str, int] = {}
         for item in items:
             counts[item.kind] = counts.get(item.kind, 0) + 1
