@@ -29,7 +29,7 @@ PURPOSE_HELP = {
 @app.command("budget")
 def budget_command() -> None:
     """Marketo API calls spent today: by this machine (per purpose) and by the whole instance, against the quota."""
-    from sia_tui.connections import stop_embedded_sandboxes
+    from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
     settings = settings_for_command()
     try:

@@ -52,12 +52,12 @@ import sqlite_utils
 from sia_tui import budget
 from sia_tui.net import ApiError, OutcomeUnknownError, ValidationError
 from sia_tui.salesforce.soql import quote_list, soql
+from sia_tui.salesforce.who import chunks, marketo_ids_for, person_ids, who_ids
 from sia_tui.store.db import transaction
 from sia_tui.store.people import demo_owner_email
 from sia_tui.store.state import get_state, set_state
 from sia_tui.tasks import mapping as m
 from sia_tui.tasks.store import COLUMNS, CREATING_KEY, Task, now_iso, row_to_task
-from sia_tui.tasks.who import chunks, marketo_ids_for, person_ids, who_ids
 
 if TYPE_CHECKING:
     from sia_tui.config import Settings
@@ -148,13 +148,13 @@ async def sync_tasks(
 async def _sync_locked(
     settings: Settings, db: sqlite_utils.Database, salesforce: SalesforceClient
 ) -> TaskSyncResult:
-    from sia_tui.outbox.lock import WorkerBusyError, WorkerLock
+    from sia_tui.process_lock import ProcessBusyError, ProcessLock
 
     settings.paths.ensure()
-    lock = WorkerLock(lock_path(settings))
+    lock = ProcessLock(lock_path(settings))
     try:
         lock.acquire()
-    except WorkerBusyError:
+    except ProcessBusyError:
         raise TaskSyncBusyError(
             f"Another reminder-task sync is running for profile {settings.profile!r} (pid {lock.holder()})."
         ) from None

@@ -270,7 +270,7 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         await _shoot(online, WIDE, out / "campaign-edit.svg", keys_then("S", "e"))
     finally:
         sandbox.stop()
-        from sia_tui.connections import stop_embedded_sandboxes
+        from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
         stop_embedded_sandboxes()
 
