@@ -41,7 +41,7 @@ machine clock that is minutes off moves the tie point by as much.)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -187,15 +187,41 @@ def sync_errors(db: sqlite_utils.Database) -> dict[str, str]:
     return dict(get_state(db, ERRORS_KEY, {}) or {})
 
 
-def sync_label(task: Task, errors: dict[str, str], *, enabled: bool) -> str:
-    """One word or phrase for a task's Salesforce state, for lists: synced, changed here, local only ..."""
-    if task.id in errors:
-        return f"error: {errors[task.id]}"
+@dataclass(frozen=True)
+class SyncState:
+    """A task's Salesforce state, the one rule the task list (TUI) and ``task list`` (CLI) both show: ``kind``
+    (synced, changed, to-push, local-only, paused, off, error), a short label and a sentence saying why."""
+
+    kind: str
+    label: str
+    detail: str
+
+
+def sync_state(task: Task, errors: Mapping[str, str] | None = None, *, enabled: bool) -> SyncState:
+    """Whether the task is in Salesforce, waits to be pushed, stays local (and why), or failed its last push."""
+    if errors and task.id in errors:
+        return SyncState("error", f"error: {errors[task.id]}", errors[task.id])
+    if task.sf_id and not task.dirty:
+        return SyncState("synced", "synced", f"In Salesforce as Task {task.sf_id}.")
+    if not enabled:
+        if task.sf_id:
+            return SyncState(
+                "paused",
+                "paused",
+                f"Linked to Task {task.sf_id}; salesforce.sync_tasks is off, so edits stay local.",
+            )
+        return SyncState("off", "local", "Local only: salesforce.sync_tasks is off (Settings → Salesforce).")
     if task.sf_id:
-        return "changed here" if task.dirty else "synced"
+        return SyncState(
+            "changed", "changed", f"Changed here; the next worker cycle updates Task {task.sf_id}."
+        )
     if not task.push_allowed:
-        return "local only"
-    return "not yet in Salesforce" if enabled else ""
+        return SyncState(
+            "local-only",
+            "local only",
+            "Created before the task sync was turned on: kept local, as MSIA does.",
+        )
+    return SyncState("to-push", "to push", "New here; the next worker cycle creates it in Salesforce.")
 
 
 # ---------------------------------------------------------------------------------------------------- the run
@@ -728,10 +754,11 @@ __all__ = [
     "ERRORS_KEY",
     "OWNER_KEY",
     "WATERMARK_KEY",
+    "SyncState",
     "TaskSyncBusyError",
     "TaskSyncResult",
     "sync_errors",
-    "sync_label",
+    "sync_state",
     "sync_tasks",
     "sync_tasks_now",
 ]
