@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sia_tui.clock import system_clock
+from sia_tui.clock import require_time, system_clock
 from sia_tui.names import display_name
 
 DESTINATIONS: tuple[str, ...] = ("smtp", "marketo", "salesforce")
@@ -61,11 +61,6 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -197,7 +192,7 @@ def bounce_sentence(bounce: dict[str, Any]) -> str:
 def _when(stamp: str) -> str:
     """A stored UTC time as ``2026-12-08 09:00:45 UTC`` (to the second)."""
     try:
-        moment = parse_iso(stamp)
+        moment = require_time(stamp)
     except ValueError:
         return stamp
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

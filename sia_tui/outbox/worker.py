@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui import budget
-from sia_tui.clock import Clock, system_clock
+from sia_tui.clock import Clock, require_time, system_clock
 from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, Decision, check_batch
 from sia_tui.i18n import _
 from sia_tui.mail.message import build_message, message_id_for
@@ -76,7 +76,7 @@ from sia_tui.outbox.destinations import (
     Sorted,
     destinations_for,
 )
-from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem, parse_iso
+from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem
 from sia_tui.outbox.records import TaskSettings
 from sia_tui.outbox.schedule import seller_zone
 from sia_tui.outbox.window import SendWindow
@@ -213,7 +213,7 @@ def next_delay_s(*, failures: int, poll_s: float, next_due_at: str | None, now: 
     if failures > 0:
         return min(FAILURE_BACKOFF_CAP_S, max(FAILURE_BACKOFF_S, poll_s) * 2 ** (failures - 1))
     if next_due_at:
-        return min(poll_s, max(0.05, (parse_iso(next_due_at) - now).total_seconds()))
+        return min(poll_s, max(0.05, (require_time(next_due_at) - now).total_seconds()))
     return poll_s
 
 
