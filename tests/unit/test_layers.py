@@ -133,8 +133,9 @@ def test_no_module_outside_the_ui_imports_textual():
 #: sia_tui's top-level modules by layer band (pyproject's layers contract), bottom band first. Each band is
 #: imported in a fresh interpreter of its own, so what one band loads cannot hide what another pulls in.
 BANDS: dict[str, tuple[str, ...]] = {
-    "helpers, config and net": ("clock", "secrets", "names", "textsafe", "input_text", "templating", "locale",
-                                "config", "i18n", "net", "process_lock", "i18n_dates", "textfile"),
+    "helpers, config and net": ("clock", "secrets", "memory_keyring", "names", "textsafe", "input_text",
+                                "templating", "locale", "config", "i18n", "net", "process_lock", "i18n_dates",
+                                "textfile"),
     "clients and the store": ("budget", "logs", "marketo", "salesforce", "store", "mail", "connections"),
     "services": ("grid", "compliance", "sync", "tasks", "outbox", "inbox", "campaigns", "connection_checks",
                  "settings_service"),
