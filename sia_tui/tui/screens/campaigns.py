@@ -56,8 +56,8 @@ class ListTable(DataTable[Any]):
     """A row-cursor table that also moves with j / k, like the other lists of the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding(keys_for("row-down"), "cursor_down", "Down", show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", "Up", show=False, id="row-up"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
