@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.datagen import iso_ms
-from sia_sandbox.marketo_activities import parse_datetime
 from sia_sandbox.marketo_wire import MarketoError, batch_size, json_body, message, multi, ok, require_object
 from sia_sandbox.paging import decode_leads_token, leads_token
 from sia_sandbox.state import SandboxState, dumps

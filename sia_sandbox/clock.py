@@ -14,9 +14,35 @@ wall clock steps back.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_DT_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?\Z"
+)
+
+
+def parse_datetime(text: str, *, date_only_ok: bool = True) -> datetime | None:
+    """An aware UTC datetime from the ISO-8601 forms clients send (``Z``, ``+0000``, ``+00:00``, millis or not)."""
+    m = _DT_RE.match(text.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mm, ss, frac, tz = m.groups()
+    if hh is None and not date_only_ok:
+        return None
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), micro)
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return (dt - sign * offset).replace(tzinfo=UTC)
+    return dt.replace(tzinfo=UTC)
 
 
 class ClockError(ValueError):

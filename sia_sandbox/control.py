@@ -45,11 +45,10 @@ from sia_sandbox import config as sandbox_config
 from sia_sandbox.activity_gen import attrs
 from sia_sandbox.activity_store import ActivityEngine
 from sia_sandbox.activity_types import DELETE_LEAD_TYPE_ID, LEAD_CHANGE_TYPE_IDS, STANDARD_BY_ID
-from sia_sandbox.clock import ClockError
+from sia_sandbox.clock import ClockError, parse_datetime
 from sia_sandbox.control_wire import json_body, json_object
 from sia_sandbox.datagen import iso, iso_ms
 from sia_sandbox.lead_fields import BOOLEAN_FIELDS, STORED
-from sia_sandbox.marketo_activities import parse_datetime
 from sia_sandbox.smtp_sink import messages
 from sia_sandbox.state import SandboxState
 

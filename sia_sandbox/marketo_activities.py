@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +34,7 @@ from sia_sandbox.activity_types import (
     STANDARD_BY_ID,
     STANDARD_TYPES,
 )
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.datagen import iso_ms
 from sia_sandbox.marketo_wire import (
     MarketoError,
@@ -71,17 +71,6 @@ DATA_TYPES = (
     "text",
 )
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,254}$")
-
-
-def parse_datetime(text: str) -> datetime | None:
-    value = text.strip().replace(" ", "+")
-    if re.fullmatch(r".*[+-]\d{4}", value):
-        value = value[:-2] + ":" + value[-2:]
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def render_activity(record: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +152,7 @@ def routes(state: SandboxState, engine: ActivityEngine) -> list[Route]:
         raw = request.query_params.get("sinceDatetime")
         if not raw:
             raise MarketoError("701", message("701", name="sinceDatetime"))
-        dt = parse_datetime(raw)
+        dt = parse_datetime(raw.replace(" ", "+"))  # a "+" the query string turned into a space
         if dt is None:
             raise MarketoError("1001", message("1001", value=raw, type="datetime"))
         return ok(omit_result=True, next_page_token=date_token(dt))

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.ids import canonical_id
-from sia_sandbox.salesforce.formats import parse_date, parse_datetime
+from sia_sandbox.salesforce.formats import parse_date
 from sia_sandbox.salesforce.schema import NUMBER_TYPES, STRING_TYPES, SfField, SfObject, sobject
 
 MAX_OFFSET = 2000

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sia_sandbox import datagen
-from sia_sandbox.clock import Clock
+from sia_sandbox.clock import Clock, parse_datetime
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.lead_fields import STORED, sql_type
 from sia_sandbox.salesforce.records import init_schema as init_salesforce_schema
@@ -446,7 +446,10 @@ def _lead_row(p: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _parse_ms(text: str) -> int:
-    return int(datetime.fromisoformat(text).timestamp() * 1000)
+    parsed = parse_datetime(text)
+    if parsed is None:
+        raise ValueError(f"not a date-time: {text!r}")
+    return int(parsed.timestamp() * 1000)
 
 
 def _init_salesforce_schema(db: sqlite3.Connection) -> None:

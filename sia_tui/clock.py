@@ -27,17 +27,29 @@ class ClockError(ValueError):
 def parse_time(value: datetime | str | None) -> datetime | None:
     """ISO-8601 text (``Z``, ``+00:00`` or ``+0000``) or a datetime, as an aware UTC datetime; None if unreadable.
 
-    The one reader of timestamps from Marketo, Salesforce, SQLite and the environment.
+    The one reader of timestamps from Marketo, Salesforce, SQLite and the environment. A naive value means UTC;
+    an unreadable one is None rather than an error, because one odd record must not stop a sync or a grid.
     """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    text = str(value).strip()
+    if text.endswith("z"):  # Python's reader takes "Z" and "+0000", not a lower-case z
+        text = text[:-1] + "Z"
     try:
-        parsed = datetime.fromisoformat(str(value).strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def require_time(value: datetime | str) -> datetime:
+    """:func:`parse_time` for a value that must be a time (one we stored): a ValueError names it otherwise."""
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError(f"not an ISO-8601 time: {value!r}")
+    return parsed
 
 
 def env_now(environ: dict[str, str] | None = None) -> datetime | None:

@@ -286,9 +286,9 @@ def _parse_template(raw: Any) -> str:
     text = str(raw).replace("\r", " ").replace("\n", " ").strip()
     if not text:
         raise SettingError(_("the subject template cannot be empty"))
-    from sia_tui.mail.templates import SUBJECT_TEMPLATE_FIELDS, render
+    from sia_tui.templating import SUBJECT_TEMPLATE_FIELDS, fill
 
-    problems = render(
+    problems = fill(
         text, {}, known=SUBJECT_TEMPLATE_FIELDS, blank=lambda _n: "", what="subject template"
     ).problems
     if problems:

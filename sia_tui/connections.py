@@ -1,14 +1,14 @@
 """Where this profile's Marketo, Salesforce and SMTP live, and the clients to reach them.
 
-The ``sandbox`` profile (with no ``marketo.base_url``) starts the built-in emulator on a free loopback port, with
-its state under the profile's state dir so a demo survives restarts. Clients are built here, lazily, never at
+The ``sandbox`` profile (with no ``marketo.base_url``) uses the built-in emulator on a free loopback port, with
+its state under the profile's state dir so a demo survives restarts (started by :mod:`sia_tui.embedded_sandbox`,
+which the front ends install). Clients are built here, lazily, never at
 import time: the app must start with no credentials and no network.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,35 +50,16 @@ class Endpoints:
     imap_ca_file: str = ""
 
 
-_sandbox_lock = threading.Lock()
-_sandboxes: dict[str, Any] = {}
+#: Starts (or finds) the profile's embedded sandbox and returns its ready line. The front ends install it
+#: (:func:`sia_tui.embedded_sandbox.install`), so clients and services, which resolve endpoints here, never
+#: import the sandbox: they reach it over the wire like any Marketo.
+SandboxStarter = Callable[[Settings], Mapping[str, Any]]
+_start_sandbox: SandboxStarter | None = None
 
 
-def _embedded_sandbox(settings: Settings) -> Any:
-    """One embedded sandbox per profile per process (the TUI, worker and sync share it)."""
-    from sia_sandbox.config import SandboxConfig
-    from sia_sandbox.server import start_sandbox
-
-    with _sandbox_lock:
-        running = _sandboxes.get(settings.profile)
-        if running is None:
-            settings.paths.ensure()
-            config = SandboxConfig(
-                people=settings.get("sandbox.people"),
-                seed=settings.get("sandbox.seed"),
-                latency_ms=settings.get("sandbox.latency_ms"),
-                state_path=str(settings.paths.state_dir / f"{settings.profile}-sandbox.db"),
-            )
-            running = start_sandbox(config)
-            _sandboxes[settings.profile] = running
-        return running
-
-
-def stop_embedded_sandboxes() -> None:
-    with _sandbox_lock:
-        for running in _sandboxes.values():
-            running.stop()
-        _sandboxes.clear()
+def use_embedded_sandbox(starter: SandboxStarter | None) -> None:
+    global _start_sandbox
+    _start_sandbox = starter
 
 
 def sandbox_endpoints(ready: Mapping[str, Any]) -> Endpoints:
@@ -109,7 +90,13 @@ def sandbox_endpoints(ready: Mapping[str, Any]) -> Endpoints:
 
 def resolve(settings: Settings) -> Endpoints:
     if settings.uses_sandbox:
-        return sandbox_endpoints(_embedded_sandbox(settings).ready_line())
+        if _start_sandbox is None:
+            raise NotConfiguredError(
+                _(
+                    "Profile {profile!r} uses the built-in sandbox, which this process has not installed."
+                ).format(profile=settings.profile)
+            )
+        return sandbox_endpoints(_start_sandbox(settings))
     return Endpoints(
         marketo_url=settings.get("marketo.base_url"),
         marketo_client_id=settings.get("marketo.client_id"),

@@ -22,10 +22,14 @@ import pytest
 
 from sia_sandbox.config import SandboxConfig
 from sia_sandbox.server import RunningSandbox, start_sandbox
+from sia_tui import embedded_sandbox
 from tests.support.sandbox_control import reset_faults
 
 #: ``imap_server`` / ``imap_server_tls``: the IMAP fidelity harness (sandbox and Dovecot), for every test folder.
 pytest_plugins = ["tests.support.imap_servers"]
+
+# Services tested without a front end resolve the sandbox profile too (the CLI and the TUI install it themselves).
+embedded_sandbox.install()
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tests that build a Marketo client without their own SIA_HOME still keep the machine's budget ledger (and

@@ -25,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.control_wire import bad, json_object
-from sia_sandbox.salesforce.formats import fmt_datetime, parse_datetime
+from sia_sandbox.salesforce.formats import fmt_datetime
 from sia_sandbox.salesforce.org import Org
 from sia_sandbox.salesforce.records import get_record, overwrite_record, scan
 from sia_sandbox.salesforce.schema import sobject

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sia_sandbox.salesforce.formats import fmt_datetime, parse_datetime
+from sia_sandbox.clock import parse_datetime
+from sia_sandbox.salesforce.formats import fmt_datetime
 from sia_sandbox.salesforce.org import Org
 from sia_sandbox.salesforce.records import deleted_ids, updated_ids
 from sia_sandbox.salesforce.schema import SfObject

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.ids import sfdc_id
-from sia_sandbox.salesforce.formats import fmt_datetime, parse_datetime
+from sia_sandbox.salesforce.formats import fmt_datetime
 from sia_sandbox.salesforce.ids import INTEGRATION_USER_ID, RUNTIME_POD
 from sia_sandbox.salesforce.records import SECONDARY_INDEXES, init_schema, savepoint
 from sia_sandbox.salesforce.schema import (

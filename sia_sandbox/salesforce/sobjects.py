@@ -14,8 +14,8 @@ from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.ids import canonical_id
-from sia_sandbox.salesforce.formats import parse_datetime
 from sia_sandbox.salesforce.ids import new_id
 from sia_sandbox.salesforce.org import Org
 from sia_sandbox.salesforce.records import (

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sia_sandbox.clock import parse_datetime
 from sia_sandbox.ids import canonical_id
-from sia_sandbox.salesforce.formats import fmt_datetime, parse_date, parse_datetime
+from sia_sandbox.salesforce.formats import fmt_datetime, parse_date
 from sia_sandbox.salesforce.records import Stored, external_id_matches, get_record
 from sia_sandbox.salesforce.schema import (
     ACCOUNT,

@@ -18,8 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sia_tui import embedded_sandbox
 from sia_tui.i18n import N_, _
 from sia_tui.textsafe import json_dumps, literal, printable
+
+# The sandbox profile's emulator, started in this process on first use (clients and services never import it).
+embedded_sandbox.install()
 
 T = TypeVar("T")
 

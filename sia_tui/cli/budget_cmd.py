@@ -8,10 +8,10 @@ call fails, the machine's figures are still shown and stderr says why.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from sia_tui.cli.app import G, app, emit_json, info, run_async, settings_for_command, stdout, table
+from sia_tui.clock import require_time
 from sia_tui.i18n import N_, _
 
 USAGE_TIMEOUT_S = 15.0
@@ -29,7 +29,7 @@ PURPOSE_HELP = {
 @app.command("budget")
 def budget_command() -> None:
     """Marketo API calls spent today: by this machine (per purpose) and by the whole instance, against the quota."""
-    from sia_tui.connections import stop_embedded_sandboxes
+    from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
     settings = settings_for_command()
     try:
@@ -90,7 +90,7 @@ async def _run(settings: Any) -> tuple[dict[str, Any], str | None]:
 
 
 def _local(iso: str) -> str:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    return require_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _print_human(report: dict[str, Any]) -> None:

@@ -60,7 +60,7 @@ def grid_command(
     ),
 ) -> None:
     """The person's smart grid: interesting moments, web, email and sales activity of the last DAYS days."""
-    from sia_tui.connections import stop_embedded_sandboxes
+    from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
     settings = settings_for_command()
     kept = int(settings.get("grid.days"))

@@ -347,7 +347,7 @@ def worker(
     interrupted. One worker per profile."""
     from sia_tui.campaigns.hooks import campaign_hooks
     from sia_tui.outbox.lock import WorkerBusyError
-    from sia_tui.outbox.worker import WorkerReport, open_worker
+    from sia_tui.outbox.worker import WorkerReport, batch_overrides, open_worker
     from sia_tui.tasks.hooks import worker_hooks
 
     settings = settings_for_command()
@@ -361,11 +361,7 @@ def worker(
     if batch_size is not None:
         if batch_size < 1:
             raise CliError(_("--batch-size must be at least 1."), exit_code=2)
-        overrides.update(
-            smtp_batch=min(batch_size, 300),
-            marketo_batch=min(batch_size, 300),
-            salesforce_batch=min(batch_size, 200),
-        )
+        overrides.update(batch_overrides(batch_size))
 
     def show(report: WorkerReport) -> None:
         busy = (

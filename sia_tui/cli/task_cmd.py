@@ -112,7 +112,7 @@ def add(
 @task_app.command("list")
 def list_(all_: bool = typer.Option(False, "--all", help=N_("Include completed tasks."))) -> None:
     """Open tasks: overdue, today and tomorrow first."""
-    from sia_tui.tasks.sync import sync_errors, sync_label
+    from sia_tui.tasks.sync import sync_errors, sync_state
 
     settings = settings_for_command()
     db = _db()
@@ -136,7 +136,7 @@ def list_(all_: bool = typer.Option(False, "--all", help=N_("Include completed t
                     **t.to_json(),
                     "bucket": t.bucket(today),
                     "person": names.get(t.marketo_id) if t.marketo_id is not None else None,
-                    "salesforce": sync_label(t, errors, enabled=enabled),
+                    "salesforce": sync_state(t, errors, enabled=enabled).label,
                 }
                 for t in tasks
             ]
@@ -154,7 +154,7 @@ def list_(all_: bool = typer.Option(False, "--all", help=N_("Include completed t
                 _(_PRIORITIES.get(t.priority, t.priority)),
                 t.subject,
                 names.get(t.marketo_id, t.marketo_id or ""),
-                sync_label(t, errors, enabled=enabled),
+                sync_state(t, errors, enabled=enabled).label,
             )
             for t in tasks
         ],

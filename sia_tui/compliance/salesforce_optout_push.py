@@ -22,9 +22,9 @@ from sia_tui.compliance import salesforce_optouts as queue
 from sia_tui.net import ApiError
 from sia_tui.salesforce.ids import normalise
 from sia_tui.salesforce.soql import soql
+from sia_tui.salesforce.who import chunks, converted_contacts, person_ids
 from sia_tui.store.db import transaction
 from sia_tui.store.state import get_state, set_state
-from sia_tui.tasks.who import chunks, converted_contacts, person_ids
 
 if TYPE_CHECKING:
     from sia_tui.config import Settings

@@ -17,17 +17,6 @@ TABS: tuple[str, ...] = ("overview", "interesting_moments", "web", "email", "sal
 DATA_TABS: tuple[str, ...] = TABS[1:]
 
 
-def parse_iso(value: str) -> datetime:
-    """An ISO-8601 timestamp as an aware UTC datetime (``Z`` accepted, naive taken as UTC)."""
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def iso(value: datetime) -> str:
     """``2026-03-02T09:00:00Z``: whole seconds, UTC, as Marketo writes activity dates."""
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

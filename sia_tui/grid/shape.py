@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sia_tui.clock import parse_time
 from sia_tui.grid.catalog import GridType
 from sia_tui.grid.models import GridRow
-from sia_tui.marketo.times import parse_marketo_time
 
-parse_activity_date = parse_marketo_time
+parse_activity_date = parse_time
 
 
 def _norm(name: Any) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sia_tui.i18n import N_, _, current_locale, gettext_in, normalize_locale
+from sia_tui.templating import SUBJECT_TEMPLATE_FIELDS, Rendered, TemplateError, fill
 from sia_tui.textfile import TextFileError, read_text_file
 
 #: Fields about the person the email goes to.
@@ -43,12 +44,6 @@ PERSON_FIELDS: tuple[str, ...] = (
 SELLER_FIELDS: tuple[str, ...] = ("my_name", "my_title", "my_email")
 #: MSIA's unsubscribe fields. sia-tui has no hosted unsubscribe page, so they render a reply-to-opt-out sentence.
 UNSUBSCRIBE_FIELDS: tuple[str, ...] = ("friendly_unsubscribe", "team_unsubscribe")
-#: Accepted spellings that mean the same field.
-ALIASES: dict[str, str] = {
-    "friendly_company": "company_friendly",
-    "firstname": "first_name",
-    "lastname": "last_name",
-}
 
 EMAIL_FIELDS: tuple[str, ...] = PERSON_FIELDS + SELLER_FIELDS + UNSUBSCRIBE_FIELDS
 BLANK_OK: frozenset[str] = frozenset({"first_name", "last_name", "title", "honorific_name"})
@@ -65,24 +60,6 @@ FRIENDLY_UNSUBSCRIBE = N_(
 # Translators: the {{team_unsubscribe}} sentence. The inbox reads a reply with the quoted word as an opt-out, so
 # translate the word as the word a recipient would write back (配信停止, 取消訂閱).
 TEAM_UNSUBSCRIBE = N_('If you would rather not hear from our team again, reply "unsubscribe" and we will stop.')
-
-#: Salesforce Task subject fields (reference marketo-api.md §9, "Activity Detail Customization").
-SUBJECT_TEMPLATE_FIELDS: tuple[str, ...] = (
-    "activity_type",
-    "activity_subject",
-    "sales_campaign_name",
-    "sales_campaign_day",
-    "sales_campaign_step",
-    "call_outcome",
-    "call_reason",
-)
-
-_TOKEN = re.compile(r"\{\{(.*?)\}\}", re.S)
-_FIELD = re.compile(
-    r"""^\s*(?P<name>[A-Za-z_][A-Za-z0-9_ ]*?)\s*
-        (?:\|\s*default\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*)?$""",
-    re.X,
-)
 
 _LEGAL_SUFFIXES = (
     "incorporated",
@@ -121,32 +98,6 @@ _LEGAL_SUFFIXES = (
     "co",
 )
 _CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社")
-
-
-class TemplateError(ValueError):
-    """A template cannot be rendered for this person; ``problems`` lists each reason as one sentence."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__(" ".join(self.problems))
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A rendering: the text (problem placeholders left as written) and every reason it cannot be sent."""
-
-    text: str
-    problems: tuple[str, ...] = ()
-    fields_used: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def require(self) -> str:
-        if self.problems:
-            raise TemplateError(list(self.problems))
-        return self.text
 
 
 def company_friendly(company: str | None) -> str:
@@ -234,55 +185,7 @@ def render(
     ``blank`` (what an empty field becomes) defaults to :func:`blank_policy` in the context's language."""
     if blank is None:
         blank = blank_policy(context.get(LANGUAGE_KEY))
-    known_set = set(known)
-    problems: list[str] = []
-    used: list[str] = []
-    out: list[str] = []
-    pos = 0
-    for match in _TOKEN.finditer(template):
-        out.append(template[pos : match.start()])
-        pos = match.end()
-        inner = match.group(1)
-        if inner.strip().startswith("!"):
-            prompt = inner.strip()[1:].strip() or "prompt"
-            problems.append(f"Replace the prompt {{{{! {prompt}}}}} in the {what} with your own words.")
-            out.append(match.group(0))
-            continue
-        parsed = _FIELD.match(inner)
-        if parsed is None:
-            problems.append(f"The {what} has a field that cannot be read: {match.group(0)!s}.")
-            out.append(match.group(0))
-            continue
-        name = re.sub(r"\s+", "_", parsed.group("name").strip().lower())
-        name = ALIASES.get(name, name)
-        default = parsed.group("dq") if parsed.group("dq") is not None else parsed.group("sq")
-        if name not in known_set:
-            problems.append(
-                f"The {what} uses an unknown field {{{{{name}}}}}; known fields: {', '.join(sorted(known_set))}."
-            )
-            out.append(match.group(0))
-            continue
-        used.append(name)
-        value = (context.get(name) or "").strip()
-        if value:
-            out.append(value)
-        elif default is not None:
-            out.append(default)
-        else:
-            fallback = blank(name)
-            if fallback is None:
-                problems.append(
-                    f"{{{{{name}}}}} has no value here; fill it in (settings for my_* fields) or write "
-                    f'{{{{{name} | default: "..."}}}} in the {what}.'
-                )
-                out.append(match.group(0))
-            else:
-                out.append(fallback)
-    rest = template[pos:]
-    if "{{" in rest:
-        problems.append(f"The {what} has a '{{{{' that is never closed with '}}}}'.")
-    out.append(rest)
-    return Rendered("".join(out), tuple(problems), tuple(dict.fromkeys(used)))
+    return fill(template, context, known=known, blank=blank, what=what)
 
 
 def render_subject_template(template: str, values: Mapping[str, str | None]) -> str:

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sia_tui.clock import parse_time
 from sia_tui.i18n import _
 from sia_tui.marketo.models import ActivityType, Page, format_datetime
 from sia_tui.marketo.paging import chunks, unique
 from sia_tui.marketo.session import MarketoSession
-from sia_tui.marketo.times import parse_marketo_time
 from sia_tui.net import TransientError, ValidationError
 
 MAX_TYPE_IDS = 10
@@ -46,7 +46,7 @@ async def activity_types(session: MarketoSession) -> list[ActivityType]:
     return [ActivityType.parse(raw) for raw in envelope.result if raw.get("id") is not None]
 
 
-parse_activity_date = parse_marketo_time  # activities carry "2023-01-16T23:32:19Z"
+parse_activity_date = parse_time  # activities carry "2023-01-16T23:32:19Z"
 
 
 async def _start_token(

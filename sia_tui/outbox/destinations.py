@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlite_utils
 
+from sia_tui.clock import require_time
 from sia_tui.grid.logged import record_logged, store_logged
 from sia_tui.i18n import _
 from sia_tui.outbox.activity_types import ActivityTypeIds, resolve_type_ids
-from sia_tui.outbox.model import DestinationState, OutboxItem, iso, parse_iso
+from sia_tui.outbox.model import DestinationState, OutboxItem, iso
 from sia_tui.outbox.records import (
     MARKER_PREFIX,
     activity_id_of,
@@ -212,7 +213,7 @@ class MarketoDestination:
         """Our activities of these people and types, read back and matched on the ``siaActivityId`` attribute."""
         assert self.client is not None and self.types.value is not None
         wanted = {item.id for item, _d in doubt}
-        dates = [parse_iso(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
+        dates = [require_time(str((d.request or {}).get("activityDate") or i.occurred_at)) for i, d in doubt]
         found: dict[str, str | None] = {}
         read: list[dict[str, Any]] = []
         async for activity in self.client.iter_activities(
@@ -359,7 +360,7 @@ class SalesforceDestination:
             slot = f"{self.client.login_url}|{key}"
             hit = cache.get(slot)
             fresh = isinstance(hit, dict) and (
-                hit.get("id") or now - parse_iso(str(hit.get("at"))) < OWNER_MISS_TTL
+                hit.get("id") or now - require_time(str(hit.get("at"))) < OWNER_MISS_TTL
             )
             if not fresh:
                 hit = {"id": await find_user_id(self.client, email), "at": iso(now)}

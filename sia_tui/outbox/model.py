@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sia_tui.clock import system_clock
+from sia_tui.clock import require_time, system_clock
 from sia_tui.i18n import _
 from sia_tui.names import display_name
 
@@ -62,11 +62,6 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -209,7 +204,7 @@ def shown_reason(text: str | None) -> str:
 def _when(stamp: str) -> str:
     """A stored UTC time as ``2026-12-08 09:00:45 UTC`` (to the second)."""
     try:
-        moment = parse_iso(stamp)
+        moment = require_time(stamp)
     except ValueError:
         return stamp
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sia_tui.clock import require_time
 from sia_tui.mail.templates import render_subject_template
 from sia_tui.marketo.models import CustomActivity
 from sia_tui.outbox.activity_types import ACTIVITY_ID_ATTRIBUTE, SOURCE
@@ -18,7 +19,6 @@ from sia_tui.outbox.model import (
     CAMPAIGN_REMOVE,
     INBOX_KINDS,
     OutboxItem,
-    parse_iso,
 )
 
 MAX_DESCRIPTION = 32_000
@@ -98,7 +98,7 @@ def custom_activity(request: dict[str, Any]) -> CustomActivity:
         lead_id=int(request["leadId"]),
         activity_type_id=int(request["activityTypeId"]),
         primary_attribute_value=str(request["primaryAttributeValue"]),
-        activity_date=parse_iso(str(request["activityDate"])),
+        activity_date=require_time(str(request["activityDate"])),
         attributes=dict(request.get("attributes") or {}),
     )
 

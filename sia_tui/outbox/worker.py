@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui import budget
-from sia_tui.clock import Clock, system_clock
+from sia_tui.clock import Clock, require_time, system_clock
 from sia_tui.compliance.check import SOURCE_LIVE, CheckRequest, CheckUnavailableError, Decision, check_batch
 from sia_tui.i18n import _
 from sia_tui.mail.message import build_message, message_id_for
@@ -67,6 +67,7 @@ from sia_tui.mail.smtp import (
     SmtpSender,
     SmtpTransientError,
 )
+from sia_tui.marketo import custom_activities
 from sia_tui.net import ApiError, OutcomeUnknownError
 from sia_tui.outbox import queue as q
 from sia_tui.outbox import throttle
@@ -76,10 +77,11 @@ from sia_tui.outbox.destinations import (
     Sorted,
     destinations_for,
 )
-from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem, parse_iso
+from sia_tui.outbox.model import PENDING, UNKNOWN, DestinationState, OutboxItem
 from sia_tui.outbox.records import TaskSettings
 from sia_tui.outbox.schedule import seller_zone
 from sia_tui.outbox.window import SendWindow
+from sia_tui.salesforce.client import COLLECTION_LIMIT
 from sia_tui.store.email_key import email_key
 
 if TYPE_CHECKING:
@@ -89,14 +91,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sia_tui.outbox")
 
-MARKETO_BATCH = 300
-SALESFORCE_BATCH = 200
+#: Items per cycle and call: the APIs' own limits (300 custom activities per Marketo call, 200 records per
+#: Salesforce collection), and 300 emails.
+SMTP_BATCH = 300
+MARKETO_BATCH = custom_activities.MAX_BATCH
+SALESFORCE_BATCH = COLLECTION_LIMIT
 MAX_ROUNDS = 200
 MAY_SEE_TWICE = "the recipient may see it twice"
 RESENT_NOTE = f"sent again after an interrupted send, with the same Message-ID: {MAY_SEE_TWICE}"
 #: After a cycle that failed as a whole: the first wait, and the longest.
 FAILURE_BACKOFF_S = 1.0
 FAILURE_BACKOFF_CAP_S = 300.0
+
+
+def batch_overrides(size: int) -> dict[str, int]:
+    """:class:`WorkerConfig` fields for smaller batches (``--batch-size``): at most ``size``, and never more than
+    each API takes in one call."""
+    return {
+        "smtp_batch": min(size, SMTP_BATCH),
+        "marketo_batch": min(size, MARKETO_BATCH),
+        "salesforce_batch": min(size, SALESFORCE_BATCH),
+    }
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ class WorkerConfig:
     retry_cap_s: float = 3600.0
     reconcile_delay_s: float = 60.0
     hold_delay_s: float = 30.0
-    smtp_batch: int = 300
+    smtp_batch: int = SMTP_BATCH
     marketo_batch: int = MARKETO_BATCH
     salesforce_batch: int = SALESFORCE_BATCH
     auto_provision: bool = True
@@ -213,7 +228,7 @@ def next_delay_s(*, failures: int, poll_s: float, next_due_at: str | None, now: 
     if failures > 0:
         return min(FAILURE_BACKOFF_CAP_S, max(FAILURE_BACKOFF_S, poll_s) * 2 ** (failures - 1))
     if next_due_at:
-        return min(poll_s, max(0.05, (parse_iso(next_due_at) - now).total_seconds()))
+        return min(poll_s, max(0.05, (require_time(next_due_at) - now).total_seconds()))
     return poll_s
 
 

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sia_tui.clock import require_time
+
 _ESCAPES = {
     "\\": "\\\\",
     "'": "\\'",
@@ -159,15 +161,7 @@ def parse_datetime(value: str | None) -> datetime | None:
     """Salesforce's ``2013-05-07T22:07:19.000+0000`` (or ISO with ``Z`` / ``+00:00``) as an aware UTC datetime."""
     if not value:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":" and "T" in text:
-        text = text[:-2] + ":" + text[-2:]
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return require_time(value)
 
 
 def parse_date(value: str | None) -> date | None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sia_tui.marketo.times import parse_marketo_time
+from sia_tui.clock import parse_time
 
 #: Cache column ← Marketo REST field, for plain text values.
 TEXT_FIELDS: dict[str, str] = {
@@ -177,11 +177,6 @@ def to_row(record: Mapping[str, Any], linkedin: str | None, synced_at: str) -> d
     row["owner_email"] = owner_email
     row["synced_at"] = synced_at
     return row
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A lead field's timestamp (see :func:`~sia_tui.marketo.times.parse_marketo_time`)."""
-    return parse_marketo_time(_text(value))
 
 
 def latest_timestamp(record: Mapping[str, Any]) -> datetime | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
+from sia_tui.clock import parse_time
 from sia_tui.i18n import _
 from sia_tui.marketo.bulk import ExportCorruptedError, ExportFilter, NoExportJobError, iter_csv_rows
 from sia_tui.marketo.client import MarketoClient
@@ -35,7 +36,6 @@ from sia_tui.store.db import transaction
 from sia_tui.store.state import set_state
 from sia_tui.sync import plan
 from sia_tui.sync.checkpoint import INITIAL, Reporter, Tally
-from sia_tui.sync.fields import parse_time
 from sia_tui.sync.rest_scan import IdScan, scan
 from sia_tui.sync.writer import apply_records
 

@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sia_tui.clock import parse_time
 from sia_tui.marketo.client import MarketoClient
-from sia_tui.sync.fields import latest_timestamp, parse_time
+from sia_tui.sync.fields import latest_timestamp
 
 CHUNK = 300
 MAX_ID = 2**31 - 1

@@ -41,7 +41,7 @@ machine clock that is minutes off moves the tie point by as much.)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,15 +50,15 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sia_tui import budget
-from sia_tui.i18n import _
+from sia_tui.i18n import _, pgettext
 from sia_tui.net import ApiError, OutcomeUnknownError, ValidationError
 from sia_tui.salesforce.soql import quote_list, soql
+from sia_tui.salesforce.who import chunks, marketo_ids_for, person_ids, who_ids
 from sia_tui.store.db import transaction
 from sia_tui.store.people import demo_owner_email
 from sia_tui.store.state import get_state, set_state
 from sia_tui.tasks import mapping as m
 from sia_tui.tasks.store import COLUMNS, CREATING_KEY, Task, now_iso, row_to_task
-from sia_tui.tasks.who import chunks, marketo_ids_for, person_ids, who_ids
 
 if TYPE_CHECKING:
     from sia_tui.config import Settings
@@ -149,13 +149,13 @@ async def sync_tasks(
 async def _sync_locked(
     settings: Settings, db: sqlite_utils.Database, salesforce: SalesforceClient
 ) -> TaskSyncResult:
-    from sia_tui.outbox.lock import WorkerBusyError, WorkerLock
+    from sia_tui.process_lock import ProcessBusyError, ProcessLock
 
     settings.paths.ensure()
-    lock = WorkerLock(lock_path(settings))
+    lock = ProcessLock(lock_path(settings))
     try:
         lock.acquire()
-    except WorkerBusyError:
+    except ProcessBusyError:
         raise TaskSyncBusyError(
             _("Another reminder-task sync is running for profile {profile!r} (pid {pid}).").format(
                 profile=settings.profile, pid=lock.holder()
@@ -190,15 +190,51 @@ def sync_errors(db: sqlite_utils.Database) -> dict[str, str]:
     return dict(get_state(db, ERRORS_KEY, {}) or {})
 
 
-def sync_label(task: Task, errors: dict[str, str], *, enabled: bool) -> str:
-    """One word or phrase for a task's Salesforce state, for lists: synced, changed here, local only ..."""
-    if task.id in errors:
-        return f"error: {errors[task.id]}"
+@dataclass(frozen=True)
+class SyncState:
+    """A task's Salesforce state, the one rule the task list (TUI) and ``task list`` (CLI) both show: ``kind``
+    (synced, changed, to-push, local-only, paused, off, error), a short label and a sentence saying why."""
+
+    kind: str
+    label: str
+    detail: str
+
+
+def sync_state(task: Task, errors: Mapping[str, str] | None = None, *, enabled: bool) -> SyncState:
+    """Whether the task is in Salesforce, waits to be pushed, stays local (and why), or failed its last push."""
+    if errors and task.id in errors:
+        return SyncState("error", _("error: {error}").format(error=errors[task.id]), errors[task.id])
+    if task.sf_id and not task.dirty:
+        return SyncState(
+            "synced",
+            pgettext("a task's Salesforce sync state", "synced"),
+            _("In Salesforce as Task {id}.").format(id=task.sf_id),
+        )
+    if not enabled:
+        if task.sf_id:
+            return SyncState(
+                "paused",
+                _("paused"),
+                _("Linked to Task {id}; salesforce.sync_tasks is off, so edits stay local.").format(
+                    id=task.sf_id
+                ),
+            )
+        return SyncState(
+            "off", _("local"), _("Local only: salesforce.sync_tasks is off (Settings → Salesforce).")
+        )
     if task.sf_id:
-        return "changed here" if task.dirty else "synced"
+        return SyncState(
+            "changed",
+            _("changed"),
+            _("Changed here; the next worker cycle updates Task {id}.").format(id=task.sf_id),
+        )
     if not task.push_allowed:
-        return "local only"
-    return "not yet in Salesforce" if enabled else ""
+        return SyncState(
+            "local-only",
+            _("local only"),
+            _("Created before the task sync was turned on: kept local, as MSIA does."),
+        )
+    return SyncState("to-push", _("to push"), _("New here; the next worker cycle creates it in Salesforce."))
 
 
 # ---------------------------------------------------------------------------------------------------- the run
@@ -731,10 +767,11 @@ __all__ = [
     "ERRORS_KEY",
     "OWNER_KEY",
     "WATERMARK_KEY",
+    "SyncState",
     "TaskSyncBusyError",
     "TaskSyncResult",
     "sync_errors",
-    "sync_label",
+    "sync_state",
     "sync_tasks",
     "sync_tasks_now",
 ]

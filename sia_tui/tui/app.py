@@ -26,6 +26,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from sia_tui import embedded_sandbox
 from sia_tui.config import Settings, load_settings
 from sia_tui.i18n import _
 from sia_tui.textsafe import printable
@@ -39,6 +40,9 @@ from sia_tui.tui.widgets.status_header import Status, StatusHeader
 if TYPE_CHECKING:
     from sia_tui.connections import Endpoints
     from sia_tui.tui.screens.person import Navigator
+
+# The sandbox profile's emulator, started in this process on first use (clients and services never import it).
+embedded_sandbox.install()
 
 OFFLINE_REPROBE_S = 15.0
 WORKER_NAMES = {
@@ -833,7 +837,7 @@ def run_app(profile: str | None = None) -> int:
         result = app.run()
     finally:
         try:
-            from sia_tui.connections import stop_embedded_sandboxes
+            from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
             stop_embedded_sandboxes()
         except Exception:

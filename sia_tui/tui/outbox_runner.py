@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("sia_tui.tui.outbox")
 
 POLL_S = 5.0
-HOOKS_MODULE = "sia_tui.tasks.hooks"
-NO_HOOKS = "Reminder-task sync and the Salesforce opt-out push are not part of this build."
 
 
 @dataclass
@@ -38,19 +36,6 @@ class RunnerEvent:
     counts: dict[str, int] = field(default_factory=dict)
     report: WorkerReport | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def load_hooks(settings: Settings) -> tuple[list[Any], str]:
-    """The worker's hooks (two-way task sync, opt-out push), imported only now; a note when the build lacks them."""
-    import importlib
-
-    try:
-        module = importlib.import_module(HOOKS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name in (HOOKS_MODULE, "sia_tui.tasks"):
-            return [], NO_HOOKS
-        raise
-    return list(module.worker_hooks(settings)), ""
 
 
 class OutboxRunner:
@@ -108,10 +93,11 @@ class OutboxRunner:
         from sia_tui.outbox.queue import counts
         from sia_tui.outbox.worker import open_worker
         from sia_tui.store.db import cache_path_for, connect
+        from sia_tui.tasks.hooks import worker_hooks
 
         assert self._stop is not None
         self._emit(RunnerEvent("starting"))
-        hooks, note = load_hooks(self.settings)
+        hooks = list(worker_hooks(self.settings))  # two-way task sync, the opt-out push
         # Its own connection: the app opened (checked, migrated) the file before starting the worker.
         db = sqlite_utils.Database(
             connect(self.db_path, check_same_thread=False, attach_cache=cache_path_for(self.db_path))
@@ -122,7 +108,7 @@ class OutboxRunner:
             prepare = campaign_hooks(self.settings)  # campaign steps that fell due, queued before each cycle
             async with open_worker(self.settings, db=db, hooks=hooks, prepare=prepare) as worker:
                 self._worker = worker
-                self._emit(RunnerEvent("running", counts=counts(db), notes=[note] if note else []))
+                self._emit(RunnerEvent("running", counts=counts(db)))
 
                 def reported(report: WorkerReport) -> None:
                     self._emit(

@@ -72,23 +72,8 @@ def _steady_cursors(app: Any) -> None:
 def _memory_keyring() -> None:
     """Secrets in memory for this run: the pictures must not depend on (or touch) the machine's keyring."""
     import keyring
-    from keyring.backend import KeyringBackend
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
+    from sia_tui.memory_keyring import MemoryKeyring
 
     keyring.set_keyring(MemoryKeyring())
 
@@ -270,7 +255,7 @@ async def _run(args: argparse.Namespace, out: Path) -> None:
         await _shoot(online, WIDE, out / "campaign-edit.svg", keys_then("S", "e"))
     finally:
         sandbox.stop()
-        from sia_tui.connections import stop_embedded_sandboxes
+        from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 
         stop_embedded_sandboxes()
 

@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sia_tui.i18n import N_, _
+from sia_tui.i18n import N_
 from sia_tui.tasks.due import due_text, resolve_due  # the due-date service, shared with `task add --due`
+from sia_tui.tasks.store import Task
+from sia_tui.tasks.sync import sync_state as task_sync_state
 
-__all__ = ["BUCKET_LABELS", "BUCKET_STYLES", "SyncState", "due_text", "resolve_due", "sync_state", "today_in"]
+__all__ = [
+    "BUCKET_LABELS", "BUCKET_STYLES", "SYNC_LOOKS", "SyncState", "due_text", "resolve_due", "sync_state", "today_in"
+]  # fmt: skip
 
 #: Section titles of the task list (translated where they are shown).
 BUCKET_LABELS = {
@@ -35,6 +39,18 @@ BUCKET_STYLES = {
 }
 
 
+#: How each Salesforce sync state (:func:`sia_tui.tasks.sync.sync_state`) reads in the task list: a mark and a style.
+SYNC_LOOKS = {
+    "synced": ("✓ ", "green"),
+    "changed": ("↑ ", "yellow"),
+    "to-push": ("↑ ", "yellow"),
+    "local-only": ("", "dim"),
+    "paused": ("", "dim"),
+    "off": ("", "dim"),
+    "error": ("✗ ", "red"),
+}
+
+
 @dataclass(frozen=True)
 class SyncState:
     label: str
@@ -42,35 +58,11 @@ class SyncState:
     detail: str
 
 
-def sync_state(task: Any, sync_enabled: bool) -> SyncState:
-    """Whether the task is in Salesforce, waits to be pushed, or stays local (and why)."""
-    if task.sf_id and not task.dirty:
-        return SyncState(_("✓ synced"), "green", _("In Salesforce as Task {id}.").format(id=task.sf_id))
-    if not sync_enabled:
-        if task.sf_id:
-            return SyncState(
-                _("paused"),
-                "dim",
-                _("Linked to Task {id}; salesforce.sync_tasks is off, so edits stay local.").format(
-                    id=task.sf_id
-                ),
-            )
-        return SyncState(
-            _("local"), "dim", _("Local only: salesforce.sync_tasks is off (Settings → Salesforce).")
-        )
-    if task.sf_id:
-        return SyncState(
-            _("↑ changed"),
-            "yellow",
-            _("Changed here; the next worker cycle updates Task {id}.").format(id=task.sf_id),
-        )
-    if not task.push_allowed:
-        return SyncState(
-            _("local only"),
-            "dim",
-            _("Created before the task sync was turned on: kept local, as MSIA does."),
-        )
-    return SyncState(_("↑ to push"), "yellow", _("New here; the next worker cycle creates it in Salesforce."))
+def sync_state(task: Task, sync_enabled: bool) -> SyncState:
+    """The service's sync state of ``task`` with the task list's mark and style."""
+    state = task_sync_state(task, enabled=sync_enabled)
+    mark, style = SYNC_LOOKS[state.kind]
+    return SyncState(mark + state.label, style, state.detail)
 
 
 def today_in(clock_now: Any, tz: Any) -> date:

@@ -13,7 +13,8 @@ import httpx
 
 from sia_tui.cli import main
 from sia_tui.config import load_settings
-from sia_tui.connections import resolve, stop_embedded_sandboxes
+from sia_tui.connections import resolve
+from sia_tui.embedded_sandbox import stop_embedded_sandboxes
 from tests.support.tls_files import make_tls_files
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from sia_sandbox.server import RunningSandbox
 from sia_tui.clock import ManualClock
+from sia_tui.clock import require_time as parse_iso
 from sia_tui.mail.smtp import SmtpConfig
 from sia_tui.outbox import throttle
 from sia_tui.outbox.compose import prepare_email, seller_from_settings
-from sia_tui.outbox.model import parse_iso
 from sia_tui.outbox.queue import cancel_item, counts, enqueue_email, get_item, list_items
 from sia_tui.outbox.worker import OutboxWorker, WorkerConfig
 from sia_tui.store.db import open_db

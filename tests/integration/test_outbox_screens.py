@@ -264,7 +264,7 @@ async def test_compose_schedules_a_send_in_the_sellers_zone_and_refuses_a_past_t
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from sia_tui.outbox.model import parse_iso
+    from sia_tui.clock import require_time as parse_iso
 
     settings, db = setup(tmp_path)
     settings.env["SIA_SELLER_TIMEZONE"] = "Asia/Tokyo"

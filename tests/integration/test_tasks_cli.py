@@ -43,7 +43,7 @@ def test_task_commands_and_sync_tasks(cli, people, running):
     task_id = added["id"]
     code, listed, _ = cli("task", "list", "--json")
     [mine] = [t for t in listed if t["id"] == task_id]
-    assert mine["salesforce"] == "not yet in Salesforce" and mine["person"]
+    assert mine["salesforce"] == "to push" and mine["person"]  # the task list screen's words
 
     code, synced, _ = cli("sync-tasks", "--json")
     assert code == 0 and synced["created_in_salesforce"] == 1 and synced["errors"] == {}

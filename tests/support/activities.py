@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sia_tui.marketo.times import parse_marketo_time
+from sia_tui.clock import parse_time
 
 
 def cutoff_now() -> datetime:
@@ -21,7 +21,7 @@ def before(activities: list[dict[str, Any]], cutoff: datetime) -> list[dict[str,
     """
     out = []
     for activity in activities:
-        when = parse_marketo_time(activity.get("activityDate"))
+        when = parse_time(activity.get("activityDate"))
         if when is not None and when < cutoff:
             out.append(activity)
     return out

@@ -7,29 +7,39 @@ import inspect
 import pkgutil
 
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.dom import DOMNode
 
 import sia_tui.tui.screens
+import sia_tui.tui.widgets
+from sia_tui.tui.app import SiaApp
 from sia_tui.tui.keys import KEY_SPECS, SPEC_BY_ID, keys_for
 from sia_tui.tui.screens.keys_help import WHERE
 
 
-def screen_classes() -> list[type[Screen]]:
-    found: dict[str, type[Screen]] = {}
-    for info in pkgutil.iter_modules(sia_tui.tui.screens.__path__):
-        module = importlib.import_module(f"sia_tui.tui.screens.{info.name}")
-        for _name, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Screen) and cls.__module__ == module.__name__:
-                found[cls.__qualname__] = cls
+def bound_classes() -> list[type[DOMNode]]:
+    """The app, every screen and every widget of sia_tui.tui that declares its own bindings."""
+    found: dict[str, type[DOMNode]] = {"SiaApp": SiaApp}
+    for package in (sia_tui.tui.screens, sia_tui.tui.widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for _name, cls in inspect.getmembers(module, inspect.isclass):
+                if (
+                    issubclass(cls, DOMNode)
+                    and cls.__module__ == module.__name__
+                    and "BINDINGS" in cls.__dict__
+                ):
+                    found[cls.__qualname__] = cls
     return list(found.values())
 
 
-def test_every_screen_binding_has_a_remappable_id():
-    classes = screen_classes()
+def test_every_binding_has_a_remappable_id():
+    classes = bound_classes()
     names = {cls.__name__ for cls in classes}
     # The audit's list: the email, call-log, outbox, dialog and task-form screens are among those checked.
     assert {"ComposeScreen", "CallLogScreen", "OutboxScreen", "ConfirmScreen", "OptOutScreen"} <= names
     assert {"TaskFormScreen", "KeysHelpScreen", "PeopleScreen", "PersonScreen", "TasksScreen"} <= names
+    # ... and so are the widgets with keys of their own, and the app.
+    assert {"PeopleList", "ActivityTable", "FieldsTable", "SiaApp"} <= names
     problems = []
     for cls in classes:
         for binding in cls.__dict__.get("BINDINGS", []):

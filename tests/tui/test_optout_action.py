@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sia_tui.compliance.check import CheckRequest, check_batch
 from sia_tui.compliance.optouts import list_optouts
+from sia_tui.compliance.salesforce_optouts import queue_row
 from sia_tui.tui.screens.dialogs import OptOutScreen
 from sia_tui.tui.screens.person import PersonScreen
 from tests.tui.conftest import settle
@@ -44,6 +45,9 @@ async def test_record_an_optout_with_a_reason(people_cache, make_app):
         person = app.screen.person
         assert optout["marketo_id"] == PERSON and optout["reason"] == "asked on the phone"
         assert optout["email"] == person["email"] and optout["pushed_to_salesforce_at"] is None
+        # Through the opt-out service, as `sia-tui optout` does: queued for Salesforce's opt-out field at once.
+        queued = queue_row(app.backend.db, PERSON)
+        assert queued is not None and queued["source"] == "seller" and queued["pushed_at"] is None
 
         # The send-time compliance check now blocks email to this person (no Marketo call needed to know).
         decisions = await check_batch(

@@ -1,4 +1,5 @@
-"""The "textual only under sia_tui.tui" contract in pyproject.toml covers every module outside sia_tui/tui.
+"""The "textual only under sia_tui.tui" contract in pyproject.toml covers every module outside sia_tui/tui, and what
+each layer band loads when imported in a fresh interpreter: no textual below the UI, no sandbox below the front ends.
 
 The contract is what `lint-imports` (CI) enforces; these tests fail when it is weakened so that a module escapes
 it (a forbidden contract that lists packages one by one and misses a new one, an allowed importer too wide), and
@@ -9,8 +10,13 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 import sia_tui
 
@@ -120,3 +126,85 @@ def test_no_module_outside_the_ui_imports_textual():
         if not path.relative_to(PACKAGE_DIR).parts[0] == "tui" and (lines := imports_textual(path))
     }
     assert offenders == {}
+
+
+# ------------------------------------------------------------------ what an import loads, in a fresh interpreter
+
+#: sia_tui's top-level modules by layer band (pyproject's layers contract), bottom band first. Each band is
+#: imported in a fresh interpreter of its own, so what one band loads cannot hide what another pulls in.
+BANDS: dict[str, tuple[str, ...]] = {
+    "helpers, config and net": ("clock", "secrets", "memory_keyring", "names", "textsafe", "input_text",
+                                "templating", "locale", "config", "i18n", "net", "process_lock", "i18n_dates",
+                                "textfile"),
+    "clients and the store": ("budget", "logs", "marketo", "salesforce", "store", "mail", "connections"),
+    "services": ("grid", "compliance", "sync", "tasks", "outbox", "inbox", "campaigns", "connection_checks",
+                 "settings_service"),
+}  # fmt: skip
+#: The front ends and what only they import: they may load textual (the TUI) and start the sandbox.
+FRONT_ENDS = ("__main__", "cli", "tui", "embedded_sandbox")
+
+PROBE = """
+import importlib, json, sys
+watched = sys.argv[1].split(",")
+first = {}
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+    for top in watched:
+        if top in sys.modules and top not in first:
+            first[top] = name
+print(json.dumps(first))
+"""
+
+
+def submodules(root: Path, top: str | None = None) -> list[str]:
+    """The modules of the package at ``root`` (or of its top-level module or package ``top``), never a
+    ``__main__`` (importing it runs the program)."""
+    if top is not None and (root / f"{top}.py").exists():
+        return [f"{root.name}.{top}"]
+    names = []
+    for path in sorted((root / top if top else root).rglob("*.py")):
+        parts = [root.name, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+def first_importers(modules: list[str], watched: tuple[str, ...]) -> dict[str, str]:
+    """Import ``modules`` in turn in a fresh interpreter; for each watched top-level package it loaded, the module
+    whose import first brought it in."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(watched), *modules],
+        capture_output=True, text=True, timeout=120, check=False, cwd=PACKAGE_DIR.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_bands_and_front_ends_name_every_top_level_module_once():
+    tops = sorted(
+        p.stem if p.suffix == ".py" else p.name
+        for p in PACKAGE_DIR.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
+    )
+    named = [m for band in BANDS.values() for m in band] + list(FRONT_ENDS)
+    assert sorted(named) == tops
+
+
+@pytest.mark.parametrize("band", list(BANDS))
+def test_a_band_loads_neither_textual_nor_the_sandbox(band):
+    modules = [name for top in BANDS[band] for name in submodules(PACKAGE_DIR, top)]
+    assert first_importers(modules, ("textual", "sia_sandbox")) == {}
+
+
+def test_the_sandbox_loads_neither_textual_nor_the_app():
+    modules = submodules(PACKAGE_DIR.parent / "sia_sandbox")
+    loaded = first_importers(modules, ("textual", "sia_tui"))
+    assert loaded == {}
+
+
+def test_the_cli_loads_textual_only_when_it_opens_the_app():
+    modules = submodules(PACKAGE_DIR, "cli") + submodules(PACKAGE_DIR, "embedded_sandbox")
+    assert first_importers(modules, ("textual",)) == {}

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sia_tui.clock import parse_time
 from sia_tui.marketo.bulk import iter_csv_rows
 from sia_tui.store.people import COLUMNS
-from sia_tui.sync.fields import has_sales_owner, parse_time, resolve_fields, to_row
+from sia_tui.sync.fields import has_sales_owner, resolve_fields, to_row
 
 LINKEDIN = "linkedInProfileUrl"
 REST_RECORD = {

@@ -76,8 +76,8 @@ class ListTable(DataTable[Any]):
     """A row-cursor table that also moves with j / k, like the other lists of the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", N_("Down"), show=False),
-        Binding("k", "cursor_up", N_("Up"), show=False),
+        Binding(keys_for("row-down"), "cursor_down", N_("Down"), show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", N_("Up"), show=False, id="row-up"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

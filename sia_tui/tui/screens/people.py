@@ -38,7 +38,7 @@ class SearchInput(Input):
     """The search box; ↓ hands the keyboard to the list, enter opens the highlighted person."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "to_list", "To the list", show=False),
+        Binding(keys_for("search-to-list"), "to_list", "To the list", show=False, id="search-to-list"),
     ]
 
     def action_to_list(self) -> None:

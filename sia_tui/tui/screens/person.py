@@ -349,17 +349,17 @@ class PersonScreen(Screen[None]):
         self.app.push_screen(dialog, self._optout_answered)
 
     def _optout_answered(self, reason: str | None) -> None:
-        from sia_tui.compliance.optouts import add_optout
+        from sia_tui.compliance.salesforce_optouts import record_seller_optout
 
         if reason is None:
             return
         marketo_id = int(self.person["marketo_id"])
         try:
-            add_optout(
+            record_seller_optout(
                 self.sia.backend.db,
-                marketo_id=marketo_id,
+                marketo_id,
+                reason,
                 email=self.person.get("email") or None,
-                reason=reason,
             )
         except Exception as exc:
             self.notify(f"The opt-out was not recorded: {describe_error(exc)}", severity="error")

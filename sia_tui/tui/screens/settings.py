@@ -84,8 +84,8 @@ class SettingsBody(VerticalScroll, can_focus=False, inherit_bindings=False):
     """The scrolling form. Its own up/down would scroll a line; here they move between settings instead."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("pageup", "page_up", N_("Page up"), show=False),
-        Binding("pagedown", "page_down", N_("Page down"), show=False),
+        Binding(keys_for("page-up"), "page_up", N_("Page up"), show=False, id="page-up"),
+        Binding(keys_for("page-down"), "page_down", N_("Page down"), show=False, id="page-down"),
     ]
 
 

@@ -48,8 +48,8 @@ class TaskTable(DataTable[Text]):
     """The tasks, one row each, columns cut to the width (no sideways scrolling)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", N_("Down"), show=False),
-        Binding("k", "cursor_up", N_("Up"), show=False),
+        Binding(keys_for("row-down"), "cursor_down", N_("Down"), show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", N_("Up"), show=False, id="row-up"),
     ]
 
     DEFAULT_CSS = """

@@ -51,8 +51,8 @@ class TodayTable(DataTable[Text]):
     """The queue, one row per item, columns cut to the width."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", N_("Down"), show=False),
-        Binding("k", "cursor_up", N_("Up"), show=False),
+        Binding(keys_for("row-down"), "cursor_down", N_("Down"), show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", N_("Up"), show=False, id="row-up"),
     ]
     DEFAULT_CSS = "TodayTable { height: 1fr; overflow-x: hidden; }"
 

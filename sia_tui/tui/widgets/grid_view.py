@@ -23,6 +23,7 @@ from sia_tui.i18n import _
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text
 from sia_tui.tui.grid_adapter import GRID_DAYS, TAB_LABELS
+from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import fit, safe_text
 from sia_tui.tui.widgets.person_card import FieldsTable, score_text
 
@@ -220,8 +221,8 @@ class ActivityTable(DataTable[Text]):
     """One tab's activities, newest first; columns cut to the width (no sideways scrolling)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding(keys_for("row-down"), "cursor_down", "Down", show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", "Up", show=False, id="row-up"),
     ]
 
     DEFAULT_CSS = """

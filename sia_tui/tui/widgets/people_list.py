@@ -78,12 +78,10 @@ class PeopleList(ScrollView, can_focus=True):
     """Cursor-driven list of people; see the module docstring for how rows arrive."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
         Binding(keys_for("cursor-down"), "cursor(1)", "Down", show=False, id="cursor-down"),
         Binding(keys_for("cursor-up"), "cursor(-1)", "Up", show=False, id="cursor-up"),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding(keys_for("page-down"), "page(1)", "Page down", show=False, id="page-down"),
+        Binding(keys_for("page-up"), "page(-1)", "Page up", show=False, id="page-up"),
         Binding(keys_for("cursor-first"), "first", "First", show=False, id="cursor-first"),
         Binding(keys_for("cursor-last"), "last", "Last", show=False, id="cursor-last"),
         Binding(keys_for("open-person"), "open", "Open", id="open-person"),

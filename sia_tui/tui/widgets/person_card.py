@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from sia_tui.textsafe import printable
+from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import fit, flags_of, person_name, safe_text
 
 #: MSIA's 13 fields, in its order, with the labels sellers know.
@@ -100,8 +101,8 @@ class FieldsTable(DataTable[Text]):
     """The 13 fields as a two-column, row-cursor table; the value column is cut to the space available."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding(keys_for("row-down"), "cursor_down", "Down", show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", "Up", show=False, id="row-up"),
     ]
 
     DEFAULT_CSS = """
