@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sia_tui.i18n import N_, _
+
 if TYPE_CHECKING:
     from sia_tui.config import Settings
     from sia_tui.outbox.worker import OutboxWorker, WorkerReport
@@ -26,7 +28,7 @@ log = logging.getLogger("sia_tui.tui.outbox")
 
 POLL_S = 5.0
 HOOKS_MODULE = "sia_tui.tasks.hooks"
-NO_HOOKS = "Reminder-task sync and the Salesforce opt-out push are not part of this build."
+NO_HOOKS = N_("Reminder-task sync and the Salesforce opt-out push are not part of this build.")
 
 
 @dataclass
@@ -48,7 +50,7 @@ def load_hooks(settings: Settings) -> tuple[list[Any], str]:
         module = importlib.import_module(HOOKS_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name in (HOOKS_MODULE, "sia_tui.tasks"):
-            return [], NO_HOOKS
+            return [], _(NO_HOOKS)
         raise
     return list(module.worker_hooks(settings)), ""
 
