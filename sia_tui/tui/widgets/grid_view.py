@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from sia_tui.grid.models import DATA_TABS, daily_counts
-from sia_tui.i18n import N_, _, babel_locale, current_locale, ngettext
+from sia_tui.i18n import N_, _, babel_locale, current_locale, ngettext, pgettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text
 from sia_tui.tui.grid_adapter import GRID_DAYS, TAB_LABELS
@@ -295,7 +295,9 @@ class ActivityTable(DataTable[Text]):
         when, kind, title, detail = self._widths()
         self.add_column(_("Date"), key="date", width=when)
         self.add_column(_("Type"), key="type", width=kind)
-        self.add_column(_("Title"), key="title", width=title)
+        self.add_column(
+            pgettext("activity", "Title"), key="title", width=title
+        )  # an email's or a page's name
         self.add_column(_("Detail"), key="detail", width=detail)
         self._width = self.size.width
 
