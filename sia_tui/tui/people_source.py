@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sia_tui.i18n import N_, _
+from sia_tui.i18n import _, pgettext
 
 if (
     TYPE_CHECKING
@@ -24,14 +24,20 @@ if (
 PAGE_SIZE = 200
 
 SORTS: tuple[SortKey, ...] = ("relevance", "name", "company", "updated", "score")
-#: Each sort as the filter bar and the palette name it (translated where shown).
-SORT_LABELS: dict[str, str] = {
-    "relevance": N_("relevance"),
-    "name": N_("name"),
-    "company": N_("company"),
-    "updated": N_("updated"),
-    "score": N_("score"),
-}
+
+
+def sort_label(sort: str) -> str:
+    """A sort as the filter bar and the palette name it, in the UI's language."""
+    labels = {
+        "relevance": pgettext("sort", "relevance"),
+        "name": pgettext("sort", "name"),
+        "company": pgettext("sort", "company"),
+        "updated": pgettext("sort", "updated"),
+        "score": pgettext("sort", "score"),
+    }
+    return labels.get(sort, sort)
+
+
 #: Tri-state filters cycle any -> yes -> no.
 TRI_STATES: tuple[bool | None, ...] = (None, True, False)
 

@@ -24,12 +24,12 @@ from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.people_source import (
-    SORT_LABELS,
     SORTS,
     PeoplePage,
     PeopleQuery,
     is_interrupted,
     schema_is_current,
+    sort_label,
 )
 from sia_tui.tui.typing_burst import BurstGate
 from sia_tui.tui.widgets.footer import SiaFooter
@@ -374,8 +374,13 @@ class PeopleScreen(Screen[None]):
             bar.append(part, style="" if i == 0 and not q.mine else "bold cyan")  # "all people" is no filter
         if q.mine and self.owner and self.owner[1]:
             bar.append(f" ({printable(self.owner[1])})", style="dim")
-        bar.append("  ·  " + _("sort:") + " ")
-        bar.append(_(SORT_LABELS[q.effective_sort()]), style="bold")
+        before, _sep, after = _("sort: {sort}").partition(
+            "{sort}"
+        )  # the sort in bold, where the language puts it
+        bar.append("  ·  " + before)
+        bar.append(sort_label(q.effective_sort()), style="bold")
+        if after:
+            bar.append(after)
         hint = "   " + _("m mine · i SFDC id · u unsub · s sort")
         if cell_len(bar.plain) + cell_len(hint) <= self.size.width - 2:
             bar.append(hint, style="dim")
@@ -476,7 +481,7 @@ class PeopleScreen(Screen[None]):
         )
         for sort in SORTS:
             yield SystemCommand(
-                _("Sort by {sort}").format(sort=_(SORT_LABELS[sort])),
+                _("Sort by {sort}").format(sort=sort_label(sort)),
                 _("Order of the people list (s cycles)"),
                 _bind_sort(self, sort),
             )

@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from sia_tui.i18n import N_, _, current_locale
+from sia_tui.i18n import N_, _, current_locale, pgettext
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.people_source import PAGE_SIZE, PeoplePage, PeopleQuery
 from sia_tui.tui.widgets.cells import SHORT_FLAGS, fit, flags_of, person_name, safe_text
@@ -68,7 +68,7 @@ def _layout(width: int) -> list[Column]:
         title = max(12, rest * 22 // 100)
         email = rest - name - company - title
         return [
-            Column("name", _("Name"), name),
+            Column("name", pgettext("person", "Name"), name),
             Column("company", _("Company"), company),
             Column("title", _("Title"), title),
             Column("email", _("Email"), email),
@@ -81,13 +81,13 @@ def _layout(width: int) -> list[Column]:
         company = max(12, rest * 30 // 100)
         email = rest - name - company
         return [
-            Column("name", _("Name"), name),
+            Column("name", pgettext("person", "Name"), name),
             Column("company", _("Company"), company),
             Column("email", _("Email"), email),
             Column("flags", _("Flags"), flags),
         ]
     rest = max(1, width - flags - len(SEPARATOR))
-    return [Column("name", _("Name"), rest), Column("flags", _("Flags"), flags)]
+    return [Column("name", pgettext("person", "Name"), rest), Column("flags", _("Flags"), flags)]
 
 
 def header_text(width: int) -> Text:

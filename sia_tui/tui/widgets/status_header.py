@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from sia_tui.budget.report import WARN_PERCENT as QUOTA_WARN_PERCENT
-from sia_tui.i18n import _, ngettext
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text, system_clock
 
@@ -119,7 +119,8 @@ class StatusHeader(Widget):
             else:
                 progress = " · " + (_("syncing {done}").format(done=done) if s.sync_done else _("syncing…"))
             if s.sync_phase and not compact:
-                progress += f" {printable(s.sync_phase)}"
+                phase = SYNC_PHASES.get(s.sync_phase)
+                progress += " " + (_(phase) if phase else printable(s.sync_phase))
             middle.append(progress, style=self._style("busy"))
         elif s.sync == "failed":
             middle.append(" · " + _("sync failed"), style=self._style("error"))
@@ -143,6 +144,17 @@ class StatusHeader(Widget):
         return left, middle, right
 
 
+#: The sync's phases (sia_tui.sync.progress.Phase) as the header names them while it runs (English: the key).
+SYNC_PHASES: dict[str, str] = {
+    # Translators: the phases of a people sync, shown after "syncing 120/1,000 (12%)" in the header.
+    "plan": N_("plan"),
+    "initial": N_("initial"),
+    "changes": N_("changes"),
+    "deletes": N_("deletes"),
+    "swap": N_("swap"),
+    "activities": N_("activities"),
+    "done": N_("done"),
+}
 WAITING_STATES = ("queued", "sending", "retrying")
 #: Only items the outbox gave up on fail; an email blocked by compliance did exactly what it should (not failed).
 FAILED_STATES = ("dead",)
