@@ -22,7 +22,9 @@ def _english_afterwards():
 
 
 def footer_words(app) -> set[str]:
-    return {active.binding.description for active in app.screen.active_bindings.values() if active.binding.show}
+    return {
+        active.binding.description for active in app.screen.active_bindings.values() if active.binding.show
+    }
 
 
 async def test_switching_keeps_the_search_and_redraws_the_words(people_cache, make_app):
