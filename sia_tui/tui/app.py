@@ -28,10 +28,11 @@ from textual.worker import Worker, WorkerState
 
 from sia_tui import embedded_sandbox
 from sia_tui.config import Settings, load_settings
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, current_locale
 from sia_tui.textsafe import printable
 from sia_tui.tui.backend import Backend
 from sia_tui.tui.clock import Clock, system_clock
+from sia_tui.tui.i18n_runtime import localize_bindings, localize_map
 from sia_tui.tui.keys import keys_for, load_keymap
 from sia_tui.tui.safe_output import ControlCharacterFilter
 from sia_tui.tui.screens.people import PeopleScreen
@@ -45,15 +46,16 @@ if TYPE_CHECKING:
 embedded_sandbox.install()
 
 OFFLINE_REPROBE_S = 15.0
+#: What each worker group does, for "… failed: why" (translated where shown).
 WORKER_NAMES = {
-    "people-search": "Searching the people cache",
-    "people-pages": "Reading the people cache",
-    "grid": "Checking Marketo for newer activity",
-    "sync": "The sync",
-    "cache": "Opening the people cache",
-    "probe": "Checking the connection",
-    "outbox-worker": "The outbox worker",
-    "provision": "Provisioning activity types",
+    "people-search": N_("Searching the people cache"),
+    "people-pages": N_("Reading the people cache"),
+    "grid": N_("Checking Marketo for newer activity"),
+    "sync": N_("The sync"),
+    "cache": N_("Opening the people cache"),
+    "probe": N_("Checking the connection"),
+    "outbox-worker": N_("The outbox worker"),
+    "provision": N_("Provisioning activity types"),
 }
 OUTBOX_REFRESH_S = 10.0
 BUDGET_REFRESH_S = 30.0  # how often the header re-reads today's Marketo quota use (a local ledger read)
@@ -109,23 +111,25 @@ class SiaApp(App[int]):
     _control_filter: ClassVar[LineFilter] = ControlCharacterFilter()
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("quit"), "quit", "Quit", id="quit", key_display="q"),
+        Binding(keys_for("quit"), "quit", N_("Quit"), id="quit", key_display="q"),
         Binding(
             keys_for("command-palette"),
             "command_palette",
-            "Commands",
+            N_("Commands"),
             id="command-palette",
             priority=True,
             key_display="^p",
             show=False,  # the footer shows ^p Commands on its right already
         ),
-        Binding(keys_for("keys-help"), "keys_help", "Keys", id="keys-help", key_display="?"),
-        Binding(keys_for("sync-now"), "sync_now", "Sync", id="sync-now", key_display="F5"),
-        Binding(keys_for("outbox"), "outbox", "Outbox", id="outbox", key_display="O", show=False),
-        Binding(keys_for("today"), "today", "Today", id="today", key_display="C"),
-        Binding(keys_for("tasks"), "tasks", "Tasks", id="tasks", key_display="T"),
-        Binding(keys_for("campaigns"), "campaigns", "Campaigns", id="campaigns", key_display="S", show=False),
-        Binding(keys_for("settings"), "settings", "Settings", id="settings", key_display=",", show=False),
+        Binding(keys_for("keys-help"), "keys_help", N_("Keys"), id="keys-help", key_display="?"),
+        Binding(keys_for("sync-now"), "sync_now", N_("Sync"), id="sync-now", key_display="F5"),
+        Binding(keys_for("outbox"), "outbox", N_("Outbox"), id="outbox", key_display="O", show=False),
+        Binding(keys_for("today"), "today", N_("Today"), id="today", key_display="C"),
+        Binding(keys_for("tasks"), "tasks", N_("Tasks"), id="tasks", key_display="T"),
+        Binding(
+            keys_for("campaigns"), "campaigns", N_("Campaigns"), id="campaigns", key_display="S", show=False
+        ),
+        Binding(keys_for("settings"), "settings", N_("Settings"), id="settings", key_display=",", show=False),
     ]
 
     def __init__(
@@ -222,7 +226,36 @@ class SiaApp(App[int]):
     # ----------------------------------------------------------------------------------------- start-up
 
     def get_default_screen(self) -> Screen[Any]:
+        self._localize_bindings()
         return PeopleScreen()
+
+    def _localize_bindings(self, screen: object = None) -> None:
+        """Key descriptions in the UI's language (the CLI set it before the app started). Screens are imported on
+        first use, after the start, so this runs again for each screen pushed: its class and the screen object
+        (which copied its class's bindings when it was made) are translated before the footer reads them."""
+        if current_locale() == "en":
+            return
+        localize_bindings(self)
+        if isinstance(screen, Screen):
+            localize_map(screen._bindings)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self._localize_bindings(screen)
+        return super().push_screen(screen, *args, **kwargs)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its placeholder in the UI's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
+    def search_themes(self) -> None:
+        """Textual's theme picker, with its placeholder in the UI's language."""
+        from textual.command import CommandPalette
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider], placeholder=_("Search for themes…")))
 
     def on_mount(self) -> None:
         self._start_logging()
@@ -259,7 +292,11 @@ class SiaApp(App[int]):
     @on(CacheOpened)
     def _cache_opened(self, message: CacheOpened) -> None:
         if message.error:
-            self.notify(f"The local cache cannot be opened: {message.error}", severity="error", timeout=30)
+            self.notify(
+                _("The local cache cannot be opened: {error}").format(error=message.error),
+                severity="error",
+                timeout=30,
+            )
             return
         self.cache_ready = True
         self.set_status(people=message.people, last_sync=message.last_sync)
@@ -351,7 +388,7 @@ class SiaApp(App[int]):
         for note in event.notes:
             if note and note not in self._worker_notes:  # each distinct note once (they repeat every cycle)
                 self._worker_notes.add(note)
-                self.notify(f"Outbox worker: {printable(note)}", timeout=6, markup=False)
+                self.notify(_("Outbox worker: {note}").format(note=printable(note)), timeout=6, markup=False)
         extra = getattr(event.report, "extra", None) or {}
         if "tasks" in extra:  # the task sync pulled or pushed changes: show them where tasks are on screen
             self._tasks_changed()
@@ -366,8 +403,10 @@ class SiaApp(App[int]):
         elif event.state == "elsewhere":
             if self.status.worker != "elsewhere":
                 self.notify(
-                    f"{printable(event.message)} That one sends this profile's outbox; sia-tui carries on "
-                    "without its own worker.",
+                    _(
+                        "{problem} That one sends this profile's outbox; sia-tui carries on without its own "
+                        "worker."
+                    ).format(problem=printable(event.message)),
                     severity="warning",
                     timeout=10,
                 )
@@ -375,7 +414,9 @@ class SiaApp(App[int]):
         elif event.state == "failed":
             self.set_status(worker="failed", worker_error=event.message)
             self.notify(
-                f"The outbox worker stopped: {printable(event.message)} Retrying in {WORKER_RETRY_S:.0f} s.",
+                _("The outbox worker stopped: {problem} Retrying in {seconds} s.").format(
+                    problem=printable(event.message), seconds=f"{WORKER_RETRY_S:.0f}"
+                ),
                 severity="error",
                 timeout=10,
             )
@@ -444,19 +485,6 @@ class SiaApp(App[int]):
         self.settings_changed()
         return value
 
-    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
-        """Push as Textual does; in Chinese or Japanese, first bring the key descriptions of widget classes imported
-        since the language was set (screens are imported when first opened) into it, so the footer speaks it."""
-        from sia_tui.i18n import current_locale
-
-        if current_locale() != "en":
-            from sia_tui.tui.i18n_runtime import localize_bindings, localize_map
-
-            localize_bindings(self)  # the app's own keys too: it was built before the first switch
-            if not isinstance(screen, str):
-                localize_map(screen._bindings)
-        return super().push_screen(screen, *args, **kwargs)
-
     def settings_changed(self, also: Iterable[str] = ()) -> set[str]:
         """Reload the settings and apply what changed without a restart; returns the changed keys.
 
@@ -516,7 +544,12 @@ class SiaApp(App[int]):
                 self.theme = wanted
             else:
                 names = ", ".join(sorted(self.available_themes))
-                self.notify(f"ui.theme {wanted!r} is not a theme; available: {names}", severity="warning")
+                self.notify(
+                    _("ui.theme {theme} is not a theme; available: {names}").format(
+                        theme=repr(wanted), names=names
+                    ),
+                    severity="warning",
+                )
         self._theme_ready = True
 
     def watch_theme(self, theme: str) -> None:
@@ -529,7 +562,7 @@ class SiaApp(App[int]):
             set_setting(self.settings.profile, "ui.theme", theme)
             self.settings.file_values["ui.theme"] = theme
         except Exception as exc:
-            self.notify(f"Could not save the theme: {exc}", severity="warning")
+            self.notify(_("Could not save the theme: {error}").format(error=exc), severity="warning")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the way to a screen while it is the one showing (keeps the footer short)."""
@@ -568,7 +601,7 @@ class SiaApp(App[int]):
             return
         self.set_status(online=online)
         if was is False and online:
-            self.notify("Back online.", timeout=3)
+            self.notify(_("Back online."), timeout=3)
         if not online:
             self.set_timer(OFFLINE_REPROBE_S, self._probe)
 
@@ -597,7 +630,7 @@ class SiaApp(App[int]):
     def _start_sync(self, *, quiet: bool) -> None:
         if self.sync_running:
             if not quiet:
-                self.notify("A sync is already running.", timeout=2)
+                self.notify(_("A sync is already running."), timeout=2)
             return
         self.sync_running = True
         self.initial_sync = (self.status.people or 0) == 0
@@ -654,7 +687,11 @@ class SiaApp(App[int]):
                 recorded = None
             if changes["sync"] == "failed":
                 changes["last_sync"] = recorded or self.status.last_sync
-                self.notify(f"Sync failed: {changes.get('sync_error', '')}", severity="error", timeout=6)
+                self.notify(
+                    _("Sync failed: {error}").format(error=changes.get("sync_error", "")),
+                    severity="error",
+                    timeout=6,
+                )
             else:
                 changes["last_sync"] = recorded or self.clock()
         elif "sync_done" in changes and self.initial_sync and self._due("sync-count", 0.5):
@@ -713,7 +750,6 @@ class SiaApp(App[int]):
         if item is not None:
             summary = getattr(item, "subject", None) or getattr(item, "kind", "item")
             if getattr(item, "send_at", None):
-                from sia_tui.i18n import _
                 from sia_tui.outbox.schedule import local_text, seller_zone
 
                 when = local_text(item.send_at, seller_zone(self.settings))
@@ -723,7 +759,11 @@ class SiaApp(App[int]):
                     markup=False,
                 )
             else:
-                self.notify(f"Queued in the outbox: {printable(summary)}", timeout=4, markup=False)
+                self.notify(
+                    _("Queued in the outbox: {summary}").format(summary=printable(summary)),
+                    timeout=4,
+                    markup=False,
+                )
             self.wake_worker()
         self._refresh_outbox()
 
@@ -778,29 +818,32 @@ class SiaApp(App[int]):
         if callable(commands):
             yield from commands()
         yield SystemCommand(
-            "Sync people now", "Run an incremental sync from Marketo (F5)", self.action_sync_now
+            _("Sync people now"), _("Run an incremental sync from Marketo (F5)"), self.action_sync_now
         )
         yield SystemCommand(
-            "Keys and binding ids",
-            "What every key does, and its id for [keys] remapping",
+            _("Keys and binding ids"),
+            _("What every key does, and its id for [keys] remapping"),
             self.action_keys_help,
         )
         yield SystemCommand(
-            "Command Center",
-            "Today's calls, emails to write, tasks, scheduled and failed emails (C)",
+            _("Command Center"),
+            _("Today's calls, emails to write, tasks, scheduled and failed emails (C)"),
             self.action_today,
         )
         yield SystemCommand(
-            "Sales campaigns", "Multi-step cadences: list, open, edit, pause (S)", self.action_campaigns
+            _("Sales campaigns"), _("Multi-step cadences: list, open, edit, pause (S)"), self.action_campaigns
         )
-        yield SystemCommand("Reminder tasks", "Overdue, today, tomorrow, later (T)", self.action_tasks)
+        yield SystemCommand(_("Reminder tasks"), _("Overdue, today, tomorrow, later (T)"), self.action_tasks)
         yield SystemCommand(
-            "Settings",
-            "Connections, sync, Salesforce logging, calls, your identity (,)",
+            _("Settings"),
+            _("Connections, sync, Salesforce logging, calls, your identity (,)"),
             self.action_settings,
         )
-        yield SystemCommand("Outbox", "Queued emails and calls and where each stands (O)", self.action_outbox)
-        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            _("Outbox"), _("Queued emails and calls and where each stands (O)"), self.action_outbox
+        )
+        for command in super().get_system_commands(screen):  # Textual's own (theme, keys, quit …)
+            yield command._replace(title=_(command.title), help=_(command.help))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -809,13 +852,19 @@ class SiaApp(App[int]):
             return
         from sia_tui.tui.screens.person import describe_error
 
-        what = WORKER_NAMES.get(event.worker.group, event.worker.group or "A background task")
+        group = event.worker.group
+        what = _(WORKER_NAMES[group]) if group in WORKER_NAMES else group or _("A background task")
         error = event.worker.error
         self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
         logging.getLogger("sia_tui.tui").error(
             "worker %r (%s) failed", event.worker.name, what, exc_info=error if error else None
         )
-        self.notify(f"{what} failed: {describe_error(error) if error else 'unknown error'}", severity="error")
+        self.notify(
+            _("{what} failed: {error}").format(
+                what=what, error=describe_error(error) if error else _("unknown error")
+            ),
+            severity="error",
+        )
 
     async def action_quit(self) -> None:
         """Stop the outbox worker between cycles (or interrupt it safely), then leave."""

@@ -11,15 +11,17 @@ from typing import Any
 
 from sia_tui.grid import scores
 from sia_tui.grid.models import DATA_TABS, TABS
+from sia_tui.i18n import N_
 
 GRID_DAYS = 90  # the default of the grid.days setting; the screen shows what the setting says
 
+#: The grid's tabs as MSIA names them (English source: shown through ``_()``).
 TAB_LABELS: dict[str, str] = {
-    "overview": "Overview",
-    "interesting_moments": "Interesting Moments",
-    "web": "Web Activity",
-    "email": "Email",
-    "sales": "Sales Activity",
+    "overview": N_("Overview"),
+    "interesting_moments": N_("Interesting Moments"),
+    "web": N_("Web Activity"),
+    "email": N_("Email"),
+    "sales": N_("Sales Activity"),
 }
 
 __all__ = ["DATA_TABS", "GRID_DAYS", "TABS", "TAB_LABELS", "max_level", "person_scores"]

@@ -10,8 +10,9 @@ What a switch reaches at once, and what it does not:
 
 - at once: key descriptions (footer, ``?`` help), everything drawn in ``render()`` / rebuilt by a refresh
   (lists, headers, the grid, notifications from then on), the command palette (its commands are asked for each
-  time it opens), and screens whose class sets ``RECOMPOSE_ON_LOCALE = True`` (recomposed: for screens that
-  hold nothing typed, such as the people list and the settings screen);
+  time it opens), screens whose class sets ``RECOMPOSE_ON_LOCALE = True`` (recomposed: for screens that hold
+  nothing typed, such as the settings screen), and screens with a ``locale_changed()`` method, which redraw
+  their own words and keep what is typed (the people list keeps its search, the person screen its tab);
 - when reopened: labels, placeholders and buttons composed once in a screen that does not recompose (a dialog
   with text typed in it keeps its language until it closes, so nothing typed is lost);
 - after a restart: ``--help`` of the CLI (another process) and text Textual itself builds once per app
@@ -39,6 +40,20 @@ TEXTUAL_WORDS: tuple[str, ...] = (
     N_("Quit"),
     N_("Quit the app and return to the command prompt."),
     N_("Search for commands…"),
+    N_("Search for themes…"),
+    # The command palette's system commands (App.get_system_commands), shown through _() by SiaApp.
+    N_("Theme"),
+    N_("Change the current theme"),
+    N_("Quit the application as soon as possible"),
+    N_("Keys"),
+    N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"),
+    N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"),
+    N_("Maximize the focused widget"),
+    N_("Screenshot"),
+    N_("Save an SVG 'screenshot' of the current screen"),
 )
 
 #: (action, id, description shown now) → the English it was translated from.
@@ -114,6 +129,8 @@ def apply_locale(app: App[object], code: str | None) -> str:
         for screen in stack:
             if getattr(screen, "RECOMPOSE_ON_LOCALE", False) and screen.is_mounted:
                 screen.call_later(screen.recompose)
+            elif callable(getattr(screen, "locale_changed", None)) and screen.is_mounted:
+                screen.call_later(screen.locale_changed)
             screen.refresh_bindings()
     app.refresh(layout=True)
     return spoken

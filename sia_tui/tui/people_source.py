@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sia_tui.i18n import _, pgettext
+
 if (
     TYPE_CHECKING
 ):  # the store pulls in sqlite_utils (~0.15 s): imported on the worker thread, after first paint
@@ -22,6 +24,20 @@ if (
 PAGE_SIZE = 200
 
 SORTS: tuple[SortKey, ...] = ("relevance", "name", "company", "updated", "score")
+
+
+def sort_label(sort: str) -> str:
+    """A sort as the filter bar and the palette name it, in the UI's language."""
+    labels = {
+        "relevance": pgettext("sort", "relevance"),
+        "name": pgettext("sort", "name"),
+        "company": pgettext("sort", "company"),
+        "updated": pgettext("sort", "updated"),
+        "score": pgettext("sort", "score"),
+    }
+    return labels.get(sort, sort)
+
+
 #: Tri-state filters cycle any -> yes -> no.
 TRI_STATES: tuple[bool | None, ...] = (None, True, False)
 
@@ -62,11 +78,12 @@ class PeopleQuery:
         return self == PeopleQuery(sort=self.sort) and not self.text
 
     def describe_filters(self) -> list[str]:
-        out = ["my people" if self.mine else "all people"]
+        """The filters in words, in the UI's language; the first is whose people (mine or all)."""
+        out = [_("my people") if self.mine else _("all people")]
         if self.has_salesforce_id is not None:
-            out.append("has Salesforce id" if self.has_salesforce_id else "no Salesforce id")
+            out.append(_("has Salesforce id") if self.has_salesforce_id else _("no Salesforce id"))
         if self.unsubscribed is not None:
-            out.append("unsubscribed" if self.unsubscribed else "subscribed")
+            out.append(_("unsubscribed") if self.unsubscribed else _("subscribed"))
         return out
 
 

@@ -11,23 +11,25 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from sia_tui.i18n import N_, _
 from sia_tui.tui.keys import KEY_SPECS, keys_for
 
+#: Where each binding works (translated where shown).
 WHERE = {
-    "everywhere": "everywhere",
-    "people": "people list",
-    "person": "person",
-    "screens": "other screens",
-    "tasks": "tasks",
-    "settings": "settings",
-    "compose": "email",
-    "call": "call log",
-    "outbox": "outbox",
-    "task-form": "task form",
-    "today": "Command Center",
-    "campaigns": "campaigns",
-    "campaign-edit": "campaign editor",
-    "dialogs": "dialogs",
+    "everywhere": N_("everywhere"),
+    "people": N_("people list"),
+    "person": N_("person"),
+    "screens": N_("other screens"),
+    "tasks": N_("tasks"),
+    "settings": N_("settings"),
+    "compose": N_("email"),
+    "call": N_("call log"),
+    "outbox": N_("outbox"),
+    "task-form": N_("task form"),
+    "today": N_("Command Center"),
+    "campaigns": N_("campaigns"),
+    "campaign-edit": N_("campaign editor"),
+    "dialogs": N_("dialogs"),
 }
 
 
@@ -46,7 +48,7 @@ def pretty_keys(keys: str) -> str:
 
 class KeysHelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("keys-help-close"), "dismiss", "Close", id="keys-help-close"),
+        Binding(keys_for("keys-help-close"), "dismiss", N_("Close"), id="keys-help-close"),
     ]
 
     DEFAULT_CSS = """
@@ -66,9 +68,11 @@ class KeysHelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static(
                 Text(
-                    "Keys and their ids. Remap any of them in config.toml, e.g.\n"
-                    '[keys]\nsync-now = "f5,ctrl+r"\n'
-                    "ctrl+p opens the command palette. esc closes this.",
+                    _(
+                        "Keys and their ids. Remap any of them in config.toml, e.g.\n"
+                        '[keys]\nsync-now = "f5,ctrl+r"\n'
+                        "ctrl+p opens the command palette. esc closes this."
+                    ),
                     end="",
                 ),
                 id="keys-intro",
@@ -77,14 +81,14 @@ class KeysHelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Where", "Id", "Keys", "What it does")
+        table.add_columns(_("Where"), _("Id"), _("Keys"), _("What it does"))
         for spec in KEY_SPECS:
             keys = self.keymap.get(spec.id, spec.keys)
             changed = spec.id in self.keymap
             table.add_row(
-                Text(WHERE[spec.where], style="dim"),
+                Text(_(WHERE[spec.where]), style="dim"),
                 Text(spec.id, style="bold"),
                 Text(pretty_keys(keys) + (" *" if changed else ""), style="cyan" if changed else ""),
-                Text(spec.description),
+                Text(_(spec.description)),
             )
         table.focus()

@@ -18,12 +18,21 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
-from sia_tui.tui.people_source import SORTS, PeoplePage, PeopleQuery, is_interrupted, schema_is_current
+from sia_tui.tui.people_source import (
+    SORTS,
+    PeoplePage,
+    PeopleQuery,
+    is_interrupted,
+    schema_is_current,
+    sort_label,
+)
 from sia_tui.tui.typing_burst import BurstGate
+from sia_tui.tui.widgets.footer import SiaFooter
 from sia_tui.tui.widgets.people_list import PeopleHeader, PeopleList
 from sia_tui.tui.widgets.status_header import StatusHeader
 
@@ -38,7 +47,7 @@ class SearchInput(Input):
     """The search box; ↓ hands the keyboard to the list, enter opens the highlighted person."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("search-to-list"), "to_list", "To the list", show=False, id="search-to-list"),
+        Binding(keys_for("search-to-list"), "to_list", N_("To the list"), show=False, id="search-to-list"),
     ]
 
     def action_to_list(self) -> None:
@@ -66,28 +75,28 @@ class PeopleScreen(Screen[None]):
     AUTO_FOCUS = "#people-list"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("focus-search"), "focus_search", "Search", id="focus-search", key_display="/"),
-        Binding(keys_for("filter-mine"), "toggle_mine", "Mine/all", id="filter-mine", show=False),
+        Binding(keys_for("focus-search"), "focus_search", N_("Search"), id="focus-search", key_display="/"),
+        Binding(keys_for("filter-mine"), "toggle_mine", N_("Mine/all"), id="filter-mine", show=False),
         Binding(
             keys_for("filter-salesforce"),
             "cycle('has_salesforce_id')",
-            "SFDC id",
+            N_("SFDC id"),
             id="filter-salesforce",
             show=False,
         ),
         Binding(
             keys_for("filter-unsubscribed"),
             "cycle('unsubscribed')",
-            "Unsub",
+            N_("Unsub"),
             id="filter-unsubscribed",
             show=False,
         ),
-        Binding(keys_for("cycle-sort"), "cycle_sort", "Sort", id="cycle-sort", show=False),
-        Binding(keys_for("clear-search"), "clear", "Clear", id="clear-search", show=False),
+        Binding(keys_for("cycle-sort"), "cycle_sort", N_("Sort"), id="cycle-sort", show=False),
+        Binding(keys_for("clear-search"), "clear", N_("Clear"), id="clear-search", show=False),
         Binding(
             keys_for("add-to-campaign"),
             "add_to_campaign",
-            "Add to campaign",
+            N_("Add to campaign"),
             id="add-to-campaign",
             show=False,
         ),
@@ -114,13 +123,24 @@ class PeopleScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Vertical(id="people-body"):
-            yield SearchInput(
-                placeholder="Search name, email, company or title   (/ to focus, ↓ to the list)", id="search"
-            )
+            yield SearchInput(placeholder=self._placeholder(), id="search")
             yield Static(id="filter-bar")
             yield PeopleHeader(id="people-header")
             yield PeopleList(id="people-list")
-        yield Footer()
+        yield SiaFooter()
+
+    @staticmethod
+    def _placeholder() -> str:
+        return _("Search name, email, company or title   (/ to focus, ↓ to the list)")
+
+    def locale_changed(self) -> None:
+        """The UI's language changed: the words here, redrawn; the search and the cursor stay."""
+        self.query_one("#search", Input).placeholder = self._placeholder()
+        self.query_one(PeopleHeader).refresh()
+        self.query_one(PeopleList).refresh()
+        self.query_one(StatusHeader).refresh()
+        if self.searched_once:
+            self._update_bars()
 
     def on_mount(self) -> None:
         self.sia.attach_header(self.query_one(StatusHeader))
@@ -129,7 +149,7 @@ class PeopleScreen(Screen[None]):
             # The full open (with its integrity check) runs alongside; reading needs no migration.
             self.run_search()
         else:
-            self.query_one("#filter-bar", Static).update(Text("Opening the people cache…", style="italic"))
+            self.query_one("#filter-bar", Static).update(Text(_("Opening the people cache…"), style="italic"))
 
     def cache_opened(self) -> None:
         self.total_people = self.sia.status.people
@@ -332,7 +352,7 @@ class PeopleScreen(Screen[None]):
         q = self.query_state
         bar = Text("", end="", no_wrap=True, overflow="ellipsis")
         if busy:
-            bar.append("searching… ", style="italic")
+            bar.append(_("searching…") + " ", style="italic")
         if q.text.strip():
             bar.append("“", style="dim")
             bar.append(printable(q.text.strip()), style="bold")
@@ -340,22 +360,29 @@ class PeopleScreen(Screen[None]):
         if self.searched_once:
             count = self.result_total
             if count is None:
-                loaded = self.query_one(PeopleList).loaded_to
-                label = f"{loaded:,}+ " + ("matches" if q.text.strip() else "people")
+                loaded = f"{self.query_one(PeopleList).loaded_to:,}"
+                label = (_("{count}+ matches") if q.text.strip() else _("{count}+ people")).format(
+                    count=loaded
+                )
             elif q.text.strip():
-                label = f"{count:,} match" + ("" if count == 1 else "es")
+                label = ngettext("{count} match", "{count} matches", count).format(count=f"{count:,}")
             else:
-                label = f"{count:,} " + ("person" if count == 1 else "people")
+                label = ngettext("{count} person", "{count} people", count).format(count=f"{count:,}")
             bar.append(label, style="bold")
-        for part in q.describe_filters():
+        for i, part in enumerate(q.describe_filters()):
             bar.append("  ·  ")
-            bar.append(part, style="bold cyan" if part != "all people" else "")
+            bar.append(part, style="" if i == 0 and not q.mine else "bold cyan")  # "all people" is no filter
         if q.mine and self.owner and self.owner[1]:
             bar.append(f" ({printable(self.owner[1])})", style="dim")
-        bar.append("  ·  sort: ")
-        bar.append(q.effective_sort(), style="bold")
-        hint = "   m mine · i SFDC id · u unsub · s sort"
-        if cell_len(bar.plain) + len(hint) <= self.size.width - 2:
+        before, _sep, after = _("sort: {sort}").partition(
+            "{sort}"
+        )  # the sort in bold, where the language puts it
+        bar.append("  ·  " + before)
+        bar.append(sort_label(q.effective_sort()), style="bold")
+        if after:
+            bar.append(after)
+        hint = "   " + _("m mine · i SFDC id · u unsub · s sort")
+        if cell_len(bar.plain) + cell_len(hint) <= self.size.width - 2:
             bar.append(hint, style="dim")
         self.query_one("#filter-bar", Static).update(bar)
         self._update_empty()
@@ -370,35 +397,39 @@ class PeopleScreen(Screen[None]):
         status = self.sia.status
         if (self.total_people or 0) == 0 and self.query_state.is_default:
             if status.sync == "syncing":
-                text = Text("No people cached yet — the first sync from Marketo is running.\n", style="bold")
-                text.append("People appear here as they arrive; the header shows the progress.", style="")
+                text = Text(
+                    _("No people cached yet — the first sync from Marketo is running.") + "\n", style="bold"
+                )
+                text.append(_("People appear here as they arrive; the header shows the progress."), style="")
             elif status.sync == "failed":
-                text = Text("No people cached yet — the sync failed.\n", style="bold")
+                text = Text(_("No people cached yet — the sync failed.") + "\n", style="bold")
                 text.append(printable(status.sync_error) + "\n", style="")
-                text.append("Press F5 to try again, or check the connection with `sia-tui settings test`.")
+                text.append(_("Press F5 to try again, or check the connection with `sia-tui settings test`."))
             elif status.sync == "off":
                 text = Text(
-                    "No people cached yet and the sync is off (sync.enabled = false).\n", style="bold"
+                    _("No people cached yet and the sync is off (sync.enabled = false).") + "\n", style="bold"
                 )
-                text.append("Press F5 to sync once now.")
+                text.append(_("Press F5 to sync once now."))
             else:
-                text = Text("No people cached yet.\n", style="bold")
-                text.append("Press F5 to sync from Marketo.")
+                text = Text(_("No people cached yet.") + "\n", style="bold")
+                text.append(_("Press F5 to sync from Marketo."))
         else:
-            text = Text("Nobody matches ", style="bold")
-            if self.query_state.text.strip():
-                text.append("“" + printable(self.query_state.text.strip()) + "” ", style="bold")
-            text.append("with these filters.\n", style="bold")
+            searched = self.query_state.text.strip()
+            nobody = (
+                _("Nobody matches “{query}” with these filters.").format(query=printable(searched))
+                if searched
+                else _("Nobody matches with these filters.")
+            )
+            text = Text(nobody + "\n", style="bold")
             if self.query_state.mine and self.owner is not None and self.owner[0] is None:
-                who = printable(self.owner[1]) if self.owner[1] else "you (seller.email is not set)"
-                text.append(f"No cached person is owned by {who}. ")
-            text.append("Press esc to clear the search and filters.", style="dim")
+                who = printable(self.owner[1]) if self.owner[1] else _("you (seller.email is not set)")
+                text.append(_("No cached person is owned by {who}.").format(who=who) + " ")
+            text.append(_("Press esc to clear the search and filters."), style="dim")
         people.set_empty_message(text)
 
     def action_add_to_campaign(self) -> None:
         """Enrol every person the current search and filters return (up to 1,000) in a campaign."""
         from sia_tui.campaigns.enrolment import MAX_ENROL
-        from sia_tui.i18n import _, ngettext
         from sia_tui.store.people_search import list_people
         from sia_tui.tui.screens.campaigns import enrol_people
 
@@ -432,27 +463,33 @@ class PeopleScreen(Screen[None]):
     # ----------------------------------------------------------------------------------------- palette
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Search people", "Focus the search box (/)", self.action_focus_search)
+        yield SystemCommand(_("Search people"), _("Focus the search box (/)"), self.action_focus_search)
         yield SystemCommand(
-            "Open highlighted person", "Show fields and the smart grid (enter)", self._open_highlighted
+            _("Open highlighted person"), _("Show fields and the smart grid (enter)"), self._open_highlighted
         )
-        mine = "Show all people" if self.query_state.mine else "Show my people"
-        yield SystemCommand(mine, "Filter by sales owner (m)", self.action_toggle_mine)
+        mine = _("Show all people") if self.query_state.mine else _("Show my people")
+        yield SystemCommand(mine, _("Filter by sales owner (m)"), self.action_toggle_mine)
         yield SystemCommand(
-            "Filter: has Salesforce id",
-            "Cycle any / yes / no (i)",
+            _("Filter: has Salesforce id"),
+            _("Cycle any / yes / no (i)"),
             lambda: self.action_cycle("has_salesforce_id"),
         )
         yield SystemCommand(
-            "Filter: unsubscribed", "Cycle any / yes / no (u)", lambda: self.action_cycle("unsubscribed")
+            _("Filter: unsubscribed"),
+            _("Cycle any / yes / no (u)"),
+            lambda: self.action_cycle("unsubscribed"),
         )
         for sort in SORTS:
             yield SystemCommand(
-                f"Sort by {sort}", "Order of the people list (s cycles)", _bind_sort(self, sort)
+                _("Sort by {sort}").format(sort=sort_label(sort)),
+                _("Order of the people list (s cycles)"),
+                _bind_sort(self, sort),
             )
-        yield SystemCommand("Clear search and filters", "Back to everyone by name (esc)", self.action_clear)
         yield SystemCommand(
-            "Add the people listed to a campaign", "Everyone this search returns, up to 1,000 (A)",
+            _("Clear search and filters"), _("Back to everyone by name (esc)"), self.action_clear
+        )
+        yield SystemCommand(
+            _("Add the people listed to a campaign"), _("Everyone this search returns, up to 1,000 (A)"),
             self.action_add_to_campaign,
         )  # fmt: skip
 

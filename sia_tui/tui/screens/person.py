@@ -20,13 +20,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, TabbedContent
+from textual.widgets import DataTable, TabbedContent
 
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui import grid_adapter
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import person_name
+from sia_tui.tui.widgets.footer import SiaFooter
 from sia_tui.tui.widgets.grid_view import GridPanel, GridState
 from sia_tui.tui.widgets.person_card import FIELD_LABELS, FieldsTable, PersonCard
 from sia_tui.tui.widgets.status_header import StatusHeader
@@ -62,35 +63,37 @@ class PersonScreen(Screen[None]):
     """See the module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("back"), "back", "Back", id="back"),
-        Binding(keys_for("compose-email"), "compose", "Email", id="compose-email"),
-        Binding(keys_for("log-call"), "log_call", "Log call", id="log-call"),
-        Binding(keys_for("retry-grid"), "retry", "Refresh", id="retry-grid"),
-        Binding(keys_for("copy-field"), "copy_field", "Copy field", id="copy-field"),
-        Binding(keys_for("copy-email"), "copy_email", "Copy email", id="copy-email", show=False),
-        Binding(keys_for("next-person"), "step(1)", "Next/prev", id="next-person", key_display="n/p"),
-        Binding(keys_for("prev-person"), "step(-1)", "Prev", id="prev-person", show=False),
-        Binding(keys_for("tab-overview"), "tab('overview')", "Tabs", id="tab-overview", key_display="1-5"),
+        Binding(keys_for("back"), "back", N_("Back"), id="back"),
+        Binding(keys_for("compose-email"), "compose", N_("Email"), id="compose-email"),
+        Binding(keys_for("log-call"), "log_call", N_("Log call"), id="log-call"),
+        Binding(keys_for("retry-grid"), "retry", N_("Refresh"), id="retry-grid"),
+        Binding(keys_for("copy-field"), "copy_field", N_("Copy field"), id="copy-field"),
+        Binding(keys_for("copy-email"), "copy_email", N_("Copy email"), id="copy-email", show=False),
+        Binding(keys_for("next-person"), "step(1)", N_("Next/prev"), id="next-person", key_display="n/p"),
+        Binding(keys_for("prev-person"), "step(-1)", N_("Prev"), id="prev-person", show=False),
         Binding(
-            keys_for("tab-moments"), "tab('interesting_moments')", "Moments", id="tab-moments", show=False
+            keys_for("tab-overview"), "tab('overview')", N_("Tabs"), id="tab-overview", key_display="1-5"
         ),
-        Binding(keys_for("tab-web"), "tab('web')", "Web", id="tab-web", show=False),
-        Binding(keys_for("tab-email"), "tab('email')", "Email", id="tab-email", show=False),
-        Binding(keys_for("tab-sales"), "tab('sales')", "Sales", id="tab-sales", show=False),
-        Binding(keys_for("tab-next"), "tab_step(1)", "Next tab", id="tab-next", show=False),
-        Binding(keys_for("tab-prev"), "tab_step(-1)", "Previous tab", id="tab-prev", show=False),
-        Binding(keys_for("person-task"), "new_task", "Task", id="person-task", key_display="t"),
+        Binding(
+            keys_for("tab-moments"), "tab('interesting_moments')", N_("Moments"), id="tab-moments", show=False
+        ),
+        Binding(keys_for("tab-web"), "tab('web')", N_("Web"), id="tab-web", show=False),
+        Binding(keys_for("tab-email"), "tab('email')", N_("Email"), id="tab-email", show=False),
+        Binding(keys_for("tab-sales"), "tab('sales')", N_("Sales"), id="tab-sales", show=False),
+        Binding(keys_for("tab-next"), "tab_step(1)", N_("Next tab"), id="tab-next", show=False),
+        Binding(keys_for("tab-prev"), "tab_step(-1)", N_("Previous tab"), id="tab-prev", show=False),
+        Binding(keys_for("person-task"), "new_task", N_("Task"), id="person-task", key_display="t"),
         Binding(
             keys_for("add-to-campaign"),
             "add_to_campaign",
-            "Add to campaign",
+            N_("Add to campaign"),
             id="add-to-campaign",
             show=False,
         ),
         Binding(
             keys_for("record-optout"),
             "record_optout",
-            "Opt-out",
+            N_("Opt-out"),
             id="record-optout",
             key_display="X",
             show=False,
@@ -115,7 +118,7 @@ class PersonScreen(Screen[None]):
         with Horizontal(id="person-body"):
             yield PersonCard(id="card")
             yield GridPanel(id="grid")
-        yield Footer()
+        yield SiaFooter()
 
     def on_mount(self) -> None:
         self.sia.attach_header(self.query_one(StatusHeader))
@@ -124,6 +127,16 @@ class PersonScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._apply_width(self.size.width)
+
+    def locale_changed(self) -> None:
+        """The UI's language changed: the card, the fields, the tabs and the grid redrawn (the open tab stays)."""
+        if not self.person:
+            return
+        self.show_card()
+        self.query_one("#fields-tab-table", FieldsTable).show(self.person)
+        self.query_one(GridPanel).relabel()
+        self._render_grid()
+        self.query_one(StatusHeader).refresh()
 
     def on_screen_resume(self) -> None:
         """Back from the tasks screen or a dialog: the open tasks and badges may have changed."""
@@ -229,7 +242,9 @@ class PersonScreen(Screen[None]):
         if not tasks:
             return None
         first = tasks[0]
-        line = Text(f"☐ {len(tasks)} open task{'s' if len(tasks) > 1 else ''} · next ", end="")
+        opened = ngettext("{count} open task", "{count} open tasks", len(tasks)).format(count=len(tasks))
+        # Translators: before the due date of the first open task, e.g. "☐ 2 open tasks · next today".
+        line = Text(f"☐ {opened} · " + _("next") + " ", end="")
         line.append(due_text(first, today), style=BUCKET_STYLES[first.bucket(today)] or "bold")
         line.append("  (T)", style="dim")
         return line
@@ -292,7 +307,7 @@ class PersonScreen(Screen[None]):
     def action_step(self, delta: int) -> None:
         person = self.navigator(delta) if self.navigator else None
         if person is None:
-            self.notify("No more people in that direction.", timeout=2)
+            self.notify(_("No more people in that direction."), timeout=2)
             return
         fresh = self.sia.backend.person(int(person["marketo_id"])) or person
         self.load(fresh)
@@ -314,7 +329,6 @@ class PersonScreen(Screen[None]):
 
     def action_add_to_campaign(self) -> None:
         """Enrol this person in a campaign (refused with the reason when flagged or already in it)."""
-        from sia_tui.i18n import _
         from sia_tui.tui.screens.campaigns import enrol_people
 
         enrol_people(self, [int(self.person["marketo_id"])], _("Add this person to a campaign"))
@@ -325,7 +339,11 @@ class PersonScreen(Screen[None]):
 
         def saved(task: Any) -> None:
             if task is not None:
-                self.notify(f"Task saved: {printable(task.subject)}", timeout=3, markup=False)
+                self.notify(
+                    _("Task saved: {subject}").format(subject=printable(task.subject)),
+                    timeout=3,
+                    markup=False,
+                )
                 self.sia.wake_worker()
                 self.show_card()
 
@@ -339,7 +357,9 @@ class PersonScreen(Screen[None]):
         if existing:
             when = str(existing.get("created_at") or "")[:10]
             self.notify(
-                f"An opt-out is already recorded for {person_name(self.person)} ({when}).",
+                _("An opt-out is already recorded for {name} ({when}).").format(
+                    name=person_name(self.person), when=when
+                ),
                 timeout=4,
                 markup=False,
             )
@@ -362,14 +382,19 @@ class PersonScreen(Screen[None]):
                 email=self.person.get("email") or None,
             )
         except Exception as exc:
-            self.notify(f"The opt-out was not recorded: {describe_error(exc)}", severity="error")
+            self.notify(
+                _("The opt-out was not recorded: {error}").format(error=describe_error(exc)), severity="error"
+            )
             return
         self.person = self.sia.backend.person(marketo_id) or self.person
         self.show_card()
         self.query_one("#fields-tab-table", FieldsTable).show(self.person)
         self.sia.wake_worker()
         self.notify(
-            f"Opt-out recorded: emails to {person_name(self.person)} are blocked from now on.", timeout=5
+            _("Opt-out recorded: emails to {name} are blocked from now on.").format(
+                name=person_name(self.person)
+            ),
+            timeout=5,
         )
 
     def action_tab(self, name: str) -> None:
@@ -401,56 +426,64 @@ class PersonScreen(Screen[None]):
         if 0 <= table.cursor_row < len(rows):
             row = rows[table.cursor_row]
             text = " · ".join(str(x) for x in (row.date, row.type, row.title, row.detail) if x)
-            self._copy("activity", text)
+            self._copy(_("activity"), text)
 
     def action_copy_email(self) -> None:
-        self._copy("Email", str(self.person.get("email") or ""))
+        self._copy(_("Email"), str(self.person.get("email") or ""))
 
     def copy_field(self, key: str) -> None:
-        label = dict(FIELD_LABELS).get(key, key)
+        label = _(dict(FIELD_LABELS).get(key, key))
         value = self.person.get(key)
         self._copy(label, "" if value is None else str(value))
 
     def _copy(self, label: str, value: str) -> None:
         if not value:
-            self.notify(f"{label} is empty; nothing copied.", severity="warning", timeout=3)
+            self.notify(
+                _("{field} is empty; nothing copied.").format(field=label), severity="warning", timeout=3
+            )
             return
         self.app.copy_to_clipboard(value)
-        self.notify(f"Copied {label} to the clipboard.", timeout=2)
+        self.notify(_("Copied {field} to the clipboard.").format(field=label), timeout=2)
 
     # ----------------------------------------------------------------------------------------- palette
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Back to people", "Return to the list (esc)", self.action_back)
+        yield SystemCommand(_("Back to people"), _("Return to the list (esc)"), self.action_back)
         yield SystemCommand(
-            "Write an email", "Compose, preview and queue an email to this person (w)", self.action_compose
+            _("Write an email"),
+            _("Compose, preview and queue an email to this person (w)"),
+            self.action_compose,
         )
-        yield SystemCommand("Log a call", "Record a call with this person (l)", self.action_log_call)
+        yield SystemCommand(_("Log a call"), _("Record a call with this person (l)"), self.action_log_call)
         yield SystemCommand(
-            "New task for this person", "A reminder task, due when you say (t)", self.action_new_task
+            _("New task for this person"), _("A reminder task, due when you say (t)"), self.action_new_task
         )
-        yield SystemCommand("This person's tasks", "Their reminder tasks (T)", self.sia.action_tasks)
+        yield SystemCommand(_("This person's tasks"), _("Their reminder tasks (T)"), self.sia.action_tasks)
         yield SystemCommand(
-            "Record an opt-out",
-            "This person asked not to be emailed (X, asks first)",
+            _("Record an opt-out"),
+            _("This person asked not to be emailed (X, asks first)"),
             self.action_record_optout,
         )
         yield SystemCommand(
-            "Refresh the grid", _("Check Marketo for this person's newer activity (r)"), self.action_retry
+            _("Refresh the grid"), _("Check Marketo for this person's newer activity (r)"), self.action_retry
         )
         yield SystemCommand(
-            "Next person", "Open the next person in the list (n)", lambda: self.action_step(1)
+            _("Next person"), _("Open the next person in the list (n)"), lambda: self.action_step(1)
         )
         yield SystemCommand(
-            "Previous person", "Open the previous person in the list (p)", lambda: self.action_step(-1)
+            _("Previous person"), _("Open the previous person in the list (p)"), lambda: self.action_step(-1)
         )
         for tab in TAB_IDS:
             yield SystemCommand(
-                f"Show {grid_adapter.TAB_LABELS[tab]}", "Smart grid tab", _bind(self.action_tab, tab)
+                _("Show {tab}").format(tab=_(grid_adapter.TAB_LABELS[tab])),
+                _("Smart grid tab"),
+                _bind(self.action_tab, tab),
             )
         for key, label in FIELD_LABELS:
             yield SystemCommand(
-                f"Copy {label}", "Put the value on the clipboard", _bind(self.copy_field, key)
+                _("Copy {field}").format(field=_(label)),
+                _("Put the value on the clipboard"),
+                _bind(self.copy_field, key),
             )
 
 

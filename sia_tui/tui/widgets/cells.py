@@ -13,6 +13,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
+from sia_tui.i18n import N_
 from sia_tui.textsafe import printable
 
 
@@ -48,25 +49,27 @@ def person_name(person: dict[str, Any]) -> str:
 def flags_of(person: dict[str, Any]) -> list[tuple[str, str]]:
     """Compliance badges of a person: (label, severity) with severity "bad" (blocks email) or "warn".
 
-    ``local_optout`` is an opt-out a seller recorded in sia-tui (it blocks sends like Marketo's flags)."""
+    ``local_optout`` is an opt-out a seller recorded in sia-tui (it blocks sends like Marketo's flags). The label
+    is the English source (a key of :data:`SHORT_FLAGS`): show it through ``_()``."""
     out: list[tuple[str, str]] = []
     if person.get("local_optout"):
-        out.append(("OPTED OUT", "bad"))
+        out.append((N_("OPTED OUT"), "bad"))
     if person.get("unsubscribed"):
-        out.append(("UNSUBSCRIBED", "bad"))
+        out.append((N_("UNSUBSCRIBED"), "bad"))
     if person.get("black_listed"):
-        out.append(("BLOCKLISTED", "bad"))
+        out.append((N_("BLOCKLISTED"), "bad"))
     if person.get("marketing_suspended"):
-        out.append(("SUSPENDED", "warn"))
+        out.append((N_("SUSPENDED"), "warn"))
     if person.get("email_invalid"):
-        out.append(("INVALID EMAIL", "warn"))
+        out.append((N_("INVALID EMAIL"), "warn"))
     return out
 
 
+#: The people list's short form of each badge (its Flags column), translated where shown.
 SHORT_FLAGS = {
-    "OPTED OUT": "optout",
-    "UNSUBSCRIBED": "unsub",
-    "BLOCKLISTED": "block",
-    "SUSPENDED": "susp",
-    "INVALID EMAIL": "inval",
+    "OPTED OUT": N_("optout"),
+    "UNSUBSCRIBED": N_("unsub"),
+    "BLOCKLISTED": N_("block"),
+    "SUSPENDED": N_("susp"),
+    "INVALID EMAIL": N_("inval"),
 }

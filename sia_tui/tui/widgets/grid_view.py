@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from sia_tui.grid.models import DATA_TABS, daily_counts
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, babel_locale, current_locale, ngettext, pgettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text
 from sia_tui.tui.grid_adapter import GRID_DAYS, TAB_LABELS
@@ -30,21 +31,25 @@ from sia_tui.tui.widgets.person_card import FieldsTable, score_text
 SPARK = "▁▂▃▄▅▆▇█"
 HEAT = ("grey42", "dark_green", "green4", "green3", "bright_green")
 LATEST_ROWS = 8
+#: The tabs' short names, for narrow panels (translated where shown).
 SHORT_LABELS: dict[str, str] = {
-    "overview": "Overview",
-    "interesting_moments": "Moments",
-    "web": "Web",
-    "email": "Email",
-    "sales": "Sales",
+    "overview": N_("Overview"),
+    "interesting_moments": N_("Moments"),
+    "web": N_("Web"),
+    "email": N_("Email"),
+    "sales": N_("Sales"),
 }
-LONG_LABELS_FROM = 84  # panel width from which the full tab names fit
-#: What an empty tab says it has none of (a blank table reads as "still loading" or "broken").
-EMPTY_NOUNS: dict[str, str] = {
-    "interesting_moments": "interesting moments",
-    "web": "web visits, form fills or link clicks",
-    "email": "Marketo emails",
-    "sales": "sales emails or calls",
+LONG_LABELS_FROM = (
+    84  # panel width from which the full tab names may be used (when they fit, in any language)
+)
+#: What an empty tab says (a blank table reads as "still loading" or "broken"); translated where shown.
+EMPTY_TEXTS: dict[str, str] = {
+    "interesting_moments": N_("No interesting moments in the last {days} days."),
+    "web": N_("No web visits, form fills or link clicks in the last {days} days."),
+    "email": N_("No Marketo emails in the last {days} days."),
+    "sales": N_("No sales emails or calls in the last {days} days."),
 }
+COUNT_SEPARATOR = " · "  # between the per-tab counts of the overview: "Web Activity 196 · Email 210"
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,17 @@ def status_text(state: GridState, count: int, now: datetime) -> Text:
         out.append(" · " + _("the sync fills the local store (F5 syncs now)"), style="dim")
         return out
     if state.offline:
-        out.append(" OFFLINE ", style="bold white on red")
+        out.append(" " + _("OFFLINE") + " ", style="bold white on red")
         out.append(" " + _("showing the local store as of {age}").format(age=age) + " · ", style="bold")
         out.append("r", style="bold reverse")
-        out.append(" retry")
+        out.append(" " + _("retry"))
     elif state.stage == "error":
         out.append(" ⚠ ", style="bold white on red")
         out.append(" " + _("Could not check Marketo for newer activity:") + " ", style="bold")
         out.append(printable(state.problem or ""))
         out.append(" · " + _("showing the store as of {age}").format(age=age) + " · ")
         out.append("r", style="bold reverse")
-        out.append(" retry")
+        out.append(" " + _("retry"))
     elif state.stage == "store":
         out.append(_("As of {age}").format(age=age) + " ", style="bold")
         out.append(
@@ -112,7 +117,41 @@ def status_text(state: GridState, count: int, now: datetime) -> Text:
 
 
 def _activities(n: int) -> str:
-    return f"{n:,} activity" if n == 1 else f"{n:,} activities"
+    return ngettext("{count} activity", "{count} activities", n).format(count=f"{n:,}")
+
+
+def axis_date(moment: datetime) -> str:
+    """A day under the heat strip: "Mar 05" · 3月5日."""
+    if current_locale() == "en":
+        return moment.strftime("%b %d")
+    from babel.dates import format_skeleton
+
+    return str(format_skeleton("MMMd", moment, locale=babel_locale()))
+
+
+def tab_counts(counts: dict[str, int], width: int) -> list[Text]:
+    """The per-tab counts of the overview, "Interesting Moments 88 · Web Activity 196 · …": the full tab names
+    when they fit in ``width`` cells, else the short ones, and wrapped between tabs (never inside one) when even
+    those do not fit (long words in another language, a narrow terminal)."""
+    for labels in (TAB_LABELS, SHORT_LABELS):
+        items = []
+        for tab in DATA_TABS:
+            item = Text(_(labels[tab]) + " ", end="")
+            item.append(f"{counts.get(tab, 0):,}", style="bold")
+            items.append(item)
+        plain = COUNT_SEPARATOR.join(i.plain for i in items)
+        if cell_len(plain) <= width:
+            break
+    lines: list[Text] = [Text("", end="")]
+    for item in items:
+        line = lines[-1]
+        if line.plain and cell_len(line.plain + COUNT_SEPARATOR + item.plain) > width:
+            lines.append(Text("", end=""))
+            line = lines[-1]
+        if line.plain:
+            line.append(COUNT_SEPARATOR, style="dim")
+        line.append_text(item)
+    return lines
 
 
 def sparkline(counts: list[int], width: int) -> tuple[Text, int]:
@@ -131,6 +170,14 @@ def sparkline(counts: list[int], width: int) -> tuple[Text, int]:
         heat = min(len(HEAT) - 1, 1 + (value * (len(HEAT) - 1) - 1) // peak)
         out.append(SPARK[level], style=f"bold {HEAT[heat]}")
     return out, per_cell
+
+
+def _centre(text: str, width: int) -> str:
+    """``text`` centred in ``width`` cells (``str.center`` counts characters, not cells)."""
+    if cell_len(text) == len(text):
+        return text.center(width)
+    pad = max(0, width - cell_len(text))
+    return " " * (pad // 2) + text + " " * (pad - pad // 2)
 
 
 def format_when(row: Any, tz: tzinfo | None) -> str:
@@ -172,48 +219,45 @@ class Overview(Static):
         counts = daily_counts(self.rows, now, days, self.tz)
         total = len(self.rows)
         parts: list[Any] = []
-        head = Text(f"Last {days} days", style="bold", end="")
+        head = Text(_("Last {days} days").format(days=days), style="bold", end="")
         head.append(f" · {_activities(total)}", style="")
         if self.rows:
-            head.append(f" · latest {age_text(self.rows[0].date, now)}", style="dim")
+            head.append(" · " + _("latest {age}").format(age=age_text(self.rows[0].date, now)), style="dim")
         parts.append(head)
         spark, per_cell = sparkline(counts, width)
         parts.append(spark)
         start = (now - timedelta(days=days - 1)).astimezone(self.tz) if self.tz else now - timedelta(days - 1)
         end = now.astimezone(self.tz) if self.tz else now
-        axis_width = len(spark.plain)
-        left, right = start.strftime("%b %d"), end.strftime("%b %d")
-        scale = f"{per_cell} days per bar" if per_cell > 1 else ""
-        gap = max(1, axis_width - len(left) - len(right))
-        middle = scale.center(gap) if len(scale) + 2 <= gap else " " * gap
+        axis_width = cell_len(spark.plain)
+        left, right = axis_date(start), axis_date(end)
+        scale = ngettext("{count} day per bar", "{count} days per bar", per_cell).format(count=per_cell)
+        scale = scale if per_cell > 1 else ""
+        gap = max(1, axis_width - cell_len(left) - cell_len(right))
+        middle = _centre(scale, gap) if cell_len(scale) + 2 <= gap else " " * gap
         parts.append(Text(left + middle + right, style="dim", end=""))
         parts.append(Text("", end=""))
         scores = score_text(self.person)
         if scores.plain:
-            line = Text("Priority & urgency  ", style="bold", end="")
+            line = Text(_("Priority & urgency") + "  ", style="bold", end="")
             line.append_text(scores)
             parts.append(line)
         per_tab = Counter(getattr(r, "tab", "") for r in self.rows)
-        tabs_line = Text("", end="")
-        labels = TAB_LABELS if width >= 76 else SHORT_LABELS
-        for tab in DATA_TABS:
-            tabs_line.append(f"{labels[tab]} ", style="")
-            tabs_line.append(str(per_tab.get(tab, 0)), style="bold")
-            tabs_line.append("   ")
-        parts.append(tabs_line)
+        parts.extend(tab_counts(dict(per_tab), width))
         parts.append(Text("", end=""))
         if self.rows:
-            parts.append(Text("Latest", style="bold", end=""))
+            parts.append(Text(_("Latest"), style="bold", end=""))
             room = (self.parent.size.height if isinstance(self.parent, Widget) else 0) - len(parts) - 1
             for row in self.rows[: max(LATEST_ROWS, room)]:
                 line = Text(format_when(row, self.tz) + "  ", style="dim", end="")
-                label = TAB_LABELS.get(getattr(row, "tab", ""), "")
+                label = _(TAB_LABELS.get(getattr(row, "tab", ""), "")) if getattr(row, "tab", "") else ""
                 line.append_text(fit(safe_text(row.type or label), 20))
                 line.append("  ")
                 line.append_text(fit(safe_text(row.title), max(10, width - 16 - 2 - 20 - 2)))
                 parts.append(line)
         else:
-            parts.append(Text(f"No activity in the last {days} days.", style="dim", end=""))
+            parts.append(
+                Text(_("No activity in the last {days} days.").format(days=days), style="dim", end="")
+            )
         self.update(Text("\n", end="").join(parts))
 
 
@@ -221,8 +265,8 @@ class ActivityTable(DataTable[Text]):
     """One tab's activities, newest first; columns cut to the width (no sideways scrolling)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("row-down"), "cursor_down", "Down", show=False, id="row-down"),
-        Binding(keys_for("row-up"), "cursor_up", "Up", show=False, id="row-up"),
+        Binding(keys_for("row-down"), "cursor_down", N_("Down"), show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", N_("Up"), show=False, id="row-up"),
     ]
 
     DEFAULT_CSS = """
@@ -250,10 +294,12 @@ class ActivityTable(DataTable[Text]):
     def _columns(self) -> None:
         self.clear(columns=True)
         when, kind, title, detail = self._widths()
-        self.add_column("Date", key="date", width=when)
-        self.add_column("Type", key="type", width=kind)
-        self.add_column("Title", key="title", width=title)
-        self.add_column("Detail", key="detail", width=detail)
+        self.add_column(_("Date"), key="date", width=when)
+        self.add_column(_("Type"), key="type", width=kind)
+        self.add_column(
+            pgettext("activity", "Title"), key="title", width=title
+        )  # an email's or a page's name
+        self.add_column(_("Detail"), key="detail", width=detail)
         self._width = self.size.width
 
     def show(self, rows: list[Any], tz: tzinfo | None) -> None:
@@ -279,6 +325,11 @@ class ActivityTable(DataTable[Text]):
         if self.size.width != self._width:
             self._columns()
             self._fill()
+
+    def relabel(self) -> None:
+        """Column titles in the UI's language (after a switch)."""
+        self._columns()
+        self._fill()
 
 
 class GridPanel(Vertical):
@@ -306,13 +357,13 @@ class GridPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="grid-status")
         with TabbedContent(id="grid-tabs", initial="tab-overview"):
-            with TabPane(TAB_LABELS["overview"], id="tab-overview"), VerticalScroll(id="overview-scroll"):
+            with TabPane(_(TAB_LABELS["overview"]), id="tab-overview"), VerticalScroll(id="overview-scroll"):
                 yield Overview(id="overview")
             for tab in DATA_TABS:
-                with TabPane(TAB_LABELS[tab], id=f"tab-{tab}"):
+                with TabPane(_(TAB_LABELS[tab]), id=f"tab-{tab}"):
                     yield Static(id=f"empty-{tab}", classes="grid-empty")
                     yield ActivityTable(tab, id=f"table-{tab}")
-            with TabPane("Fields", id="tab-fields"):
+            with TabPane(_("Fields"), id="tab-fields"):
                 yield FieldsTable(id="fields-tab-table")
 
     def show(
@@ -343,25 +394,48 @@ class GridPanel(Vertical):
         if pending is not None:
             self.query_one(f"#table-{active}", ActivityTable).show(*pending)
             empty = self.query_one(f"#empty-{active}", Static)
-            empty.update(f"No {EMPTY_NOUNS[active]} in the last {self._days} days.")
+            empty.update(_(EMPTY_TEXTS[active]).format(days=self._days))
             empty.display = not pending[0] and not self._loading
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._fill_active()
 
-    def _label_tabs(self) -> None:
-        short = self.size.width < LONG_LABELS_FROM if self.size.width else False
-        self._short = short
-        labels = SHORT_LABELS if short else TAB_LABELS
-        tabbed = self.query_one(TabbedContent)
+    def _tab_labels(self, labels: dict[str, str]) -> dict[str, str]:
+        out = {}
         for tab in DATA_TABS:
             count = self.counts.get(tab)
-            tabbed.get_tab(f"tab-{tab}").label = labels[tab] + ("" if count is None else f" {count}")
+            out[tab] = _(labels[tab]) + ("" if count is None else f" {count}")
+        return out
+
+    def _use_short(self) -> bool:
+        """Short tab names below :data:`LONG_LABELS_FROM`, and whenever the full ones (with their counts, in the
+        UI's language) would not fit the tab bar (each tab has a cell of padding either side)."""
+        width = self.size.width
+        if not width:
+            return False
+        if width < LONG_LABELS_FROM:
+            return True
+        labels = [_(TAB_LABELS["overview"]), *self._tab_labels(TAB_LABELS).values()]
+        return sum(cell_len(label) + 2 for label in labels) > width
+
+    def _label_tabs(self) -> None:
+        short = self._use_short()
+        self._short = short
+        tabbed = self.query_one(TabbedContent)
+        tabbed.get_tab("tab-overview").label = _(TAB_LABELS["overview"])
+        tabbed.get_tab("tab-fields").label = _("Fields")
+        for tab, label in self._tab_labels(SHORT_LABELS if short else TAB_LABELS).items():
+            tabbed.get_tab(f"tab-{tab}").label = label
 
     def on_resize(self) -> None:
-        short = self.size.width < LONG_LABELS_FROM
-        if short != self._short:
+        if self._use_short() != self._short:
             self._label_tabs()
+
+    def relabel(self) -> None:
+        """The UI's language changed: tab names and column titles again (the rows are redrawn by ``show``)."""
+        self._label_tabs()
+        for table in self.query(ActivityTable):
+            table.relabel()
 
     def update_status(self, state: GridState, count: int, now: datetime) -> None:
         self.query_one("#grid-status", Static).update(status_text(state, count, now))

@@ -8,8 +8,10 @@ touches the database itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -21,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from sia_tui.i18n import N_, _, current_locale, pgettext
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.people_source import PAGE_SIZE, PeoplePage, PeopleQuery
 from sia_tui.tui.widgets.cells import SHORT_FLAGS, fit, flags_of, person_name, safe_text
@@ -37,9 +40,27 @@ class Column:
     right: bool = False
 
 
+def _flags_width() -> int:
+    """The Flags column: its title and the widest short badge in the UI's language (the "+" that says "more
+    than one" shows when the badge leaves room for it, as in English)."""
+    widest = max(cell_len(_(short)) for short in SHORT_FLAGS.values())
+    return max(6, widest, cell_len(_("Flags")))
+
+
 def columns_for(width: int) -> list[Column]:
-    """Column layout for a list ``width`` cells wide; narrow terminals drop title, then company."""
-    flags, score = 6, 5
+    """Column layout for a list ``width`` cells wide; narrow terminals drop title, then company. Titles are in
+    the UI's language; the Flags and Score columns are as wide as their words need (2 cells per CJK character)."""
+    return list(_columns(width, current_locale()))
+
+
+@lru_cache(maxsize=64)
+def _columns(width: int, locale: str) -> tuple[Column, ...]:
+    """:func:`columns_for`, once per width and language (it is asked for every row drawn)."""
+    return tuple(_layout(width))
+
+
+def _layout(width: int) -> list[Column]:
+    flags, score = _flags_width(), max(5, cell_len(_("Score")))
     if width >= 100:
         rest = width - flags - score - 5 * len(SEPARATOR)
         name = max(18, rest * 26 // 100)
@@ -47,12 +68,12 @@ def columns_for(width: int) -> list[Column]:
         title = max(12, rest * 22 // 100)
         email = rest - name - company - title
         return [
-            Column("name", "Name", name),
-            Column("company", "Company", company),
-            Column("title", "Title", title),
-            Column("email", "Email", email),
-            Column("flags", "Flags", flags),
-            Column("score", "Score", score, right=True),
+            Column("name", pgettext("person", "Name"), name),
+            Column("company", _("Company"), company),
+            Column("title", _("Title"), title),
+            Column("email", _("Email"), email),
+            Column("flags", _("Flags"), flags),
+            Column("score", _("Score"), score, right=True),
         ]
     if width >= 60:
         rest = width - flags - 3 * len(SEPARATOR)
@@ -60,13 +81,13 @@ def columns_for(width: int) -> list[Column]:
         company = max(12, rest * 30 // 100)
         email = rest - name - company
         return [
-            Column("name", "Name", name),
-            Column("company", "Company", company),
-            Column("email", "Email", email),
-            Column("flags", "Flags", flags),
+            Column("name", pgettext("person", "Name"), name),
+            Column("company", _("Company"), company),
+            Column("email", _("Email"), email),
+            Column("flags", _("Flags"), flags),
         ]
     rest = max(1, width - flags - len(SEPARATOR))
-    return [Column("name", "Name", rest), Column("flags", "Flags", flags)]
+    return [Column("name", pgettext("person", "Name"), rest), Column("flags", _("Flags"), flags)]
 
 
 def header_text(width: int) -> Text:
@@ -78,13 +99,13 @@ class PeopleList(ScrollView, can_focus=True):
     """Cursor-driven list of people; see the module docstring for how rows arrive."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("cursor-down"), "cursor(1)", "Down", show=False, id="cursor-down"),
-        Binding(keys_for("cursor-up"), "cursor(-1)", "Up", show=False, id="cursor-up"),
-        Binding(keys_for("page-down"), "page(1)", "Page down", show=False, id="page-down"),
-        Binding(keys_for("page-up"), "page(-1)", "Page up", show=False, id="page-up"),
-        Binding(keys_for("cursor-first"), "first", "First", show=False, id="cursor-first"),
-        Binding(keys_for("cursor-last"), "last", "Last", show=False, id="cursor-last"),
-        Binding(keys_for("open-person"), "open", "Open", id="open-person"),
+        Binding(keys_for("cursor-down"), "cursor(1)", N_("Down"), show=False, id="cursor-down"),
+        Binding(keys_for("cursor-up"), "cursor(-1)", N_("Up"), show=False, id="cursor-up"),
+        Binding(keys_for("page-down"), "page(1)", N_("Page down"), show=False, id="page-down"),
+        Binding(keys_for("page-up"), "page(-1)", N_("Page up"), show=False, id="page-up"),
+        Binding(keys_for("cursor-first"), "first", N_("First"), show=False, id="cursor-first"),
+        Binding(keys_for("cursor-last"), "last", N_("Last"), show=False, id="cursor-last"),
+        Binding(keys_for("open-person"), "open", N_("Open"), id="open-person"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -355,7 +376,7 @@ class PeopleList(ScrollView, can_focus=True):
             if not flags:
                 return Text("", end="")
             label, severity = flags[0]
-            text = SHORT_FLAGS[label] + ("+" if len(flags) > 1 else "")
+            text = _(SHORT_FLAGS[label]) + ("+" if len(flags) > 1 else "")
             return Text(text, style=self.get_component_rich_style(f"people-list--{severity}"), end="")
         if key == "score":
             score = person.get("lead_score")

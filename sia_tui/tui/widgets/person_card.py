@@ -8,33 +8,40 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from sia_tui.i18n import N_, _
 from sia_tui.textsafe import printable
 from sia_tui.tui.keys import keys_for
 from sia_tui.tui.widgets.cells import fit, flags_of, person_name, safe_text
 
-#: MSIA's 13 fields, in its order, with the labels sellers know.
+#: MSIA's 13 fields, in its order, with the labels sellers know (English source: shown through ``_()``).
 FIELD_LABELS: tuple[tuple[str, str], ...] = (
-    ("first_name", "First name"),
-    ("last_name", "Last name"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("company", "Company"),
-    ("title", "Title"),
+    ("first_name", N_("First name")),
+    ("last_name", N_("Last name")),
+    ("email", N_("Email")),
+    ("phone", N_("Phone")),
+    ("company", N_("Company")),
+    ("title", N_("Title")),
     ("linkedin_url", "LinkedIn"),
-    ("source", "Source"),
-    ("marketo_id", "Marketo id"),
-    ("sfdc_lead_id", "SFDC lead id"),
-    ("sfdc_contact_id", "SFDC contact id"),
-    ("sfdc_account_id", "SFDC account id"),
-    ("sfdc_opportunity_id", "SFDC opportunity"),
+    ("source", N_("Source")),
+    ("marketo_id", N_("Marketo id")),
+    ("sfdc_lead_id", N_("SFDC lead id")),
+    ("sfdc_contact_id", N_("SFDC contact id")),
+    ("sfdc_account_id", N_("SFDC account id")),
+    ("sfdc_opportunity_id", N_("SFDC opportunity")),
 )
-LABEL_WIDTH = 17
+LABEL_WIDTH = 17  # the English labels' column; other languages take what their widest label needs
+
+
+def label_width() -> int:
+    """The label column's width in the UI's language (cells: a CJK character takes two)."""
+    return max(LABEL_WIDTH, *(cell_len(_(label)) for _key, label in FIELD_LABELS))
 
 
 def score_text(person: dict[str, Any]) -> Text:
@@ -49,11 +56,11 @@ def score_text(person: dict[str, Any]) -> Text:
         out.append("☆" * (top - stars), style="dim")
         out.append("  ")
     if flames is not None:
-        out.append("🔥" * flames if flames else "no flames", style="" if flames else "dim")
+        out.append("🔥" * flames if flames else _("no flames"), style="" if flames else "dim")
         out.append("  ")
     score = person.get("lead_score")
     if score is not None:
-        out.append(f"score {score}", style="dim")
+        out.append(_("score {score}").format(score=score), style="dim")
     return out
 
 
@@ -61,7 +68,7 @@ def badges_text(person: dict[str, Any]) -> Text:
     out = Text("", end="")
     for label, severity in flags_of(person):
         style = "bold white on red" if severity == "bad" else "bold black on yellow"
-        out.append(f" {label} ", style=style)
+        out.append(f" {_(label)} ", style=style)
         out.append(" ")
     return out
 
@@ -93,7 +100,7 @@ class PersonSummary(Static):
         owner = person.get("owner_email")
         if owner:
             lines.append("\n")
-            lines.append_text(Text(f"owner {printable(owner)}", style="dim", end=""))
+            lines.append_text(Text(_("owner {email}").format(email=printable(owner)), style="dim", end=""))
         self.update(lines)
 
 
@@ -101,8 +108,8 @@ class FieldsTable(DataTable[Text]):
     """The 13 fields as a two-column, row-cursor table; the value column is cut to the space available."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keys_for("row-down"), "cursor_down", "Down", show=False, id="row-down"),
-        Binding(keys_for("row-up"), "cursor_up", "Up", show=False, id="row-up"),
+        Binding(keys_for("row-down"), "cursor_down", N_("Down"), show=False, id="row-down"),
+        Binding(keys_for("row-up"), "cursor_up", N_("Up"), show=False, id="row-up"),
     ]
 
     DEFAULT_CSS = """
@@ -112,10 +119,15 @@ class FieldsTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", show_header=False, zebra_stripes=False)
         self.person: dict[str, Any] = {}
+        self._label_width = LABEL_WIDTH
 
     def on_mount(self) -> None:
-        self.add_column("Field", key="field", width=LABEL_WIDTH)
-        self.add_column("Value", key="value")
+        self._make_columns()
+
+    def _make_columns(self) -> None:
+        self._label_width = label_width()
+        self.add_column(_("Field"), key="field", width=self._label_width)
+        self.add_column(_("Value"), key="value")
 
     def show(self, person: dict[str, Any]) -> None:
         self.person = person
@@ -123,10 +135,13 @@ class FieldsTable(DataTable[Text]):
 
     def _value_width(self) -> int:
         # Two cells of padding per column and one for the scrollbar.
-        return max(8, self.size.width - LABEL_WIDTH - 5) if self.size.width else 40
+        return max(8, self.size.width - self._label_width - 5) if self.size.width else 40
 
     def _fill(self) -> None:
         cursor = self.cursor_row
+        if label_width() != self._label_width:  # the language changed since the columns were made
+            self.clear(columns=True)
+            self._make_columns()
         self.clear()
         width = self._value_width()
         for key, label in FIELD_LABELS:
@@ -134,7 +149,7 @@ class FieldsTable(DataTable[Text]):
             cell = safe_text("" if value is None else value)
             if not cell.plain:
                 cell = Text("—", style="dim", end="")
-            self.add_row(Text(label, style="dim", end=""), fit(cell, width), key=key)
+            self.add_row(Text(_(label), style="dim", end=""), fit(cell, width), key=key)
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 
@@ -149,7 +164,7 @@ class FieldsTable(DataTable[Text]):
             return None
         key, label = FIELD_LABELS[self.cursor_row]
         value = self.person.get(key)
-        return key, label, "" if value is None else str(value)
+        return key, _(label), "" if value is None else str(value)
 
 
 class PersonCard(Vertical):

@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from sia_tui.budget.report import WARN_PERCENT as QUOTA_WARN_PERCENT
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _, ngettext
 from sia_tui.textsafe import printable
 from sia_tui.tui.clock import age_text, system_clock
 
@@ -97,39 +97,64 @@ class StatusHeader(Widget):
         if not (s.sandbox and compact and s.profile.lower() == "sandbox"):
             left.append(f" {printable(s.profile)} ", style=self._style("muted"))
         if s.sandbox:
-            left.append(" SANDBOX ", style=self._style("sandbox"))
+            left.append(" " + _("SANDBOX") + " ", style=self._style("sandbox"))
         middle = Text("", end="")
-        people = "—" if s.people is None else f"{s.people:,}"
-        middle.append(f"{people} people", style="")
+        if s.people is None:
+            middle.append(_("— people"), style="")
+        else:
+            middle.append(
+                ngettext("{count} person", "{count} people", s.people).format(count=f"{s.people:,}")
+            )
         if s.sync == "syncing":
             done = f"{s.sync_done:,}"
             if s.sync_total:
                 pct = min(100, int(100 * s.sync_done / max(1, s.sync_total)))
-                progress = f" · syncing {pct}%" if tight else f" · syncing {done}/{s.sync_total:,} ({pct}%)"
+                progress = " · " + (
+                    _("syncing {percent}%").format(percent=pct)
+                    if tight
+                    else _("syncing {done}/{total} ({percent}%)").format(
+                        done=done, total=f"{s.sync_total:,}", percent=pct
+                    )
+                )
             else:
-                progress = f" · syncing {done}" if s.sync_done else " · syncing…"
+                progress = " · " + (_("syncing {done}").format(done=done) if s.sync_done else _("syncing…"))
             if s.sync_phase and not compact:
-                progress += f" {printable(s.sync_phase)}"
+                phase = SYNC_PHASES.get(s.sync_phase)
+                progress += " " + (_(phase) if phase else printable(s.sync_phase))
             middle.append(progress, style=self._style("busy"))
         elif s.sync == "failed":
-            middle.append(" · sync failed", style=self._style("error"))
+            middle.append(" · " + _("sync failed"), style=self._style("error"))
             if not tight:
-                middle.append(f" (last {age_text(s.last_sync, now)})", style=self._style("muted"))
+                last = _("(last {age})").format(age=age_text(s.last_sync, now))
+                middle.append(" " + last, style=self._style("muted"))
         elif s.sync == "off":
-            middle.append(f" · synced {age_text(s.last_sync, now)} · sync off", style=self._style("muted"))
+            synced = _("synced {age}").format(age=age_text(s.last_sync, now))
+            middle.append(f" · {synced} · " + _("sync off"), style=self._style("muted"))
         else:
-            middle.append(f" · synced {age_text(s.last_sync, now)}", style=self._style("muted"))
+            synced = _("synced {age}").format(age=age_text(s.last_sync, now))
+            middle.append(f" · {synced}", style=self._style("muted"))
         right = outbox_text(s, self._style, quiet=tight)
         right.append_text(quota_text(s, self._style, compact=compact))
         if s.online is None:
-            right.append("◌ connecting ", style=self._style("muted"))
+            right.append("◌ " + _("connecting") + " ", style=self._style("muted"))
         elif s.online:
-            right.append("● online ", style=self._style("online"))
+            right.append("● " + _("online") + " ", style=self._style("online"))
         else:
-            right.append("○ OFFLINE ", style=self._style("offline"))
+            right.append("○ " + _("OFFLINE") + " ", style=self._style("offline"))
         return left, middle, right
 
 
+#: The sync's phases (sia_tui.sync.progress.Phase) as the header names them while it runs (English: the key).
+SYNC_PHASES: dict[str, str] = {
+    # Translators: the phases of a people sync, shown after "syncing 120/1,000 (12%)" in the header.
+    "plan": N_("plan"),
+    "initial": N_("initial"),
+    "changes": N_("changes"),
+    "deletes": N_("deletes"),
+    "swap": N_("swap"),
+    "activities": N_("activities"),
+    "done": N_("done"),
+}
 WAITING_STATES = ("queued", "sending", "retrying")
 #: Only items the outbox gave up on fail; an email blocked by compliance did exactly what it should (not failed).
 FAILED_STATES = ("dead",)
@@ -154,23 +179,23 @@ def outbox_text(s: Status, style: Any, *, quiet: bool = False) -> Text:
     if quiet and worker in ("running", "elsewhere") and not (waiting or failed):
         return out
     if worker in ("failed",):
-        out.append("outbox stopped", style=style("error"))
+        out.append(_("outbox stopped"), style=style("error"))
     elif worker == "starting":
-        out.append("outbox …", style=style("muted"))
+        out.append(_("outbox …"), style=style("muted"))
     elif waiting:
-        out.append(f"outbox {waiting}", style=style("busy"))
+        out.append(_("outbox {count}").format(count=waiting), style=style("busy"))
     elif worker == "running":
-        out.append("outbox idle", style=style("muted"))
+        out.append(_("outbox idle"), style=style("muted"))
     else:
-        out.append("outbox 0", style=style("muted"))
+        out.append(_("outbox {count}").format(count=0), style=style("muted"))
     if scheduled:
         out.append(_(" · {count} scheduled").format(count=scheduled), style=style("muted"))
     if failed:
-        out.append(f" · {failed} failed", style=style("error"))
+        out.append(_(" · {count} failed").format(count=failed), style=style("error"))
     if blocked:
         out.append(_(" · {count} blocked").format(count=blocked), style=style("muted"))
     if worker == "elsewhere":
-        out.append(" · other worker", style=style("muted"))
+        out.append(" · " + _("other worker"), style=style("muted"))
     out.append("  ")
     return out
 
