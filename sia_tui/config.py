@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import platformdirs
 import tomlkit
 
-from sia_tui.i18n import _
+from sia_tui.i18n import N_, _
 
 #: "Each subscription is allocated 50,000 API calls per day" (reference marketo-api.md §3): the default of
 #: ``marketo.daily_quota``, which subscriptions with another allocation set.
@@ -335,111 +335,143 @@ SPECS: dict[str, SettingSpec] = {
     s.key: s
     for s in (
         _spec(
-            "marketo.base_url", _parse_api_url, "", "Marketo REST base URL (https://<munchkin>.mktorest.com)"
+            "marketo.base_url",
+            _parse_api_url,
+            "",
+            N_("Marketo REST base URL (https://<munchkin>.mktorest.com)"),
         ),
-        _spec("marketo.client_id", _parse_str, "", "Marketo LaunchPoint client id"),
-        _spec("marketo.client_secret", _parse_str, "", "Marketo LaunchPoint client secret", secret=True),
-        _spec("marketo.max_calls_per_20s", _int_parser(1, 100), 50, "Marketo calls allowed per 20 s (≤100)"),
-        _spec("marketo.max_concurrency", _int_parser(1, 10), 5, "Marketo calls in flight at once (≤10)"),
+        _spec("marketo.client_id", _parse_str, "", N_("Marketo LaunchPoint client id")),
+        _spec("marketo.client_secret", _parse_str, "", N_("Marketo LaunchPoint client secret"), secret=True),
+        _spec(
+            "marketo.max_calls_per_20s", _int_parser(1, 100), 50, N_("Marketo calls allowed per 20 s (≤100)")
+        ),
+        _spec("marketo.max_concurrency", _int_parser(1, 10), 5, N_("Marketo calls in flight at once (≤10)")),
         _spec(
             "marketo.daily_quota",
             _int_parser(1),
             MARKETO_DAILY_QUOTA,
-            "The subscription's daily API call quota (Marketo's standard is 50,000; some have 10,000)",
+            N_("The subscription's daily API call quota (Marketo's standard is 50,000; some have 10,000)"),
         ),
-        _spec("marketo.static_list_id", _int_parser(0), 0, "Sync only this static list (0 = whole database)"),
-        _spec("salesforce.instance_url", _parse_api_url, "", "Salesforce My Domain URL"),
-        _spec("salesforce.client_id", _parse_str, "", "Salesforce connected/external app consumer key"),
-        _spec("salesforce.client_secret", _parse_str, "", "Salesforce consumer secret", secret=True),
         _spec(
-            "salesforce.refresh_token", _parse_str, "", "Salesforce refresh token (instead of a secret)", True
+            "marketo.static_list_id", _int_parser(0), 0, N_("Sync only this static list (0 = whole database)")
         ),
-        _spec("salesforce.log_emails", _parse_bool, True, "Log emails to Salesforce as Tasks"),
-        _spec("salesforce.log_calls", _parse_bool, True, "Log calls to Salesforce as Tasks"),
-        _spec("salesforce.log_replies", _parse_bool, True, "Log replies to Salesforce as Tasks"),
-        _spec("salesforce.sync_tasks", _parse_bool, False, "Two-way reminder task sync with Salesforce"),
+        _spec("salesforce.instance_url", _parse_api_url, "", N_("Salesforce My Domain URL")),
+        _spec("salesforce.client_id", _parse_str, "", N_("Salesforce connected/external app consumer key")),
+        _spec("salesforce.client_secret", _parse_str, "", N_("Salesforce consumer secret"), secret=True),
+        _spec(
+            "salesforce.refresh_token",
+            _parse_str,
+            "",
+            N_("Salesforce refresh token (instead of a secret)"),
+            True,
+        ),
+        _spec("salesforce.log_emails", _parse_bool, True, N_("Log emails to Salesforce as Tasks")),
+        _spec("salesforce.log_calls", _parse_bool, True, N_("Log calls to Salesforce as Tasks")),
+        _spec("salesforce.log_replies", _parse_bool, True, N_("Log replies to Salesforce as Tasks")),
+        _spec("salesforce.sync_tasks", _parse_bool, False, N_("Two-way reminder task sync with Salesforce")),
         _spec(
             "salesforce.subject_template",
             _parse_template,
             "{{activity_type}}: {{activity_subject}}",
-            "Task subject template",
+            N_("Task subject template"),
         ),
-        _spec("salesforce.external_id_field", _parse_field_name, "", "Task external-id field for upserts"),
+        _spec(
+            "salesforce.external_id_field", _parse_field_name, "", N_("Task external-id field for upserts")
+        ),
         _spec(
             "salesforce.optout_field",
             _parse_required_field_name,
             "HasOptedOutOfEmail",
-            "Lead/Contact opt-out field",
+            N_("Lead/Contact opt-out field"),
         ),
-        _spec("salesforce.call_outcome_field", _parse_field_name, "", "Task field for the call outcome"),
-        _spec("salesforce.call_reason_field", _parse_field_name, "", "Task field for the call reason"),
-        _spec("smtp.host", _parse_str, "", "SMTP server host"),
-        _spec("smtp.port", _int_parser(1, 65535), 587, "SMTP server port"),
-        _spec("smtp.username", _parse_str, "", "SMTP user name"),
-        _spec("smtp.password", _parse_str, "", "SMTP password", secret=True),
-        _spec("smtp.starttls", _parse_bool, True, "Use STARTTLS"),
-        _spec("smtp.ca_file", _parse_str, "", "PEM certificate to trust for SMTP TLS (a self-signed server)"),
+        _spec("salesforce.call_outcome_field", _parse_field_name, "", N_("Task field for the call outcome")),
+        _spec("salesforce.call_reason_field", _parse_field_name, "", N_("Task field for the call reason")),
+        _spec("smtp.host", _parse_str, "", N_("SMTP server host")),
+        _spec("smtp.port", _int_parser(1, 65535), 587, N_("SMTP server port")),
+        _spec("smtp.username", _parse_str, "", N_("SMTP user name")),
+        _spec("smtp.password", _parse_str, "", N_("SMTP password"), secret=True),
+        _spec("smtp.starttls", _parse_bool, True, N_("Use STARTTLS")),
+        _spec(
+            "smtp.ca_file", _parse_str, "", N_("PEM certificate to trust for SMTP TLS (a self-signed server)")
+        ),
         _spec(
             "imap.host",
             _parse_line,
             "",
-            "IMAP server of your mailbox, where replies arrive (e.g. imap.gmail.com)",
+            N_("IMAP server of your mailbox, where replies arrive (e.g. imap.gmail.com)"),
         ),
-        _spec("imap.port", _int_parser(1, 65535), 993, "IMAP server port (993 for TLS)"),
-        _spec("imap.username", _parse_line, "", "IMAP user name (usually your email address)"),
-        _spec("imap.password", _parse_str, "", "IMAP password or app password", secret=True),
+        _spec("imap.port", _int_parser(1, 65535), 993, N_("IMAP server port (993 for TLS)")),
+        _spec("imap.username", _parse_line, "", N_("IMAP user name (usually your email address)")),
+        _spec("imap.password", _parse_str, "", N_("IMAP password or app password"), secret=True),
         _spec(
-            "imap.tls", _parse_bool, True, "TLS from the first byte (port 993); off: STARTTLS when offered"
+            "imap.tls",
+            _parse_bool,
+            True,
+            N_("TLS from the first byte (port 993); off: STARTTLS when offered"),
         ),
-        _spec("imap.folder", _parse_folder, "INBOX", "The mailbox folder to read replies from"),
-        _spec("imap.ca_file", _parse_line, "", "PEM certificate to trust for IMAP TLS (a self-signed server)"),
-        _spec("seller.name", _parse_line, "", "Your name ({{my_name}}, Sent By)"),
-        _spec("seller.email", _parse_email, "", "Your email (From address)"),
-        _spec("seller.title", _parse_line, "", "Your title ({{my_title}})"),
+        _spec("imap.folder", _parse_folder, "INBOX", N_("The mailbox folder to read replies from")),
+        _spec(
+            "imap.ca_file",
+            _parse_line,
+            "",
+            N_("PEM certificate to trust for IMAP TLS (a self-signed server)"),
+        ),
+        _spec("seller.name", _parse_line, "", N_("Your name ({{my_name}}, Sent By)")),
+        _spec("seller.email", _parse_email, "", N_("Your email (From address)")),
+        _spec("seller.title", _parse_line, "", N_("Your title ({{my_title}})")),
         _spec(
             "seller.timezone",
             _parse_zone,
             "",
-            "Your time zone, an IANA name such as Europe/Paris (empty = this machine's): --send-at times, the day "
-            "of the daily send cap",
+            N_(
+                "Your time zone, an IANA name such as Europe/Paris (empty = this machine's): --send-at times, the day "
+                "of the daily send cap"
+            ),
         ),
         _spec(
             "throttle.emails_per_window",
             _int_parser(0, 10_000),
             25,
-            "Emails sent at most per throttle.window_s seconds (0 = no such limit)",
+            N_("Emails sent at most per throttle.window_s seconds (0 = no such limit)"),
         ),
-        _spec("throttle.window_s", _int_parser(1, 86_400), 45, "The send-rate window in seconds"),
+        _spec("throttle.window_s", _int_parser(1, 86_400), 45, N_("The send-rate window in seconds")),
         _spec(
             "throttle.emails_per_day",
             _int_parser(0, 100_000),
             1000,
-            "Emails sent at most per day, in your time zone (0 = no daily cap; MSIA's is 1,000)",
+            N_("Emails sent at most per day, in your time zone (0 = no daily cap; MSIA's is 1,000)"),
         ),
-        _spec("sync.enabled", _parse_bool, True, "Run the people sync in the app"),
-        _spec("sync.interval_s", _int_parser(10, 86400), 60, "Seconds between incremental syncs"),
+        _spec("sync.enabled", _parse_bool, True, N_("Run the people sync in the app")),
+        _spec("sync.interval_s", _int_parser(10, 86400), 60, N_("Seconds between incremental syncs")),
         _spec(
             "grid.days",
             _int_parser(1, 365),
             90,
-            "Days of activity the smart grid shows and the local activity store keeps",
+            N_("Days of activity the smart grid shows and the local activity store keeps"),
         ),
-        _spec("compliance.unsubscribe_check", _parse_bool, True, "Check Marketo unsubscribe status at send"),
         _spec(
-            "calls.outcomes", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_OUTCOMES), "Call outcomes (≤15)"
+            "compliance.unsubscribe_check", _parse_bool, True, N_("Check Marketo unsubscribe status at send")
         ),
-        _spec("calls.reasons", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_REASONS), "Call reasons (≤15)"),
-        _spec("calls.outcome_required", _parse_bool, True, "A call needs an outcome"),
-        _spec("calls.reason_required", _parse_bool, False, "A call needs a reason"),
-        _spec("sandbox.people", _int_parser(1, 2_000_000), 2000, "Demo people in the built-in sandbox"),
-        _spec("sandbox.seed", _int_parser(0), 42, "Seed of the built-in sandbox's demo data"),
-        _spec("sandbox.latency_ms", _int_parser(0, 60000), 0, "Latency added to each sandbox request"),
-        _spec("ui.theme", _parse_str, "", "Textual theme name (empty = default)"),
+        _spec(
+            "calls.outcomes",
+            _list_parser(MAX_CALL_CHOICES),
+            list(DEFAULT_OUTCOMES),
+            N_("Call outcomes (≤15)"),
+        ),
+        _spec(
+            "calls.reasons", _list_parser(MAX_CALL_CHOICES), list(DEFAULT_REASONS), N_("Call reasons (≤15)")
+        ),
+        _spec("calls.outcome_required", _parse_bool, True, N_("A call needs an outcome")),
+        _spec("calls.reason_required", _parse_bool, False, N_("A call needs a reason")),
+        _spec("sandbox.people", _int_parser(1, 2_000_000), 2000, N_("Demo people in the built-in sandbox")),
+        _spec("sandbox.seed", _int_parser(0), 42, N_("Seed of the built-in sandbox's demo data")),
+        _spec("sandbox.latency_ms", _int_parser(0, 60000), 0, N_("Latency added to each sandbox request")),
+        _spec("ui.theme", _parse_str, "", N_("Textual theme name (empty = default)")),
         _spec(
             "ui.locale",
             _parse_locale,
             "",
-            "Language: en, zh-TW or ja (empty = from LC_ALL / LC_MESSAGES / LANG)",
+            N_("Language: en, zh-TW or ja (empty = from LC_ALL / LC_MESSAGES / LANG)"),
         ),
     )
 }
@@ -450,8 +482,12 @@ def spec_for(key: str) -> SettingSpec:
     if spec is None:
         close = _closest(key)
         if close:
-            raise SettingError(_("Unknown setting {key!r}. Did you mean {close}?").format(key=key, close=close))
-        raise SettingError(_("Unknown setting {key!r}. Run `sia-tui settings show` for the list.").format(key=key))
+            raise SettingError(
+                _("Unknown setting {key!r}. Did you mean {close}?").format(key=key, close=close)
+            )
+        raise SettingError(
+            _("Unknown setting {key!r}. Run `sia-tui settings show` for the list.").format(key=key)
+        )
     return spec
 
 
@@ -500,7 +536,9 @@ def profile_name(explicit: str | None = None) -> str:
 
 def validate_profile_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise SettingError(_("Profile names use letters, digits, '.', '_' and '-': {name!r}").format(name=name))
+        raise SettingError(
+            _("Profile names use letters, digits, '.', '_' and '-': {name!r}").format(name=name)
+        )
     return name
 
 
@@ -726,7 +764,9 @@ def set_setting(profile: str, key: str, raw: Any) -> Any:
     spec = spec_for(key)
     if spec.secret:
         raise SettingError(
-            _("{key} is a secret: use `sia-tui settings secret {key}` so it goes to the keyring.").format(key=key)
+            _("{key} is a secret: use `sia-tui settings secret {key}` so it goes to the keyring.").format(
+                key=key
+            )
         )
     value = parse_value(key, raw)
     cfg = ConfigFile(paths().config_file)
