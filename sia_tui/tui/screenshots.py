@@ -35,6 +35,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="screens", help="folder for the SVG files (default: screens)")
     parser.add_argument("--people", type=int, default=400, help="sandbox people (default: 400)")
     parser.add_argument("--seed", type=int, default=42, help="sandbox seed (default: 42)")
+    parser.add_argument("--locale", default="en", help="the UI's language: en, zh-TW or ja (default: en)")
     return parser.parse_args(argv)
 
 
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     set_setting(
         "sandbox", "sync.enabled", False
     )  # the pictures show the cache as synced below, nothing moves
+    if args.locale != "en":
+        from sia_tui.i18n import set_locale
+
+        set_setting("sandbox", "ui.locale", args.locale)
+        set_locale(args.locale)
     _memory_keyring()
     asyncio.run(_run(args, out))
     return 0
