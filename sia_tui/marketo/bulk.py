@@ -50,6 +50,21 @@ class NoExportJobError(TransientError):
     """Marketo answered a bulk export call without an export job (an expired or unknown export id)."""
 
 
+#: Answers meaning this subscription cannot use bulk extract (no bulk API, no permission); 1029 also when the
+#: 500 MB/day export quota is spent.
+BULK_UNAVAILABLE_CODES = frozenset({"1035", "603"})
+
+
+def bulk_unavailable(exc: ApiError) -> bool:
+    """Bulk extract cannot be used now: the lead and the activity backfills fall back to REST paging."""
+    return exc.code in BULK_UNAVAILABLE_CODES or (exc.code == "1029" and "quota" in str(exc).lower())
+
+
+def export_gone(exc: ApiError) -> bool:
+    """The export job expired or is unknown to Marketo: export it again."""
+    return exc.code in ("1003", "610") or isinstance(exc, NoExportJobError)
+
+
 @dataclass(frozen=True)
 class ExportFilter:
     """Exactly one bulk-extract filter. Build it with one of the class methods."""

@@ -38,7 +38,7 @@ import sqlite_utils
 
 from sia_tui.clock import parse_time
 from sia_tui.i18n import _
-from sia_tui.marketo.bulk import ExportCorruptedError, NoExportJobError, iter_csv_rows
+from sia_tui.marketo.bulk import ExportCorruptedError, bulk_unavailable, export_gone, iter_csv_rows
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import ExportJob
 from sia_tui.net import ApiError, OutcomeUnknownError, TransientError
@@ -53,7 +53,6 @@ MAX_LEAD_IDS = 30
 ROWS_PER_TXN = 2000
 MAX_JOB_FAILURES = 3
 STALL_LIMIT = 3
-BULK_UNAVAILABLE_CODES = frozenset({"1035", "603"})
 
 Progress = Callable[[int, str], None]  # (pages or rows just stored, message)
 
@@ -383,16 +382,13 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
     try:
         return await client.activity_export_status(export_id)
     except ApiError as exc:
-        if exc.code in ("1003", "610") or (
-            isinstance(exc, NoExportJobError)
-        ):
+        if export_gone(exc):
             return None  # expired or unknown: export it again
         raise
 
 
 def _raise_if_unavailable(exc: ApiError) -> None:
-    text = str(exc).lower()
-    if exc.code in BULK_UNAVAILABLE_CODES or (exc.code == "1029" and "quota" in text):
+    if bulk_unavailable(exc):
         raise BulkUnavailableError(_("bulk activity extract unavailable: {error}").format(error=exc)) from exc
 
 

@@ -28,7 +28,13 @@ import sqlite_utils
 
 from sia_tui.clock import parse_time
 from sia_tui.i18n import _
-from sia_tui.marketo.bulk import ExportCorruptedError, ExportFilter, NoExportJobError, iter_csv_rows
+from sia_tui.marketo.bulk import (
+    ExportCorruptedError,
+    ExportFilter,
+    bulk_unavailable,
+    export_gone,
+    iter_csv_rows,
+)
 from sia_tui.marketo.client import MarketoClient
 from sia_tui.marketo.models import ExportJob
 from sia_tui.net import ApiError, OutcomeUnknownError, TransientError
@@ -42,7 +48,6 @@ from sia_tui.sync.writer import apply_records
 log = logging.getLogger("sia_tui.sync")
 
 #: Marketo refuses bulk extract for this subscription or user: page through REST instead.
-BULK_UNAVAILABLE_CODES = frozenset({"1035", "603"})
 BULK_ROWS_PER_TXN = 2000
 MAX_JOB_FAILURES = 3
 #: Windows start this long before the oldest createdAt the probe saw, so the first window normally holds nobody;
@@ -305,16 +310,13 @@ async def _status(client: MarketoClient, export_id: str) -> ExportJob | None:
     try:
         return await client.lead_export_status(export_id)
     except ApiError as exc:
-        if exc.code in ("1003", "610") or (
-            isinstance(exc, NoExportJobError)
-        ):
+        if export_gone(exc):
             return None  # expired or unknown: export it again
         raise
 
 
 def _raise_if_unavailable(exc: ApiError) -> None:
-    text = str(exc).lower()
-    if exc.code in BULK_UNAVAILABLE_CODES or (exc.code == "1029" and "quota" in text):
+    if bulk_unavailable(exc):
         raise BulkUnavailableError(_("bulk extract unavailable: {error}").format(error=exc)) from exc
 
 
