@@ -657,6 +657,26 @@ def mark_done(
     return n
 
 
+
+def _wait(
+    db: sqlite_utils.Database,
+    destination: str,
+    ids: Iterable[str],
+    from_states: tuple[str, ...],
+    delay_s: float,
+    now: datetime | None,
+    **fields: Any,
+) -> None:
+    """Items in ``from_states`` at ``destination`` wait ``delay_s`` before their next attempt, with ``fields`` set."""
+    moment = now or now_utc()
+    due_at = iso(moment + timedelta(seconds=delay_s))
+    keys = list(ids)
+    with transaction(db) as conn:
+        for item_id in keys:
+            _set(conn, destination, item_id, from_states, next_attempt_at=due_at, updated_at=iso(moment), **fields)
+        _refresh(conn, keys, now=moment)
+
+
 def mark_unknown(
     db: sqlite_utils.Database,
     destination: str,
@@ -666,22 +686,7 @@ def mark_unknown(
     delay_s: float,
     now: datetime | None = None,
 ) -> None:
-    moment = now or now_utc()
-    due_at = iso(moment + timedelta(seconds=delay_s))
-    keys = list(ids)
-    with transaction(db) as conn:
-        for item_id in keys:
-            _set(
-                conn,
-                destination,
-                item_id,
-                (SENDING,),
-                state=UNKNOWN,
-                last_error=error,
-                next_attempt_at=due_at,
-                updated_at=iso(moment),
-            )
-        _refresh(conn, keys, now=moment)
+    _wait(db, destination, ids, (SENDING,), delay_s, now, state=UNKNOWN, last_error=error)
 
 
 def defer_unknown(
@@ -694,16 +699,7 @@ def defer_unknown(
     now: datetime | None = None,
 ) -> None:
     """The lookup itself failed: stay in doubt (never re-send blindly) and look again later."""
-    moment = now or now_utc()
-    due_at = iso(moment + timedelta(seconds=delay_s))
-    keys = list(ids)
-    with transaction(db) as conn:
-        for item_id in keys:
-            _set(
-                conn, destination, item_id, (UNKNOWN,), last_error=error, next_attempt_at=due_at,
-                updated_at=iso(moment),
-            )  # fmt: skip
-        _refresh(conn, keys, now=moment)
+    _wait(db, destination, ids, (UNKNOWN,), delay_s, now, last_error=error)
 
 
 def mark_not_applied(
@@ -797,16 +793,7 @@ def hold(
     now: datetime | None = None,
 ) -> None:
     """Not attempted (a precondition failed, e.g. Marketo unreachable for the unsubscribe check): wait, no attempt."""
-    moment = now or now_utc()
-    due_at = iso(moment + timedelta(seconds=delay_s))
-    keys = list(ids)
-    with transaction(db) as conn:
-        for item_id in keys:
-            _set(
-                conn, destination, item_id, (PENDING,), last_error=error, held_reason=None, next_attempt_at=due_at,
-                updated_at=iso(moment),
-            )  # fmt: skip
-        _refresh(conn, keys, now=moment)
+    _wait(db, destination, ids, (PENDING,), delay_s, now, last_error=error, held_reason=None)
 
 
 def hold_until(
